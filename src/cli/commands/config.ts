@@ -1,0 +1,32 @@
+import { configVariables, loadConfig } from '../../config.js';
+import { parseCommandArgs } from '../args.js';
+import type { Command } from '../io.js';
+
+/** Lists every variable with its current value (secrets masked), then validates the whole set. */
+export const run: Command = async (args, io) => {
+  const { values } = parseCommandArgs(
+    'config',
+    args,
+    { help: { type: 'boolean', short: 'h' } },
+    { positionals: false },
+  );
+  if (values.help) {
+    io.out(
+      'Usage: clearcut config\n\nPrints every CLEARCUT_* variable, its value or default, and validates them.',
+    );
+    return 0;
+  }
+  for (const variable of configVariables()) {
+    const raw = io.env[variable.name];
+    const shown =
+      raw === undefined || raw === ''
+        ? `(default: ${variable.default ?? 'unset'})`
+        : variable.secret
+          ? '(set, hidden)'
+          : raw;
+    io.out(`${variable.name}=${shown}\n    ${variable.doc}`);
+  }
+  loadConfig(io.env);
+  io.out('\nconfiguration is valid');
+  return 0;
+};

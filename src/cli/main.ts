@@ -1,0 +1,62 @@
+import { ConfigError } from '../config.js';
+import { errorMessage, UsageError } from '../errors.js';
+import { type CliIo, type Command, processIo } from './io.js';
+
+/** Every command: its name is also its module under ./commands/, loaded only when run. */
+const commands: Record<string, string> = {
+  remove: 'Cut the background out of local image files or folders',
+  models: 'List, pull, verify or synthesise models (list | pull NAME | synth u2net|u2netp)',
+  config: 'Show every configuration variable, its value and what it means',
+  migrate: 'Apply the PostgreSQL migrations',
+  tenants: 'Manage tenants (create | list | set-tier)',
+  keys: 'Manage signing keys (create | list | rotate | revoke)',
+  grants: 'Manage bucket grants (add | remove | list)',
+  quota: 'Show or set a tenant quota',
+  audit: 'Print audit rows',
+  submit: 'Sign and publish a job',
+  gateway: 'Run the gateway consumer',
+  worker: 'Run an inference worker',
+  status: 'Show the progress of a job',
+  results: 'Show where the results of a job are, and its failures',
+  dlq: 'List or replay dead-lettered tasks',
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((name) => name.length));
+  const lines = Object.entries(commands).map(([name, summary]) => `  ${name.padEnd(width)}  ${summary}`);
+  return [
+    'Usage: clearcut <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Run `clearcut <command> --help` for its options.',
+  ].join('\n');
+}
+
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    io.out(usage());
+    return name === undefined ? 2 : 0;
+  }
+  if (!Object.hasOwn(commands, name)) {
+    io.err(`clearcut: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    const module = (await import(`./commands/${name}.js`)) as { run: Command };
+    return await module.run(args, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(error.message);
+      return 2;
+    }
+    if (error instanceof ConfigError) {
+      io.err(error.message);
+      return 78; // EX_CONFIG
+    }
+    io.err(`clearcut ${name}: ${errorMessage(error)}`);
+    return 1;
+  }
+}

@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { withConfigTable } from '../infra/dev/config-docs.js';
+import { ConfigError, configVariables, loadConfig } from '../src/config.js';
+
+function problemsOf(env: Record<string, string>): readonly string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  it('serves every default on an empty environment', () => {
+    const config = loadConfig({});
+    expect(config.database.schema).toBe('clearcut');
+    expect(config.broker.url).toBe('amqp://guest:guest@127.0.0.1:5672');
+    expect(config.gateway.timestampWindowMs).toBe(300_000);
+    expect(config.gateway.maxBodyBytes).toBe(256 * 1024);
+    expect(config.inference.threads).toBeGreaterThanOrEqual(1);
+  });
+
+  it('parses durations, byte sizes and flags', () => {
+    const config = loadConfig({
+      CLEARCUT_TIMESTAMP_WINDOW: '2m',
+      CLEARCUT_MAX_INPUT_BYTES: '64MiB',
+      CLEARCUT_S3_ENDPOINT: 'http://127.0.0.1:9000',
+      CLEARCUT_S3_FORCE_PATH_STYLE: 'false',
+    });
+    expect(config.gateway.timestampWindowMs).toBe(120_000);
+    expect(config.inference.maxInputBytes).toBe(64 * 1024 * 1024);
+    expect(config.storage.forcePathStyle).toBe(false);
+    expect(config.storage.checksum).toBe('when_required');
+  });
+
+  it('names the variable, the value and what is expected, for every wrong value at once', () => {
+    const problems = problemsOf({ CLEARCUT_INFERENCE_THREADS: 'many', CLEARCUT_AMQP_PREFIX: 'Bad Prefix' });
+    expect(problems).toEqual([
+      'CLEARCUT_AMQP_PREFIX="Bad Prefix" is invalid: expected a lowercase identifier ([a-z][a-z0-9_]*).',
+      'CLEARCUT_INFERENCE_THREADS="many" is invalid: expected a whole number from 1 to 256.',
+    ]);
+  });
+
+  it('never echoes a secret value', () => {
+    const problems = problemsOf({ CLEARCUT_DATABASE_URL: 'mysql://root:hunter2@db' });
+    expect(problems).toEqual([
+      'CLEARCUT_DATABASE_URL=(value hidden) is invalid: expected a postgres:// or postgresql:// URL.',
+    ]);
+    expect(problems.join()).not.toContain('hunter2');
+  });
+
+  it('is documented variable by variable in the README (npm run docs:config)', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    expect(withConfigTable(readme)).toBe(readme);
+    for (const { name } of configVariables()) expect(readme).toContain(`| \`${name}\` |`);
+  });
+});
