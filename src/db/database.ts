@@ -1,0 +1,17 @@
+// The whole database contract core logic sees. Only src/db/postgres.ts imports pg.
+
+export type Row = Record<string, unknown>;
+
+export interface Queryable {
+  query<R extends object = Row>(text: string, values?: readonly unknown[]): Promise<R[]>;
+}
+
+export interface Database extends Queryable {
+  /** Runs `work` in one transaction on one connection; commits when it resolves, rolls back when it throws. */
+  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Subscribes to NOTIFY on `channel` (schema-scoped by the adapter); resolves to an unsubscribe function. */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  /** Sends NOTIFY on `channel` (schema-scoped by the adapter). */
+  notify(channel: string, payload: string): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,59 @@
+import pg from 'pg';
+import type { Config } from '../config.js';
+import type { Database, Queryable } from './database.js';
+
+/**
+ * A pg pool whose connections all use the configured schema. NOTIFY channels are prefixed with the
+ * schema so several stacks (or test files) sharing one database never hear each other.
+ */
+export function createDatabase(
+  config: Config['database'],
+  onError: (error: Error) => void = () => {},
+): Database {
+  const pool = new pg.Pool({ connectionString: config.url, max: config.poolSize });
+  // Idle clients can fail when the server restarts; the pool drops them, we only report it.
+  pool.on('error', onError);
+  pool.on('connect', (client) => {
+    client.query(`SET search_path TO "${config.schema}", public`).catch(onError);
+  });
+  const scoped = (channel: string) => `${config.schema}.${channel}`;
+
+  const query: Queryable['query'] = async (text, values) =>
+    (await pool.query(text, values as unknown[] | undefined)).rows;
+
+  return {
+    query,
+    async transaction(work) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await work({
+          query: async (text, values) => (await client.query(text, values as unknown[] | undefined)).rows,
+        });
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    async listen(channel, onNotify) {
+      const client = new pg.Client({ connectionString: config.url });
+      client.on('error', onError);
+      await client.connect();
+      client.on('notification', (message) => {
+        if (message.channel === scoped(channel)) onNotify(message.payload ?? '');
+      });
+      await client.query(`LISTEN "${scoped(channel)}"`);
+      return async () => {
+        await client.end();
+      };
+    },
+    async notify(channel, payload) {
+      await pool.query('SELECT pg_notify($1, $2)', [scoped(channel), payload]);
+    },
+    close: () => pool.end(),
+  };
+}
