@@ -20,7 +20,11 @@ const sections = {
   producer: producerSection,
 } satisfies Record<string, AnySection>;
 
-type AnySection = { readonly variables: Variables; readonly build: (values: never) => unknown };
+type AnySection = {
+  readonly variables: Variables;
+  readonly build: (values: never) => unknown;
+  readonly check: (values: never) => string[];
+};
 type Sections = typeof sections;
 export type Config = { readonly [K in keyof Sections]: ReturnType<Sections[K]['build']> };
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -36,7 +40,7 @@ export class ConfigError extends Error {
 export function loadConfig(env: Environment = process.env): Config {
   const problems: string[] = [];
   const config: Record<string, unknown> = {};
-  for (const [name, { variables, build }] of Object.entries(sections) as [string, AnySection][]) {
+  for (const [name, { variables, build, check }] of Object.entries(sections) as [string, AnySection][]) {
     const values: Record<string, unknown> = {};
     for (const [variableName, spec] of Object.entries(variables)) {
       const raw = env[variableName];
@@ -54,6 +58,8 @@ export function loadConfig(env: Environment = process.env): Config {
         problems.push(`${variableName}=${shown} is invalid: expected ${spec.expected}.`);
       }
     }
+    if (problems.length > 0) continue;
+    problems.push(...check(values as never));
     if (problems.length === 0) config[name] = build(values as never);
   }
   if (problems.length > 0) throw new ConfigError(problems);

@@ -44,6 +44,12 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('refuses half of a required pair', () => {
+    expect(problemsOf({ CLEARCUT_S3_ACCESS_KEY_ID: 'AKIA' })).toEqual([
+      'CLEARCUT_S3_ACCESS_KEY_ID and CLEARCUT_S3_SECRET_ACCESS_KEY go together: set both, or neither to use the AWS default credential chain.',
+    ]);
+  });
+
   it('never echoes a secret value', () => {
     const problems = problemsOf({ CLEARCUT_DATABASE_URL: 'mysql://root:hunter2@db' });
     expect(problems).toEqual([

@@ -21,6 +21,8 @@ export type ParsedVariables<V extends Variables> = {
 export interface ConfigSection<V extends Variables, T> {
   readonly variables: V;
   readonly build: (values: ParsedVariables<V>) => T;
+  /** Problems that only show across variables (one of a required pair missing, ...). */
+  readonly check: (values: ParsedVariables<V>) => string[];
 }
 
 export function variable<T>(spec: Omit<VariableSpec<T>, 'optional'>): VariableSpec<T> {
@@ -36,6 +38,7 @@ export function optionalVariable<T>(
 export function section<V extends Variables, T>(
   variables: V,
   build: (values: ParsedVariables<V>) => T,
+  check: (values: ParsedVariables<V>) => string[] = () => [],
 ): ConfigSection<V, T> {
-  return { variables, build };
+  return { variables, build, check };
 }

@@ -1,5 +1,5 @@
 import { optionalVariable, section, variable } from './define.js';
-import { flag, oneOf, text, url } from './parsers.js';
+import { duration, flag, oneOf, text, url, wholeNumber } from './parsers.js';
 
 export const storageSection = section(
   {
@@ -31,9 +31,21 @@ export const storageSection = section(
       schema: text(256),
     }),
     CLEARCUT_S3_CHECKSUM: optionalVariable({
-      doc: 'When the SDK adds request checksums: when_required (default for custom endpoints, which mishandle aws-chunked uploads) or when_supported (default for AWS).',
+      doc: 'When the SDK adds request checksums and validates response checksums: when_required (default for custom endpoints, which mishandle aws-chunked uploads) or when_supported (default for AWS).',
       expected: 'when_required or when_supported',
       schema: oneOf(['when_required', 'when_supported']),
+    }),
+    CLEARCUT_S3_TIMEOUT: variable({
+      doc: 'Longest an S3 connection may stay silent (connecting, awaiting the response, or mid-transfer) before the request fails as a transient error and is retried later.',
+      expected: 'a duration such as 30s or 2m (at least 100ms)',
+      default: '30s',
+      schema: duration(100),
+    }),
+    CLEARCUT_S3_MAX_ATTEMPTS: variable({
+      doc: 'Attempts the AWS SDK makes per S3 request before giving up; keep it small, the task queue retries with backoff.',
+      expected: 'a whole number from 1 to 10',
+      default: '2',
+      schema: wholeNumber(1, 10),
     }),
   },
   (v) => ({
@@ -45,5 +57,13 @@ export const storageSection = section(
         ? { accessKeyId: v.CLEARCUT_S3_ACCESS_KEY_ID, secretAccessKey: v.CLEARCUT_S3_SECRET_ACCESS_KEY }
         : undefined,
     checksum: v.CLEARCUT_S3_CHECKSUM ?? (v.CLEARCUT_S3_ENDPOINT ? 'when_required' : 'when_supported'),
+    timeoutMs: v.CLEARCUT_S3_TIMEOUT,
+    maxAttempts: v.CLEARCUT_S3_MAX_ATTEMPTS,
   }),
+  (v) =>
+    (v.CLEARCUT_S3_ACCESS_KEY_ID === undefined) === (v.CLEARCUT_S3_SECRET_ACCESS_KEY === undefined)
+      ? []
+      : [
+          'CLEARCUT_S3_ACCESS_KEY_ID and CLEARCUT_S3_SECRET_ACCESS_KEY go together: set both, or neither to use the AWS default credential chain.',
+        ],
 );
