@@ -1,0 +1,97 @@
+// Model registry: which models exist (data in models/registry.ts) and where a usable file for one is.
+import { resolve } from 'node:path';
+import { registry } from '../../models/registry.js';
+import type { Topology } from '../../models/synth/index.js';
+import type { Config } from '../config.js';
+import { PermanentError } from '../errors.js';
+import { fileDigest } from './model-digest.js';
+import { ensureSyntheticModel } from './model-synthetic.js';
+
+/** Topologies our own builder can synthesise (models/synth/) when real weights are absent. */
+export type SyntheticTopology = Topology;
+
+export interface ModelSpec {
+  /** Registry name, as in `clearcut models pull NAME` and a job's `model` field. */
+  readonly name: string;
+  /** File name inside the model directory (and the last segment of `url`). */
+  readonly file: string;
+  /** Lowercase hex SHA-256 of the published file. */
+  readonly sha256: string;
+  /** Lowercase hex MD5 as pinned by rembg's source; kept for cross-checking. */
+  readonly md5: string;
+  readonly url: string;
+  /** The model takes square inputs of this side (320 or 1024). */
+  readonly inputSize: number;
+  /** Per-channel (R, G, B) normalisation applied after dividing by the image's max value. */
+  readonly mean: readonly [number, number, number];
+  readonly std: readonly [number, number, number];
+  /** Which output holds the mask (its first channel). */
+  readonly outputIndex: number;
+  /** Stand-in topology used when the weights are absent; none means the model must be pulled. */
+  readonly synthetic?: SyntheticTopology;
+}
+
+export interface ResolvedModel {
+  readonly spec: ModelSpec;
+  /** Absolute path of the ONNX file to load. */
+  readonly path: string;
+  /** SHA-256 of the file at `path` (the registry's for weights, the built file's for synthetic). */
+  readonly sha256: string;
+  /** 'synthetic' means meaningless masks: say so to the user. */
+  readonly source: 'weights' | 'synthetic';
+}
+
+export type ModelsConfig = Config['models'];
+
+export function listModels(): readonly ModelSpec[] {
+  return registry;
+}
+
+/** The registry entry for `name`; PermanentError `unknown_model` naming the valid ones otherwise. */
+export function findModel(name: string): ModelSpec {
+  const spec = registry.find((candidate) => candidate.name === name);
+  if (spec) return spec;
+  const names = registry.map((candidate) => candidate.name).join(', ');
+  throw new PermanentError('unknown_model', `Unknown model "${name}". Known models: ${names}.`);
+}
+
+/** Where `models pull` fetches a model from: the registry URL, or the file under a configured mirror. */
+export function modelUrl(config: ModelsConfig, spec: ModelSpec): string {
+  return config.baseUrl ? new URL(spec.file, config.baseUrl).href : spec.url;
+}
+
+export function weightsPath(config: ModelsConfig, spec: ModelSpec): string {
+  return resolve(config.dir, spec.file);
+}
+
+/**
+ * The file to load for `name`: verified real weights, else the synthetic stand-in (built once into
+ * `<model dir>/synthetic/`), else PermanentError `model_missing`. A weights file that is present but
+ * fails its checksum is an error, not a reason to fall back: masks would silently become meaningless.
+ */
+export async function resolveModel(config: ModelsConfig, name: string): Promise<ResolvedModel> {
+  const spec = findModel(name);
+  const path = weightsPath(config, spec);
+  const digest = await fileDigest(path);
+  if (digest) {
+    if (digest.sha256 === spec.sha256) return { spec, path, sha256: digest.sha256, source: 'weights' };
+    throw new PermanentError(
+      'model_checksum_mismatch',
+      `${path} is not the published ${spec.name} model (sha256 ${digest.sha256}, expected ${spec.sha256}). ` +
+        `Replace it with \`clearcut models pull ${spec.name} --force\`.`,
+    );
+  }
+  if (spec.synthetic) {
+    const built = await ensureSyntheticModel(syntheticDir(config), spec.synthetic);
+    return { spec, path: built.path, sha256: built.sha256, source: 'synthetic' };
+  }
+  throw new PermanentError(
+    'model_missing',
+    `Model ${spec.name} is not in ${resolve(config.dir)} and has no synthetic stand-in. ` +
+      `Run \`clearcut models pull ${spec.name}\` (or copy ${spec.file} there by hand from ${spec.url}).`,
+  );
+}
+
+export function syntheticDir(config: ModelsConfig): string {
+  return resolve(config.dir, 'synthetic');
+}
