@@ -45,7 +45,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     return 2;
   }
   try {
-    const module = (await import(`./commands/${name}.js`)) as { run: Command };
+    const module = (await import(/* @vite-ignore */ `./commands/${name}.js`)) as { run: Command };
     return await module.run(args, io);
   } catch (error) {
     if (error instanceof UsageError) {

@@ -9,8 +9,16 @@ export interface Queryable {
 export interface Database extends Queryable {
   /** Runs `work` in one transaction on one connection; commits when it resolves, rolls back when it throws. */
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
-  /** Subscribes to NOTIFY on `channel` (schema-scoped by the adapter); resolves to an unsubscribe function. */
-  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Subscribes to NOTIFY on `channel` (schema-scoped by the adapter); resolves to an unsubscribe
+   * function. `onLost` fires once if the listening connection drops (server restart): notifications
+   * may have been missed, so the caller should distrust its caches and subscribe again.
+   */
+  listen(
+    channel: string,
+    onNotify: (payload: string) => void,
+    onLost?: (error: Error) => void,
+  ): Promise<() => Promise<void>>;
   /** Sends NOTIFY on `channel` (schema-scoped by the adapter). */
   notify(channel: string, payload: string): Promise<void>;
   close(): Promise<void>;

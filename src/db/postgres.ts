@@ -10,12 +10,11 @@ export function createDatabase(
   config: Config['database'],
   onError: (error: Error) => void = () => {},
 ): Database {
-  const pool = new pg.Pool({ connectionString: config.url, max: config.poolSize });
+  // search_path as a startup option: set before the first query, on every connection the pool opens.
+  const options = `-c search_path="${config.schema}",public`;
+  const pool = new pg.Pool({ connectionString: config.url, max: config.poolSize, options });
   // Idle clients can fail when the server restarts; the pool drops them, we only report it.
   pool.on('error', onError);
-  pool.on('connect', (client) => {
-    client.query(`SET search_path TO "${config.schema}", public`).catch(onError);
-  });
   const scoped = (channel: string) => `${config.schema}.${channel}`;
 
   const query: Queryable['query'] = async (text, values) =>
@@ -39,15 +38,24 @@ export function createDatabase(
         client.release();
       }
     },
-    async listen(channel, onNotify) {
+    async listen(channel, onNotify, onLost) {
       const client = new pg.Client({ connectionString: config.url });
-      client.on('error', onError);
+      let closing = false;
+      const lost = (error?: Error) => {
+        if (closing) return;
+        closing = true;
+        if (error) onError(error);
+        onLost?.(error ?? new Error(`LISTEN connection for ${channel} ended`));
+      };
+      client.on('error', lost);
+      client.on('end', () => lost());
       await client.connect();
       client.on('notification', (message) => {
         if (message.channel === scoped(channel)) onNotify(message.payload ?? '');
       });
       await client.query(`LISTEN "${scoped(channel)}"`);
       return async () => {
+        closing = true;
         await client.end();
       };
     },
