@@ -11,8 +11,8 @@ import {
   syntheticFileName,
 } from '../../inference/model-synthetic.js';
 import { listModels, type ModelSpec, syntheticDir } from '../../inference/registry.js';
-import { formatTable } from '../../tenants/admin-cli.js';
 import { parseCommandArgs } from '../args.js';
+import { formatTable } from '../format.js';
 import type { CliIo, Command } from '../io.js';
 import { createProgress, formatBytes } from '../progress.js';
 
