@@ -2,6 +2,14 @@ import { z } from 'zod';
 
 // Renditions: the outputs made from ONE inference of an image. Part of the job wire format.
 
+/** The formats each rendition can be written in; the first is its default. */
+export const renditionFormats = {
+  cutout: ['png', 'webp'],
+  mask: ['png'],
+  white: ['jpeg', 'png', 'webp'],
+  crop: ['png', 'webp'],
+} as const;
+
 const quality = z.number().int().min(1).max(100).describe('Encoder quality, 1–100 (lossy formats only).');
 const maxSize = z
   .number()
@@ -21,7 +29,7 @@ export const marginSchema = z.union([
 
 export const cutoutRenditionSchema = z.strictObject({
   kind: z.literal('cutout'),
-  format: z.enum(['png', 'webp']).default('png'),
+  format: z.enum(renditionFormats.cutout).default('png'),
   quality: quality.optional(),
   maxSize: maxSize.optional(),
 });
@@ -34,7 +42,7 @@ export const maskRenditionSchema = z.strictObject({
 
 export const whiteRenditionSchema = z.strictObject({
   kind: z.literal('white'),
-  format: z.enum(['jpeg', 'png', 'webp']).default('jpeg'),
+  format: z.enum(renditionFormats.white).default('jpeg'),
   quality: quality.optional(),
   maxSize: maxSize.optional(),
   /** Marketplace main image: a square canvas with the subject centred, filling `fill` of the frame. */
@@ -45,7 +53,7 @@ export const whiteRenditionSchema = z.strictObject({
 
 export const cropRenditionSchema = z.strictObject({
   kind: z.literal('crop'),
-  format: z.enum(['png', 'webp']).default('png'),
+  format: z.enum(renditionFormats.crop).default('png'),
   quality: quality.optional(),
   maxSize: maxSize.optional(),
   margin: marginSchema.default(0),
@@ -62,8 +70,45 @@ export const renditionListSchema = z
   .array(renditionSchema)
   .min(1)
   .max(8)
+  .superRefine((renditions, ctx) => {
+    const seen = new Set<string>();
+    for (const [index, { kind, format }] of renditions.entries()) {
+      const id = `${kind}.${format}`;
+      if (seen.has(id)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [index],
+          message: `two "${kind}" renditions in ${format} would write the same output; give each its own format`,
+        });
+      }
+      seen.add(id);
+    }
+  })
   .default([{ kind: 'cutout', format: 'png' }]);
 
 export type Rendition = z.output<typeof renditionSchema>;
+export type ImageFormat = Rendition['format'];
+
+export const contentTypes: Record<ImageFormat, string> = {
+  png: 'image/png',
+  webp: 'image/webp',
+  jpeg: 'image/jpeg',
+};
 export type RenditionInput = z.input<typeof renditionSchema>;
 export type RenditionKind = Rendition['kind'];
+
+export const renditionKinds = Object.keys(renditionFormats) as RenditionKind[];
+
+/**
+ * The command-line shorthand of a rendition list, "kind[:format],...", e.g. "cutout:webp,mask".
+ * Returns the items unchecked (the schema names allowed values); throws on a malformed item.
+ */
+export function parseRenditionShorthand(list: string): { kind: string; format?: string }[] {
+  return list.split(',').map((item) => {
+    const [kind, format, extra] = item.trim().split(':');
+    if (!kind || format === '' || extra !== undefined) {
+      throw new Error(`"${item}" is not kind or kind:format (kinds: ${renditionKinds.join(', ')})`);
+    }
+    return format === undefined ? { kind } : { kind, format };
+  });
+}

@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import { type JobInput, parseJob } from '../contracts/job.js';
+import { connectAmqpBus } from '../queue/amqp-bus.js';
+import type { Publisher } from '../queue/bus.js';
+import { topologyNames } from '../queue/topology.js';
+import { messageIdPattern } from '../signing/headers.js';
+import { decodeSigningSecret, parseKeyId, type SigningSecret } from '../signing/keys.js';
+import { signJob } from '../signing/sign.js';
+import { InvalidJobError, PublishError } from './errors.js';
+import { type FollowOptions, followJobResults, type ResultFollower } from './result-follower.js';
+
+// The producer SDK, `import { createProducer } from 'clearcut/client'`: signs jobs (docs/protocol.md)
+// and publishes them with publisher confirms, so `submit` resolves only once the broker has the job.
+
+export type { Job, JobInput } from '../contracts/job.js';
+export type { RejectionReason } from '../contracts/reasons.js';
+export type { ResultEvent, ResultKind } from '../contracts/result-event.js';
+export type { SigningSecret } from '../signing/keys.js';
+export { describeResultEvent } from './describe-event.js';
+export { InvalidJobError, PublishError } from './errors.js';
+export type { FollowOptions, ResultFollower } from './result-follower.js';
+
+export const jobContentType = 'application/json';
+
+export interface ProducerOptions {
+  /** amqp:// or amqps:// URL of the broker. */
+  readonly amqpUrl: string;
+  /** Prefix of the exchange names (`<prefix>.jobs`, `<prefix>.results`); default `clearcut`. */
+  readonly prefix?: string;
+  readonly keyId: string;
+  /** The secret as printed by `clearcut keys create` (cks_…, cked_… or PEM), or already decoded. */
+  readonly secret: string | SigningSecret;
+  /** Shown in the broker's management UI. */
+  readonly connectionName?: string;
+}
+
+/** A job as a producer writes it; `version` may be left out (the SDK fills in 1). */
+export type JobRequest = Omit<JobInput, 'version'> & { readonly version?: JobInput['version'] };
+
+export interface SubmitOptions {
+  /** The idempotency key: the same id from the same tenant never runs twice. Default: a random UUID. */
+  readonly jobId?: string;
+}
+
+export interface Producer {
+  /** Validates, signs and publishes the job; resolves to the job id once the broker confirmed it. */
+  submit(job: JobRequest, options?: SubmitOptions): Promise<string>;
+  /** Starts following the result events of a job; call it before `submit` to see `accepted`. */
+  followResults(jobId: string, options?: FollowOptions): Promise<ResultFollower>;
+  close(): Promise<void>;
+}
+
+export async function createProducer(options: ProducerOptions): Promise<Producer> {
+  const { keyId } = parseKeyId(options.keyId);
+  const secret = typeof options.secret === 'string' ? decodeSigningSecret(options.secret) : options.secret;
+  const prefix = options.prefix ?? 'clearcut';
+  if (!/^[a-z][a-z0-9_]{0,62}$/.test(prefix)) {
+    throw new Error(`prefix "${prefix}" is not a lowercase identifier ([a-z][a-z0-9_]*)`);
+  }
+  const names = topologyNames(prefix);
+  let lost: Error | undefined;
+  const bus = await connectAmqpBus(options.amqpUrl, {
+    connectionName: options.connectionName ?? 'clearcut-producer',
+    onConnectionLost: (error) => {
+      lost = error;
+    },
+  });
+  let publisher: Promise<Publisher> | undefined;
+
+  return {
+    async submit(job, { jobId = randomUUID() } = {}) {
+      if (!messageIdPattern.test(jobId)) {
+        throw new InvalidJobError([`jobId: "${jobId}" is not 1–128 characters from A-Z a-z 0-9 _ -`]);
+      }
+      const request = { version: 1, ...job };
+      const parsed = parseJob(request);
+      if (!parsed.ok) throw new InvalidJobError(parsed.problems);
+      if (lost) throw new PublishError(`the broker connection is lost: ${lost.message}`);
+      const body = Buffer.from(JSON.stringify(request), 'utf8');
+      const { headers } = signJob({ keyId, secret, messageId: jobId, contentType: jobContentType, body });
+      publisher ??= bus.publisher();
+      try {
+        await (await publisher).publish([
+          {
+            exchange: names.jobsExchange,
+            routingKey: '',
+            body,
+            messageId: jobId,
+            contentType: jobContentType,
+            headers,
+          },
+        ]);
+      } catch (error) {
+        publisher = undefined; // a failed publish closes its channel; the next submit opens another
+        throw new PublishError(
+          `the broker did not confirm job ${jobId} on exchange ${names.jobsExchange} (does it exist? the gateway declares it): ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+      return jobId;
+    },
+    async followResults(jobId, followOptions) {
+      return followJobResults(await bus.channel(), names.resultsExchange, jobId, followOptions);
+    },
+    async close() {
+      if (publisher) await (await publisher.catch(() => undefined))?.close();
+      await bus.close();
+    },
+  };
+}

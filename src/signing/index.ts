@@ -1,0 +1,14 @@
+// Signing shared by producers (src/client) and the gateway. docs/protocol.md is the specification.
+export { bodyDigest, type CanonicalFields, canonicalString, canonicalTag } from './canonical.js';
+export { KeyFormatError, SignatureError, type SignatureFailure } from './errors.js';
+export {
+  type ParsedSignature,
+  parseSignedHeaders,
+  type SignedHeaders,
+  type SigningHeaderName,
+  type SigningHeaders,
+  signingHeaderNames,
+} from './headers.js';
+export * from './keys.js';
+export { type SignJobInput, signJob } from './sign.js';
+export { assertFreshTimestamp, verifySignature } from './verify.js';

@@ -1,0 +1,162 @@
+import { describe, expect, it } from 'vitest';
+import { jobInputKind, parseJob, parseJobBody } from '../../src/contracts/job.js';
+
+const base = {
+  version: 1,
+  input: { bucket: 'catalog', key: 'shoes/red.jpg' },
+  output: { bucket: 'cutouts', prefix: 'shoes/' },
+};
+
+function problems(job: unknown): string[] {
+  const parsed = parseJob(job);
+  if (parsed.ok) throw new Error('expected the job to be refused');
+  return parsed.problems;
+}
+
+function accepted(job: unknown) {
+  const parsed = parseJob(job);
+  if (!parsed.ok) throw new Error(`expected the job to be accepted: ${parsed.problems.join('; ')}`);
+  return parsed.job;
+}
+
+describe('job body', () => {
+  it('accepts each input form and fills the default rendition', () => {
+    const forms = [
+      [{ bucket: 'catalog', key: 'a.jpg' }, 'object'],
+      [{ bucket: 'catalog', keys: ['a.jpg', 'b.jpg'] }, 'list'],
+      [{ bucket: 'catalog', prefix: 'shoes/' }, 'prefix'],
+      [{ bucket: 'catalog', prefix: '' }, 'prefix'],
+      [{ manifest: { bucket: 'catalog', key: 'lists/all.jsonl' } }, 'manifest'],
+      [{ manifest: { bucket: 'catalog', key: 'lists/all.txt', format: 'csv' } }, 'manifest'],
+    ] as const;
+    for (const [input, kind] of forms) {
+      const job = accepted({ ...base, input });
+      expect(jobInputKind(job.input)).toBe(kind);
+      expect(job.renditions).toEqual([{ kind: 'cutout', format: 'png' }]);
+    }
+  });
+
+  it('accepts every optional field', () => {
+    const job = accepted({
+      ...base,
+      renditions: [
+        { kind: 'cutout', format: 'webp', quality: 80 },
+        { kind: 'mask' },
+        { kind: 'white', square: true },
+      ],
+      model: 'isnet-general-use',
+      priority: 'high',
+      metadata: { sku: 'A-1', tags: ['red', 'shoe'], nested: { n: 1, ok: true, none: null } },
+      outputKeyTemplate: '{dir}{name}-{rendition}.{ext}',
+    });
+    expect(job.model).toBe('isnet-general-use');
+    expect(job.renditions).toHaveLength(3);
+  });
+
+  it('accepts exactly 1000 keys and refuses 1001', () => {
+    const keys = Array.from({ length: 1001 }, (_, index) => `k/${index}.jpg`);
+    accepted({ ...base, input: { bucket: 'catalog', keys: keys.slice(0, 1000) } });
+    expect(problems({ ...base, input: { bucket: 'catalog', keys } })).toEqual([
+      'input.keys: Too big: expected array to have <=1000 items',
+    ]);
+  });
+
+  it('names the problems of the input form the producer was aiming at', () => {
+    expect(
+      problems({
+        ...base,
+        input: { bucket: 'Catalog_1', keys: ['a.jpg', '../b.jpg', 'a.jpg', 'c\u0000.jpg'] },
+      }),
+    ).toEqual([
+      'input.bucket: may contain only lowercase letters, digits, dots and hyphens',
+      'input.keys[1]: must not contain "." or ".." path segments',
+      'input.keys[3]: must not contain control characters',
+      'input.keys[2]: repeats keys[0]',
+    ]);
+    expect(problems({ ...base, input: { bucket: 'catalog', key: '/a.jpg' } })).toEqual([
+      'input.key: must not start with "/" (S3 keys are relative to the bucket)',
+    ]);
+    expect(
+      problems({ ...base, input: { manifest: { bucket: 'catalog', key: 'm.csv', format: 'xml' } } })[0],
+    ).toMatch(/^input\.manifest\.format: /);
+  });
+
+  it('says which input forms exist when the input fits none', () => {
+    const message =
+      'input: input must be one of {bucket,key}, {bucket,keys}, {bucket,prefix} or {manifest:{bucket,key}}';
+    expect(problems({ ...base, input: { bucket: 'catalog' } })).toEqual([message]);
+    expect(problems({ ...base, input: { bucket: 'catalog', key: 'a.jpg', prefix: 'p/' } })).toEqual([
+      message,
+    ]);
+    expect(problems({ ...base, input: { bucket: 'catalog', url: 'http://x' } })).toEqual([message]);
+  });
+
+  it('refuses unknown fields at every level', () => {
+    expect(problems({ ...base, renditons: [{ kind: 'mask' }] })).toEqual([
+      '(body): Unrecognized key: "renditons"',
+    ]);
+    expect(problems({ ...base, tenant: 'acme' })).toEqual(['(body): Unrecognized key: "tenant"']);
+    expect(problems({ ...base, output: { bucket: 'cutouts', prefix: '', acl: 'public' } })).toEqual([
+      'output: Unrecognized key: "acl"',
+    ]);
+    expect(problems({ ...base, renditions: [{ kind: 'mask', colour: 'red' }] })[0]).toMatch(
+      /^renditions\[0\]: Unrecognized key/,
+    );
+  });
+
+  it('requires the version, input and output', () => {
+    const { version: _, ...noVersion } = base;
+    expect(problems(noVersion)).toEqual(['version: Invalid input: expected 1']);
+    expect(problems({ ...base, version: 2 })).toEqual(['version: Invalid input: expected 1']);
+    expect(problems({ version: 1 })).toEqual([
+      'input: Invalid input: expected object, received undefined',
+      'output: Invalid input: expected object, received undefined',
+    ]);
+  });
+
+  it('bounds metadata, priority, model and the output key template', () => {
+    expect(problems({ ...base, metadata: { blob: 'x'.repeat(5000) } })).toEqual([
+      'metadata: must be at most 4096 bytes as JSON (got 5011)',
+    ]);
+    expect(problems({ ...base, metadata: ['not', 'an', 'object'] })[0]).toMatch(/^metadata: /);
+    expect(problems({ ...base, priority: 'urgent' })[0]).toMatch(/^priority: /);
+    expect(problems({ ...base, model: '../u2net' })).toEqual([
+      'model: a model name such as u2net or isnet-general-use',
+    ]);
+    expect(problems({ ...base, outputKeyTemplate: '{sku}.png' })[0]).toMatch(
+      /^outputKeyTemplate: has an unknown placeholder/,
+    );
+  });
+
+  it('refuses renditions that would write the same output key', () => {
+    // Same kind and format: refused once, by the rendition list (renditions.ts).
+    const twins = problems({ ...base, renditions: [{ kind: 'cutout' }, { kind: 'cutout', maxSize: 512 }] });
+    expect(twins).toHaveLength(1);
+    expect(twins[0]).toMatch(/^renditions\[1\]: /);
+    accepted({ ...base, renditions: [{ kind: 'cutout' }, { kind: 'cutout', format: 'webp' }] });
+    expect(
+      problems({
+        ...base,
+        renditions: [{ kind: 'cutout' }, { kind: 'mask' }],
+        outputKeyTemplate: '{key}.png',
+      })[0],
+    ).toMatch(/^renditions\[1\]: writes the same output key as renditions\[0\] under outputKeyTemplate/);
+  });
+});
+
+describe('parseJobBody', () => {
+  it('reads exact bytes: UTF-8, then JSON, then the schema', () => {
+    expect(parseJobBody(Buffer.from(JSON.stringify(base))).ok).toBe(true);
+    expect(parseJobBody(Buffer.from([0x7b, 0xff, 0x7d]))).toEqual({
+      ok: false,
+      problems: ['(body): is not valid UTF-8'],
+    });
+    const notJson = parseJobBody(Buffer.from('{"version":1,'));
+    expect(notJson.ok).toBe(false);
+    expect(!notJson.ok && notJson.problems[0]).toMatch(/^\(body\): is not JSON/);
+    expect(parseJobBody(Buffer.from('[]'))).toEqual({
+      ok: false,
+      problems: ['(body): Invalid input: expected object, received array'],
+    });
+  });
+});
