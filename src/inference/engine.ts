@@ -1,0 +1,104 @@
+// The inference engine: one model session per process, created once, shared by every caller.
+import { PermanentError } from '../errors.js';
+import type { DecodedImage } from '../images/decode.js';
+import { predictionToMask, resizeMask } from './postprocess.js';
+import { normalizeForModel, resizeForModel } from './preprocess.js';
+import type { ResolvedModel } from './registry.js';
+import { type ModelSession, openModelSession, type ValueInfo } from './session.js';
+
+export interface MaskTimings {
+  preprocessMs: number;
+  /** From hand-over to the session thread until the output is back. */
+  inferenceMs: number;
+  /** Of which inside ONNX Runtime. */
+  ortMs: number;
+  postprocessMs: number;
+}
+
+export interface Engine {
+  readonly model: ResolvedModel;
+  readonly threads: number;
+  /**
+   * The soft 8-bit mask of `image` at the image's own size (width × height, one byte per pixel).
+   * Concurrent calls overlap their pre- and post-processing; the model runs one image at a time.
+   */
+  predictMask(image: DecodedImage, timings?: MaskTimings): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+export interface EngineOptions {
+  /** ONNX Runtime intra-op threads (config.inference.threads). */
+  readonly threads: number;
+}
+
+export async function createEngine(model: ResolvedModel, options: EngineOptions): Promise<Engine> {
+  let session: ModelSession;
+  try {
+    session = await openModelSession(model.path, { threads: options.threads });
+  } catch (error) {
+    throw new PermanentError(
+      'model_invalid',
+      `Model ${model.spec.name} (${model.path}) cannot be loaded: ${(error as Error).message}. Pull it again with \`clearcut models pull ${model.spec.name} --force\`.`,
+      { cause: error },
+    );
+  }
+  let output: string;
+  try {
+    output = checkSignature(model, session.inputs, session.outputs);
+  } catch (error) {
+    await session.close();
+    throw error;
+  }
+  const size = model.spec.inputSize;
+  const now = () => performance.now();
+
+  return {
+    model,
+    threads: options.threads,
+    async predictMask(image, timings) {
+      let started = now();
+      const tensor = normalizeForModel(await resizeForModel(image, size), size, model.spec);
+      if (timings) timings.preprocessMs = now() - started;
+      started = now();
+      const result = await session.run(tensor, [1, 3, size, size], output);
+      if (timings) {
+        timings.inferenceMs = now() - started;
+        timings.ortMs = result.runMs;
+      }
+      started = now();
+      const mask = await resizeMask(predictionToMask(result.data, size), size, image.width, image.height);
+      if (timings) timings.postprocessMs = now() - started;
+      return mask;
+    },
+    close: () => session.close(),
+  };
+}
+
+/** The output holding the mask, after checking the graph takes and gives what the registry says. */
+function checkSignature(
+  model: ResolvedModel,
+  inputs: readonly ValueInfo[],
+  outputs: readonly ValueInfo[],
+): string {
+  const { name, inputSize, outputIndex } = model.spec;
+  const problem = (detail: string) =>
+    new PermanentError(
+      'model_invalid',
+      `Model ${name} (${model.path}) does not fit its registry entry: ${detail}.`,
+    );
+  const input = inputs[0];
+  const fits = (dim: number | string | undefined, expected: number) =>
+    typeof dim === 'string' || dim === expected;
+  if (inputs.length !== 1 || !input || input.shape.length !== 4) {
+    throw problem(
+      `expected one 4-D input, found ${inputs.map((value) => `[${value.shape.join('×')}]`).join(', ')}`,
+    );
+  }
+  const [batch, channels, height, width] = input.shape;
+  if (!fits(batch, 1) || !fits(channels, 3) || !fits(height, inputSize) || !fits(width, inputSize)) {
+    throw problem(`input is [${input.shape.join('×')}], expected [N×3×${inputSize}×${inputSize}]`);
+  }
+  const chosen = outputs[outputIndex];
+  if (!chosen) throw problem(`output ${outputIndex} does not exist (the graph has ${outputs.length})`);
+  return chosen.name;
+}

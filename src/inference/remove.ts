@@ -1,0 +1,52 @@
+// One source image in, every asked rendition out, from a single inference. Shared by the worker
+// and `clearcut remove`.
+import type { Rendition } from '../contracts/renditions.js';
+import { type DecodedImage, decodeImage, type ImageLimits } from '../images/decode.js';
+import type { SupportedFormat } from '../images/sniff.js';
+import type { Engine, MaskTimings } from './engine.js';
+import type { Box } from './geometry.js';
+import { type RenditionOutput, renderRenditions } from './render.js';
+
+export interface StageTimings extends MaskTimings {
+  decodeMs: number;
+  /** All renditions, encoded side by side (each output also carries its own encodeMs). */
+  renderMs: number;
+}
+
+export interface RemovalResult {
+  /** The source's size, upright (EXIF orientation applied); cutout, mask and white keep it. */
+  readonly width: number;
+  readonly height: number;
+  readonly sourceFormat: SupportedFormat;
+  readonly subject: Box | null;
+  readonly outputs: readonly RenditionOutput[];
+  readonly timings: StageTimings;
+}
+
+/**
+ * Validates and decodes `input` (PermanentError with a refusal code when it is not acceptable),
+ * predicts its mask once, and renders every rendition from that mask.
+ */
+export async function removeBackground(
+  engine: Engine,
+  input: Buffer,
+  renditions: readonly Rendition[],
+  limits: ImageLimits,
+): Promise<RemovalResult> {
+  const timings: StageTimings = {
+    decodeMs: 0,
+    preprocessMs: 0,
+    inferenceMs: 0,
+    ortMs: 0,
+    postprocessMs: 0,
+    renderMs: 0,
+  };
+  let started = performance.now();
+  const image: DecodedImage = await decodeImage(input, limits);
+  timings.decodeMs = performance.now() - started;
+  const mask = await engine.predictMask(image, timings);
+  started = performance.now();
+  const { subject, outputs } = await renderRenditions(image, mask, renditions);
+  timings.renderMs = performance.now() - started;
+  return { width: image.width, height: image.height, sourceFormat: image.format, subject, outputs, timings };
+}

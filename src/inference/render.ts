@@ -1,0 +1,152 @@
+// Every rendition of one image from its mask: one inference, many outputs.
+import sharp, { type Sharp } from 'sharp';
+import { contentTypes, type ImageFormat, type Rendition } from '../contracts/renditions.js';
+import type { DecodedImage } from '../images/decode.js';
+import { encodeAs } from './encode.js';
+import {
+  type Box,
+  expandBox,
+  fitInside,
+  marginPixels,
+  type Size,
+  squareLayout,
+  subjectBox,
+} from './geometry.js';
+
+export interface RenditionOutput {
+  readonly rendition: Rendition;
+  readonly bytes: Buffer;
+  readonly contentType: string;
+  readonly width: number;
+  readonly height: number;
+  readonly encodeMs: number;
+}
+
+export interface RenderResult {
+  /** The subject's bounding box in the source (alpha ≥ subjectAlphaThreshold); null when the mask is empty. */
+  readonly subject: Box | null;
+  /** In the order the renditions were asked for. */
+  readonly outputs: readonly RenditionOutput[];
+}
+
+const white = { r: 255, g: 255, b: 255 };
+
+/**
+ * The cutout's alpha and pixels: alpha = mask × the source's own alpha (a transparent source
+ * pixel stays transparent), and colour cleared where alpha is 0, so the discarded background
+ * travels nowhere hidden in the file (and compresses to nothing).
+ */
+export function composeCutout(image: DecodedImage, mask: Uint8Array): { rgba: Buffer; alpha: Uint8Array } {
+  const { width, height, channels, pixels } = image;
+  const count = width * height;
+  if (mask.length !== count) throw new RangeError(`mask has ${mask.length} values for ${count} pixels`);
+  const rgba = Buffer.alloc(count * 4);
+  const alpha = channels === 4 ? new Uint8Array(count) : mask;
+  for (let pixel = 0, source = 0, target = 0; pixel < count; pixel++, source += channels, target += 4) {
+    const a = channels === 4 ? ((mask[pixel]! * pixels[source + 3]! + 127) / 255) | 0 : mask[pixel]!;
+    if (channels === 4) alpha[pixel] = a;
+    if (a === 0) continue;
+    rgba[target] = pixels[source]!;
+    rgba[target + 1] = pixels[source + 1]!;
+    rgba[target + 2] = pixels[source + 2]!;
+    rgba[target + 3] = a;
+  }
+  return { rgba, alpha };
+}
+
+export async function renderRenditions(
+  image: DecodedImage,
+  mask: Uint8Array,
+  renditions: readonly Rendition[],
+): Promise<RenderResult> {
+  const { rgba, alpha } = composeCutout(image, mask);
+  const frame: Box = { left: 0, top: 0, width: image.width, height: image.height };
+  const subject = subjectBox(alpha, image.width, image.height) ?? null;
+  const cutout = () => sharp(rgba, { raw: { width: image.width, height: image.height, channels: 4 } });
+
+  const render = async (rendition: Rendition): Promise<RenditionOutput> => {
+    const started = performance.now();
+    const finish = async (pipeline: Sharp, format: ImageFormat, quality?: number) => {
+      const { data, info } = await encodeAs(pipeline, format, quality).toBuffer({ resolveWithObject: true });
+      return {
+        rendition,
+        bytes: data,
+        contentType: contentTypes[format],
+        width: info.width,
+        height: info.height,
+        encodeMs: performance.now() - started,
+      };
+    };
+    switch (rendition.kind) {
+      case 'cutout':
+        return finish(limit(cutout(), image, rendition.maxSize), rendition.format, rendition.quality);
+      case 'mask':
+        return finish(limit(grayscale(alpha, image), image, rendition.maxSize), rendition.format);
+      case 'white': {
+        if (!rendition.square) {
+          return finish(
+            limit(cutout().flatten({ background: white }), image, rendition.maxSize),
+            rendition.format,
+            rendition.quality,
+          );
+        }
+        return finish(
+          await squareOnWhite(cutout(), subject ?? frame, rendition),
+          rendition.format,
+          rendition.quality,
+        );
+      }
+      case 'crop': {
+        const box = subject ?? frame;
+        const area = expandBox(box, marginPixels(rendition.margin, box), image);
+        // extract() before resize() crops first, then scales the crop.
+        return finish(
+          limit(cutout().extract(area), area, rendition.maxSize),
+          rendition.format,
+          rendition.quality,
+        );
+      }
+    }
+  };
+  return { subject, outputs: await Promise.all(renditions.map(render)) };
+}
+
+/** One 8-bit gray channel: sharp would otherwise widen one-channel data to RGB on output. */
+function grayscale(alpha: Uint8Array, size: Size): Sharp {
+  return sharp(alpha, { raw: { width: size.width, height: size.height, channels: 1 } }).toColourspace('b-w');
+}
+
+/** Scales down to fit `maxSize` (never up). */
+function limit(pipeline: Sharp, size: Size, maxSize: number | undefined): Sharp {
+  const target = fitInside(size, maxSize);
+  if (target.width === size.width && target.height === size.height) return pipeline;
+  return pipeline.resize(target.width, target.height, { fit: 'fill', kernel: 'lanczos3' });
+}
+
+/** The subject flattened on white, scaled and centred on a white square (see squareLayout). */
+async function squareOnWhite(
+  cutout: Sharp,
+  box: Box,
+  options: Extract<Rendition, { kind: 'white' }>,
+): Promise<Sharp> {
+  const { side, subject } = squareLayout(box, options.fill, options.minSide, options.maxSize);
+  let flattened = cutout.extract(box).flatten({ background: white });
+  if (subject.width !== box.width || subject.height !== box.height) {
+    flattened = flattened.resize(subject.width, subject.height, { fit: 'fill', kernel: 'lanczos3' });
+  }
+  const placed = await flattened.raw().toBuffer();
+  // Composited once to raw: sharp's composite adds an alpha channel, which a flat white image must not have.
+  const canvas = await sharp({ create: { width: side, height: side, channels: 3, background: white } })
+    .composite([
+      {
+        input: placed,
+        raw: { width: subject.width, height: subject.height, channels: 3 },
+        left: subject.left,
+        top: subject.top,
+      },
+    ])
+    .removeAlpha()
+    .raw()
+    .toBuffer();
+  return sharp(canvas, { raw: { width: side, height: side, channels: 3 } });
+}

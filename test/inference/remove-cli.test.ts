@@ -1,0 +1,209 @@
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../../src/cli/commands/remove.js';
+import { UsageError } from '../../src/errors.js';
+import { encode, noisyJpeg, rectangleScene, truncated } from '../support/images.js';
+import { testModelDir } from '../support/models.js';
+
+let root: string;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'clearcut-remove-'));
+});
+
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const env = { CLEARCUT_MODEL_DIR: testModelDir, CLEARCUT_LOG_LEVEL: 'silent' };
+
+/** `clearcut remove ...` in this process; a UsageError becomes status 2 as in the CLI's main. */
+async function clearcut(...args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io = {
+    env,
+    out: (text: string) => out.push(text),
+    err: (text: string) => err.push(text),
+    interactive: false,
+  };
+  let status: number;
+  try {
+    status = await run(args, io);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    err.push(error.message);
+    status = 2;
+  }
+  return { status, out: out.join('\n'), err: err.join('\n') };
+}
+
+/** The installed command itself, as a user runs it. */
+function clearcutProcess(...args: string[]): Promise<{ status: number; out: string; err: string }> {
+  const bin = new URL('../../bin/clearcut.js', import.meta.url).pathname;
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [bin, 'remove', ...args],
+      { env: { ...process.env, ...env } },
+      (error, stdout, stderr) => {
+        resolve({ status: error ? Number(error.code) : 0, out: stdout.trim(), err: stderr.trim() });
+      },
+    );
+  });
+}
+
+async function image(width: number, height: number, format: 'png' | 'jpeg' | 'webp') {
+  const scene = rectangleScene({
+    width,
+    height,
+    subject: { left: 8, top: 8, width: width / 2, height: height / 2 },
+  });
+  return encode(scene.rgb, width, height, 3, format);
+}
+
+async function filesUnder(folder: string): Promise<string[]> {
+  const entries = await readdir(folder, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(folder, join(entry.parentPath, entry.name)))
+    .sort();
+}
+
+async function sizeOf(path: string): Promise<[number, number]> {
+  const { width, height } = await sharp(path).metadata();
+  return [width!, height!];
+}
+
+describe('clearcut remove', () => {
+  it('turns a folder into renditions at each source size, skips non-images, fails bad files, exits 1', async () => {
+    const input = join(root, 'catalog');
+    const out = join(root, 'out');
+    await mkdir(join(input, 'shoes'), { recursive: true });
+    await writeFile(join(input, 'bag.png'), await image(120, 80, 'png'));
+    await writeFile(join(input, 'shoes', 'boot.jpg'), await image(64, 96, 'jpeg'));
+    await writeFile(join(input, 'hat.webp'), await image(50, 50, 'webp'));
+    await writeFile(join(input, 'renamed.jpg'), await image(40, 30, 'png')); // PNG bytes, .jpg name
+    await writeFile(join(input, 'notes.txt'), 'price list\n');
+    await writeFile(join(input, 'fake.jpg'), 'not a picture at all\n');
+    await writeFile(join(input, 'cut-short.jpg'), truncated(await noisyJpeg(64, 64), 0.6));
+
+    const run = await clearcutProcess(
+      input,
+      '--out',
+      out,
+      '--model',
+      'u2netp',
+      '--rendition',
+      'cutout,mask,white',
+      '--threads',
+      '1',
+    );
+
+    expect(run.status).toBe(1);
+    expect(run.err).toContain('SYNTHETIC u2netp');
+    expect(run.err).toContain('clearcut models pull u2netp');
+    expect(run.err).toMatch(/skipped .*notes\.txt: The file is text/);
+    expect(run.err).toMatch(/fake\.jpg: unsupported_format: The file is text/);
+    expect(run.err).toMatch(/cut-short\.jpg: corrupt_image: /);
+    expect(run.out).toMatch(
+      /^4 of 6 images done \(12 files written to .*\) in [\d.]+ s; 1 file skipped; 2 failed$/,
+    );
+    expect(run.err).toMatch(/Removing backgrounds {2}100%/);
+
+    const names = ['bag', 'hat', 'renamed', 'shoes/boot'];
+    expect(await filesUnder(out)).toEqual(
+      names.flatMap((name) => [`${name}.cutout.png`, `${name}.mask.png`, `${name}.white.jpg`]).sort(),
+    );
+    const sizes: Record<string, [number, number]> = {
+      bag: [120, 80],
+      hat: [50, 50],
+      renamed: [40, 30],
+      'shoes/boot': [64, 96],
+    };
+    for (const [name, size] of Object.entries(sizes)) {
+      for (const rendition of ['cutout.png', 'mask.png', 'white.jpg']) {
+        expect(await sizeOf(join(out, `${name}.${rendition}`))).toEqual(size);
+      }
+    }
+  });
+
+  it('exits 0 when every image works, and --skip-existing leaves finished ones alone', async () => {
+    const input = join(root, 'clean');
+    const out = join(root, 'clean-out');
+    await mkdir(input);
+    await writeFile(join(input, 'one.png'), await image(48, 32, 'png'));
+    await writeFile(join(input, 'two.jpg'), await image(32, 48, 'jpeg'));
+
+    const args = [input, '-o', out, '-m', 'u2netp', '-r', 'crop:webp', '--margin', '10%', '--threads', '1'];
+    const first = await clearcut(...args);
+    expect(first.status).toBe(0);
+    expect(await filesUnder(out)).toEqual(['one.crop.webp', 'two.crop.webp']);
+
+    const again = await clearcut(...args, '--skip-existing');
+    expect(again.status).toBe(0);
+    expect(again.out).toContain('2 already done before');
+  });
+
+  it('fails a source whose outputs would overwrite another one', async () => {
+    const input = join(root, 'twins');
+    await mkdir(input);
+    await writeFile(join(input, 'item.png'), await image(32, 32, 'png'));
+    await writeFile(join(input, 'item.webp'), await image(32, 32, 'webp'));
+    const run = await clearcut(input, '--out', join(root, 'twins-out'), '-m', 'u2netp', '--threads', '1');
+    expect(run.status).toBe(1);
+    expect(run.err).toMatch(
+      /item\.webp: output_collision: its output .*item\.cutout\.png would overwrite the output of .*item\.png/,
+    );
+    expect(await filesUnder(join(root, 'twins-out'))).toEqual(['item.cutout.png']);
+  });
+
+  it.each([
+    [['photo.jpg'], /--out is required/],
+    [['--out', 'x'], /name at least one image file or folder/],
+    [
+      ['a.jpg', '--out', 'x', '--rendition', 'cutout', '--format', 'jpeg'],
+      /--format jpeg does not apply to cutout, which can be png or webp/,
+    ],
+    [['a.jpg', '--out', 'x', '--rendition', 'mask:webp'], /--rendition mask:webp: mask can be png/],
+    [
+      ['a.jpg', '--out', 'x', '--rendition', 'shadow'],
+      /unknown rendition "shadow" \(kinds: cutout, mask, white, crop\)/,
+    ],
+    [['a.jpg', '--out', 'x', '--rendition', 'cutout,cutout'], /would write the same output/],
+    [['a.jpg', '--out', 'x', '--square'], /--square applies to the white rendition/],
+    [['a.jpg', '--out', 'x', '-r', 'crop', '--margin', 'wide'], /--margin must be whole pixels/],
+    [['a.jpg', '--out', 'x', '--quality', '0'], /--quality must be a whole number from 1 to 100, not "0"/],
+    [['a.jpg', '--out', 'x', '--threads', 'many'], /--threads must be a whole number from 1 to 256/],
+    [['a.jpg', '--out', 'x', '--bogus'], /Unknown option '--bogus'/],
+  ])('refuses %j with a precise message and status 2', async (args, message) => {
+    const run = await clearcut(...args);
+    expect(run.status).toBe(2);
+    expect(run.err).toMatch(message);
+  });
+
+  it('refuses an unknown model, listing the known ones', async () => {
+    const input = join(root, 'model');
+    await mkdir(input);
+    await writeFile(join(input, 'a.png'), await image(16, 16, 'png'));
+    const run = await clearcut(input, '--out', join(root, 'model-out'), '--model', 'u3net');
+    expect(run.status).toBe(2);
+    expect(run.err).toMatch(/Unknown model "u3net"\. Known models: u2net, u2netp/);
+  });
+
+  it('says so when there is nothing to do', async () => {
+    const run = await clearcut(join(root, 'no-such-folder'), '--out', join(root, 'nothing'));
+    expect(run.status).toBe(1);
+    expect(run.err).toMatch(/no-such-folder: not_found: no such file or folder/);
+  });
+
+  it('prints its help', async () => {
+    const run = await clearcut('--help');
+    expect(run.status).toBe(0);
+    expect(run.out).toContain('Usage: clearcut remove <files or folders...> --out DIR');
+  });
+});
