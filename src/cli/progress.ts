@@ -36,7 +36,9 @@ export function createProgress(io: CliIo, options: ProgressOptions): Progress {
   const line = (note?: string) => {
     const { total, label } = options;
     const elapsedS = Math.max((now() - started) / 1000, 1e-3);
-    const rate = `${format(done / elapsedS)}/s`;
+    // Rates are fractional even when counts are whole: plain counts get one decimal.
+    const perSecond = done / elapsedS;
+    const rate = `${options.format ? format(perSecond) : perSecond.toFixed(1)}/s`;
     if (total === undefined || total <= 0)
       return [label, format(done), rate, note].filter(Boolean).join('  ');
     const share = Math.min(done / total, 1);

@@ -150,9 +150,7 @@ async function processAll(
   failures: Failure[],
 ): Promise<{ succeeded: number; written: number }> {
   const progress =
-    jobs.length > 1
-      ? createProgress(io, { label: 'Removing backgrounds', total: jobs.length, format: oneDecimal })
-      : undefined;
+    jobs.length > 1 ? createProgress(io, { label: 'Removing backgrounds', total: jobs.length }) : undefined;
   const queue = [...jobs];
   let finished = 0;
   let succeeded = 0;
@@ -243,10 +241,6 @@ function syntheticNotice({ spec, path }: ResolvedModel): string {
 
 function count(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
-}
-
-function oneDecimal(n: number): string {
-  return Number.isInteger(n) ? String(n) : n.toFixed(1);
 }
 
 function renditionsFrom(values: Values): Rendition[] {
