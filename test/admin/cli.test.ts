@@ -1,56 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as audit from '../../src/cli/commands/audit.js';
-import * as grants from '../../src/cli/commands/grants.js';
-import * as keys from '../../src/cli/commands/keys.js';
-import * as migrate from '../../src/cli/commands/migrate.js';
-import * as quota from '../../src/cli/commands/quota.js';
-import * as tenants from '../../src/cli/commands/tenants.js';
-import type { Command } from '../../src/cli/io.js';
-import { ConfigError, type Environment } from '../../src/config.js';
+import type { Environment } from '../../src/config.js';
 import type { Database } from '../../src/db/database.js';
 import { createDatabase } from '../../src/db/postgres.js';
-import { errorMessage, UsageError } from '../../src/errors.js';
+import { runCli as clearcut } from '../support/cli.js';
 import { createTestEnvironment, type TestEnvironment } from '../support/environment.js';
-
-const commands: Record<string, Command> = {
-  audit: audit.run,
-  grants: grants.run,
-  keys: keys.run,
-  migrate: migrate.run,
-  quota: quota.run,
-  tenants: tenants.run,
-};
-
-/**
- * Runs `clearcut NAME ...args` in-process through the command's run() with captured output, and
- * turns errors into exit codes and messages as src/cli/main.ts does (main's dynamic import of the
- * command module does not resolve under vitest).
- */
-async function clearcut(env: Environment, ...argv: string[]) {
-  const [name = '', ...args] = argv;
-  const out: string[] = [];
-  const err: string[] = [];
-  const io = {
-    env,
-    out: (text: string) => out.push(text),
-    err: (text: string) => err.push(text),
-    interactive: false,
-  };
-  let code: number;
-  try {
-    code = await commands[name]!(args, io);
-  } catch (error) {
-    if (error instanceof UsageError) code = 2;
-    else if (error instanceof ConfigError) code = 78;
-    else code = 1;
-    err.push(
-      error instanceof UsageError || error instanceof ConfigError
-        ? error.message
-        : `clearcut ${name}: ${errorMessage(error)}`,
-    );
-  }
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 let environment: TestEnvironment;
 let env: Environment;
@@ -68,28 +21,28 @@ afterAll(async () => {
 describe('clearcut migrate', () => {
   it('says to migrate when the schema is not set up', async () => {
     const result = await clearcut(env, 'tenants', 'list');
-    expect(result.code).toBe(1);
+    expect(result.status).toBe(1);
     expect(result.err).toContain('run `clearcut migrate` first');
   });
 
   it('applies the migrations, then reports the schema up to date', async () => {
     const first = await clearcut(env, 'migrate', '--json');
-    expect(first.code).toBe(0);
+    expect(first.status).toBe(0);
     const { schema, applied } = JSON.parse(first.out) as { schema: string; applied: string[] };
     expect(schema).toBe(environment.schema);
     expect(applied).toContain('001_tenants.sql');
     expect(await clearcut(env, 'migrate')).toMatchObject({
-      code: 0,
+      status: 0,
       out: `Schema ${environment.schema} is up to date.`,
     });
-    expect((await clearcut(env, 'migrate', 'now')).code).toBe(2);
+    expect((await clearcut(env, 'migrate', 'now')).status).toBe(2);
   });
 });
 
 describe('clearcut tenants', () => {
   it('creates, lists and re-tiers tenants', async () => {
     expect(await clearcut(env, 'tenants', 'create', 'acme', '--tier', 'pro')).toMatchObject({
-      code: 0,
+      status: 0,
       out: 'Created tenant acme on tier pro.',
     });
     expect((await clearcut(env, 'tenants', 'create', 'globex')).out).toBe(
@@ -104,15 +57,15 @@ describe('clearcut tenants', () => {
 
   it('names what is wrong', async () => {
     expect(await clearcut(env, 'tenants', 'create', 'Acme Corp')).toMatchObject({
-      code: 2,
+      status: 2,
       err: expect.stringContaining('tenant name "Acme Corp" must be 2–63 characters'),
     });
     expect(await clearcut(env, 'tenants', 'create', 'acme')).toMatchObject({
-      code: 1,
+      status: 1,
       err: expect.stringContaining('tenant "acme" already exists'),
     });
     expect(await clearcut(env, 'tenants', 'create', 'initech', '--tier', 'gold')).toMatchObject({
-      code: 1,
+      status: 1,
       err: expect.stringContaining('unknown tier "gold": expected one of enterprise, free, pro, unlimited'),
     });
     expect((await clearcut(env, 'tenants', 'set-tier', 'acme')).err).toContain(
@@ -121,13 +74,13 @@ describe('clearcut tenants', () => {
     expect((await clearcut(env, 'tenants', 'rename', 'acme')).err).toContain(
       'unknown subcommand "rename": expected one of create, list, set-tier',
     );
-    expect((await clearcut(env, 'tenants', 'list', '--tier', 'pro')).code).toBe(2);
+    expect((await clearcut(env, 'tenants', 'list', '--tier', 'pro')).status).toBe(2);
     expect(await clearcut(env, 'tenants')).toMatchObject({
-      code: 2,
+      status: 2,
       err: expect.stringContaining('Usage: clearcut tenants create'),
     });
     expect(await clearcut(env, 'tenants', 'create', '--help')).toMatchObject({
-      code: 0,
+      status: 0,
       out: expect.stringMatching(/^Usage: clearcut tenants create NAME/),
     });
   });
@@ -136,7 +89,7 @@ describe('clearcut tenants', () => {
 describe('clearcut keys', () => {
   it('prints the secret exactly once: no command and no table shows it afterwards', async () => {
     const created = await clearcut(env, 'keys', 'create', '--tenant', 'acme', '--json');
-    expect(created.code).toBe(0);
+    expect(created.status).toBe(0);
     const key = JSON.parse(created.out) as { keyId: string; secret: string; state: string };
     expect(key.secret).toMatch(/^cks_[A-Za-z0-9_-]{43}$/);
     expect(key.state).toBe('active');
@@ -150,7 +103,7 @@ describe('clearcut keys', () => {
       await clearcut(env, 'quota', 'show', '--tenant', 'acme', '--json'),
     ];
     for (const result of afterwards) {
-      expect(result.code).toBe(0);
+      expect(result.status).toBe(0);
       expect(result.out + result.err).not.toContain(secretBody);
     }
     expect(afterwards[0]!.out).toContain(key.keyId);
@@ -176,7 +129,7 @@ describe('clearcut keys', () => {
       '--expires',
       '90d',
     );
-    expect(created.code).toBe(0);
+    expect(created.status).toBe(0);
     expect(created.out).toMatch(
       /^Created key ck_test_\w{24} for tenant acme \(ed25519, test, expires \S+Z\)\./,
     );
@@ -191,7 +144,7 @@ describe('clearcut keys', () => {
     ) as { keyId: string };
     const before = Date.now();
     const rotated = await clearcut(env, 'keys', 'rotate', keyId, '--grace', '1h', '--json');
-    expect(rotated.code).toBe(0);
+    expect(rotated.status).toBe(0);
     const replacement = JSON.parse(rotated.out) as {
       keyId: string;
       secret: string;
@@ -205,7 +158,7 @@ describe('clearcut keys', () => {
     expect(graceEnd).toBeLessThan(Date.now() + 3_600_000 + 1);
 
     expect(await clearcut(env, 'keys', 'revoke', replacement.keyId)).toMatchObject({
-      code: 0,
+      status: 0,
       out: `Revoked key ${replacement.keyId} of tenant acme.`,
     });
     expect((await clearcut(env, 'keys', 'revoke', replacement.keyId)).out).toMatch(/was already revoked at/);
@@ -215,7 +168,7 @@ describe('clearcut keys', () => {
 
   it('names what is wrong', async () => {
     expect(await clearcut(env, 'keys', 'create')).toMatchObject({
-      code: 2,
+      status: 2,
       err: 'clearcut keys create: --tenant is required',
     });
     expect((await clearcut(env, 'keys', 'create', '--tenant', 'acme', '--algo', 'rsa')).err).toBe(
@@ -229,13 +182,13 @@ describe('clearcut keys', () => {
       'key ck_live_000000000000000000000000 does not exist',
     );
     expect(
-      (await clearcut(env, 'keys', 'rotate', 'ck_live_000000000000000000000000', '--grace', '-1h')).code,
+      (await clearcut(env, 'keys', 'rotate', 'ck_live_000000000000000000000000', '--grace', '-1h')).status,
     ).toBe(2);
   });
 
   it('refuses to create a key without the master key, saying how to make one', async () => {
     const result = await clearcut({ ...env, CLEARCUT_MASTER_KEY: '' }, 'keys', 'create', '--tenant', 'acme');
-    expect(result.code).toBe(78);
+    expect(result.status).toBe(78);
     expect(result.err).toContain('openssl rand -base64 32');
   });
 });
@@ -280,10 +233,10 @@ describe('clearcut grants', () => {
     );
     expect(
       (await clearcut(env, 'grants', 'add', '--tenant', 'acme', '--bucket', 'My_Bucket', '--access', 'read'))
-        .code,
+        .status,
     ).toBe(2);
     expect(await clearcut(env, 'grants', 'list', '--tenant', 'nobody')).toMatchObject({
-      code: 1,
+      status: 1,
       err: expect.stringContaining('tenant "nobody" does not exist'),
     });
   });
@@ -302,7 +255,7 @@ describe('clearcut quota', () => {
       '--max-in-flight',
       'unlimited',
     );
-    expect(set.code).toBe(0);
+    expect(set.status).toBe(0);
     expect(set.out).toMatch(/images-per-day\s+5\s+tenant/);
     expect(set.out).toMatch(/max-in-flight\s+unlimited\s+tenant/);
     expect(set.out).toMatch(/images-per-month\s+50000\s+tier pro/);
@@ -318,7 +271,9 @@ describe('clearcut quota', () => {
     expect((await clearcut(env, 'quota', 'set', '--tenant', 'acme', '--burst', '0')).err).toBe(
       'clearcut quota set: --burst "0" must be a whole number from 1 to 2147483647, "unlimited" or "default"',
     );
-    expect((await clearcut(env, 'quota', 'set', '--tenant', 'acme', '--images-per-day', '1e3')).code).toBe(2);
+    expect((await clearcut(env, 'quota', 'set', '--tenant', 'acme', '--images-per-day', '1e3')).status).toBe(
+      2,
+    );
     expect((await clearcut(env, 'quota', 'set', '--tenant', 'acme', '--burst', 'unlimited')).err).toContain(
       'set --jobs-per-minute and --burst together',
     );
@@ -359,6 +314,6 @@ describe('clearcut audit', () => {
       '--since "yesterday" is not a duration',
     );
     expect((await clearcut(env, 'audit', '--since', '2030-13-45')).err).toContain('is not a valid ISO time');
-    expect((await clearcut(env, 'audit', '--limit', '0')).code).toBe(2);
+    expect((await clearcut(env, 'audit', '--limit', '0')).status).toBe(2);
   });
 });

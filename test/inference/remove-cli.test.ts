@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../src/cli/commands/remove.js';
-import { UsageError } from '../../src/errors.js';
+import { runCli } from '../support/cli.js';
 import { encode, noisyJpeg, rectangleScene, truncated } from '../support/images.js';
 import { testModelDir } from '../support/models.js';
 
@@ -21,25 +20,9 @@ afterAll(async () => {
 
 const env = { CLEARCUT_MODEL_DIR: testModelDir, CLEARCUT_LOG_LEVEL: 'silent' };
 
-/** `clearcut remove ...` in this process; a UsageError becomes status 2 as in the CLI's main. */
-async function clearcut(...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io = {
-    env,
-    out: (text: string) => out.push(text),
-    err: (text: string) => err.push(text),
-    interactive: false,
-  };
-  let status: number;
-  try {
-    status = await run(args, io);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    err.push(error.message);
-    status = 2;
-  }
-  return { status, out: out.join('\n'), err: err.join('\n') };
+/** `clearcut remove ...` in this process, through the CLI's main(). */
+function clearcut(...args: string[]) {
+  return runCli(env, 'remove', ...args);
 }
 
 /** The installed command itself, as a user runs it. */
