@@ -19,6 +19,8 @@ const commands: Record<string, string> = {
   status: 'Show the progress of a job',
   results: 'Show where the results of a job are, and its failures',
   dlq: 'List or replay dead-lettered tasks',
+  events: 'Run the S3 event consumer alone (it also runs inside the gateway)',
+  triggers: 'Manage S3 event trigger rules (add | list | remove | disable | enable)',
 };
 
 function usage(): string {
