@@ -14,7 +14,7 @@ export function parseCommandArgs<const O extends Record<string, OptionSpec>>(
   args: string[],
   options: O,
   { positionals = true }: { positionals?: boolean } = {},
-) {
+): ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: boolean; strict: true }>> {
   try {
     return parseArgs({ args, options, allowPositionals: positionals, strict: true });
   } catch (error) {
