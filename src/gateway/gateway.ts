@@ -1,0 +1,183 @@
+import { registry } from '../../models/registry.js';
+import { createExpander } from '../catalog/expander.js';
+import type { Config } from '../config.js';
+import { createDatabase } from '../db/postgres.js';
+import { quantizedVariants } from '../inference/model-variants.js';
+import { createDispatcher } from '../jobs/dispatcher.js';
+import { createJobFinalizer } from '../jobs/job-finalizer.js';
+import { createOutboxRelay } from '../jobs/outbox-relay.js';
+import { createPollLoop } from '../jobs/poll-loop.js';
+import { createKeyStore } from '../keys/key-store.js';
+import { requireMasterKey } from '../keys/secret-box.js';
+import type { Logger } from '../log.js';
+import { startOpsServer } from '../ops/http-server.js';
+import { createMetricsRegistry } from '../ops/metrics.js';
+import { connectAmqpBus } from '../queue/amqp-bus.js';
+import { declareTopology } from '../queue/amqp-topology.js';
+import { gatewayTopology, topologyNames } from '../queue/topology.js';
+import { createS3BlobStore } from '../storage/s3-blob-store.js';
+import { createJobConsumer } from './job-consumer.js';
+import { createGatewayMetrics } from './metrics.js';
+import { sweepNonces } from './nonces.js';
+
+export interface Gateway {
+  /** Port of the /healthz, /readyz, /metrics server. */
+  readonly httpPort: number;
+  /** Drains: stops consuming, decides and acks what it holds, finishes the current rounds, closes. */
+  stop(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  readonly log: Logger;
+  /** The broker connection died; the gateway cannot go on (the caller stops it and exits non-zero). */
+  readonly onFatal: (error: Error) => void;
+}
+
+const nonceSweepIntervalMs = 30_000;
+// What modelNames() in src/inference/registry.ts lists, read from the data modules alone: that
+// module loads ONNX Runtime and sharp, which a gateway has no use for.
+const knownModels = new Set([...registry, ...quantizedVariants()].map((model) => model.name));
+
+/** Wires the gateway from configuration: database, key store, broker topology, consumer, dispatcher, relay. */
+export async function startGateway(config: Config, { log, onFatal }: GatewayOptions): Promise<Gateway> {
+  const masterKey = requireMasterKey(config.gateway.masterKey);
+  const names = topologyNames(config.broker.prefix);
+  const db = createDatabase(config.database, (error) =>
+    log.warn({ err: error }, 'idle database connection failed'),
+  );
+  const cleanups: (() => Promise<unknown>)[] = [() => db.close()];
+  const cleanUp = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  };
+  try {
+    await requireMigrated(db.query.bind(db));
+    const keys = await createKeyStore(db, masterKey, { cacheTtlMs: config.gateway.keyCacheTtlMs });
+    cleanups.push(() => keys.close());
+    let brokerUp = true;
+    const bus = await connectAmqpBus(config.broker.url, {
+      connectionName: 'clearcut gateway',
+      onConnectionLost: (error) => {
+        brokerUp = false;
+        onFatal(error);
+      },
+    });
+    cleanups.push(() => bus.close());
+    const channel = await bus.channel();
+    await declareTopology(channel, gatewayTopology(names));
+    await channel.close();
+    const publisher = await bus.publisher();
+    cleanups.push(() => publisher.close());
+
+    const registry = createMetricsRegistry('gateway');
+    const metrics = createGatewayMetrics(registry);
+    const idleMs = config.gateway.dispatchIntervalMs;
+    const dispatcher = createDispatcher({
+      db,
+      publisher,
+      names,
+      quantum: config.gateway.dispatchQuantum,
+      maxTenants: 100,
+      leaseMs: config.gateway.publishLeaseMs,
+      idleMs,
+      log,
+      onPublished: (lane, count) => metrics.tasksPublished.inc({ lane }, count),
+    });
+    const relay = createOutboxRelay({
+      db,
+      publisher,
+      exchange: names.resultsExchange,
+      batchSize: 500,
+      leaseMs: config.gateway.publishLeaseMs,
+      idleMs,
+      log,
+      onPublished: (count) => metrics.eventsPublished.inc(count),
+    });
+    // Catalog jobs: listing prefix/manifest inputs into tasks, and the results manifest at the end.
+    const store = createS3BlobStore(config.storage);
+    cleanups.push(async () => store.close());
+    const expander = createExpander({
+      db,
+      store,
+      log,
+      idleMs,
+      leaseMs: config.gateway.publishLeaseMs,
+      onPage: () => dispatcher.nudge(),
+    });
+    const finalizer = createJobFinalizer({
+      db,
+      store,
+      log,
+      idleMs,
+      leaseMs: config.gateway.publishLeaseMs,
+      onFinalized: () => relay.nudge(),
+    });
+    const sweeper = createPollLoop({
+      name: 'nonce sweeper',
+      idleMs: nonceSweepIntervalMs,
+      log,
+      step: () => sweepNonces(db, 5000),
+    });
+    const consumer = createJobConsumer({
+      bus,
+      queue: names.jobsQueue,
+      db,
+      getKey: (keyId) => keys.get(keyId),
+      settings: {
+        ...config.gateway,
+        defaultModel: config.models.defaultModel,
+        knownModels,
+      },
+      log,
+      metrics,
+      onCommitted: (decided) => {
+        if (decided.some((d) => d.decision.outcome === 'accepted')) {
+          dispatcher.nudge();
+          expander.nudge();
+        }
+        relay.nudge();
+      },
+      onLost: (error) => {
+        brokerUp = false;
+        onFatal(error);
+      },
+    });
+    const ops = await startOpsServer({
+      port: config.gateway.httpPort,
+      registry,
+      readiness: {
+        broker: () => brokerUp,
+        database: async () => (await db.query('SELECT 1')).length === 1,
+      },
+    });
+    cleanups.push(() => ops.close());
+
+    for (const loop of [dispatcher, relay, sweeper, expander, finalizer]) {
+      loop.start();
+      cleanups.push(() => loop.stop());
+    }
+    await consumer.start();
+    cleanups.push(() => consumer.stop());
+    log.info({ queue: names.jobsQueue, httpPort: ops.port }, 'gateway started');
+
+    let stopping: Promise<void> | undefined;
+    return {
+      httpPort: ops.port,
+      stop() {
+        stopping ??= cleanUp().then(() => log.info('gateway stopped'));
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await cleanUp();
+    throw error;
+  }
+}
+
+async function requireMigrated(query: (text: string) => Promise<{ ok: boolean }[]>) {
+  const [row] = await query(
+    `SELECT to_regclass('outbox') IS NOT NULL AND to_regclass('api_keys') IS NOT NULL AS ok`,
+  );
+  if (!row?.ok) {
+    throw new Error('the database schema is not migrated: run `clearcut migrate` first');
+  }
+}

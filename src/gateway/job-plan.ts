@@ -1,0 +1,78 @@
+import { type Job, parseJobBody } from '../contracts/job.js';
+import { allows, type Grant } from '../policy/grants.js';
+import { type Decision, reject } from './decisions.js';
+
+// Pure: what an admitted job body turns into, and whether the tenant's grants cover it.
+
+export interface JobPlan {
+  readonly job: Job;
+  readonly model: string;
+  /** Every source object, in input order; item n of the job is sources[n]. Empty while `expands`. */
+  readonly sources: readonly { readonly bucket: string; readonly key: string }[];
+  /** A prefix or manifest input: the catalog expander lists it into tasks after admission. */
+  readonly expands?: boolean;
+  /** 0 = released before the tenant's other tasks (job priority high), 1 = normal order. */
+  readonly laneRank: 0 | 1;
+}
+
+export interface PlanContext {
+  readonly defaultModel: string;
+  /** Model names the workers can run; undefined skips the check. */
+  readonly knownModels?: ReadonlySet<string>;
+}
+
+const maxProblemsShown = 10;
+
+export function planJob(body: Buffer, context: PlanContext): { plan: JobPlan } | { decision: Decision } {
+  const parsed = parseJobBody(body);
+  if (!parsed.ok) {
+    const shown = parsed.problems.slice(0, maxProblemsShown);
+    const more = parsed.problems.length - shown.length;
+    return {
+      decision: reject('invalid_body', shown.join('; ') + (more > 0 ? `; and ${more} more problems` : ''), {
+        problems: parsed.problems.slice(0, 50),
+      }),
+    };
+  }
+  const job = parsed.job;
+  const model = job.model ?? context.defaultModel;
+  if (context.knownModels && !context.knownModels.has(model)) {
+    const known = [...context.knownModels].join(', ');
+    return { decision: reject('unknown_model', `model "${model}" is not available; known models: ${known}`) };
+  }
+  const input = job.input;
+  const laneRank = job.priority === 'high' ? 0 : 1;
+  if ('manifest' in input || 'prefix' in input) {
+    return { plan: { job, model, sources: [], expands: true, laneRank } };
+  }
+  const keys = 'keys' in input ? input.keys : [input.key];
+  return {
+    plan: {
+      job,
+      model,
+      sources: keys.map((key) => ({ bucket: input.bucket, key })),
+      expands: false,
+      laneRank,
+    },
+  };
+}
+
+/**
+ * The first location the grants do not cover (read on every source, on the listed prefix or on the
+ * manifest object; write on the output), or undefined. The expander checks each listed key again.
+ */
+export function forbiddenLocation(plan: JobPlan, grants: readonly Grant[]): string | undefined {
+  const input = plan.job.input;
+  if ('prefix' in input && !allows(grants, input, 'read')) {
+    return `no read grant on s3://${input.bucket}/${input.prefix}`;
+  }
+  if ('manifest' in input && !allows(grants, input.manifest, 'read')) {
+    return `no read grant on the manifest s3://${input.manifest.bucket}/${input.manifest.key}`;
+  }
+  for (const source of plan.sources) {
+    if (!allows(grants, source, 'read')) return `no read grant on s3://${source.bucket}/${source.key}`;
+  }
+  const output = plan.job.output;
+  if (!allows(grants, output, 'write')) return `no write grant on s3://${output.bucket}/${output.prefix}`;
+  return undefined;
+}

@@ -1,0 +1,70 @@
+import type { Queryable } from '../db/database.js';
+
+export interface NonceUse {
+  readonly keyId: string;
+  readonly nonce: string;
+  readonly messageId: string;
+  /** When the message's timestamp window closes: after that a replay is refused as stale anyway. */
+  readonly expiresAt: Date;
+}
+
+const nonceKey = (keyId: string, nonce: string) => `${keyId}\n${nonce}`;
+
+/**
+ * Records each use (unique per key and nonce; callers dedupe a batch first). Returns, for each use
+ * that was already recorded and is still inside its window, the message id that recorded it.
+ * An expired row not yet swept is taken over.
+ */
+export async function recordNonces(
+  q: Queryable,
+  uses: readonly NonceUse[],
+  now: Date,
+): Promise<Map<string, string>> {
+  const taken = new Map<string, string>();
+  if (uses.length === 0) return taken;
+  const inserted = await q.query<{ key_id: string; nonce: string }>(
+    `INSERT INTO nonces (key_id, nonce, message_id, expires_at)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
+     ON CONFLICT (key_id, nonce) DO UPDATE
+       SET message_id = EXCLUDED.message_id, expires_at = EXCLUDED.expires_at
+       WHERE nonces.expires_at <= $5
+     RETURNING key_id, nonce`,
+    [
+      uses.map((u) => u.keyId),
+      uses.map((u) => u.nonce),
+      uses.map((u) => u.messageId),
+      uses.map((u) => u.expiresAt),
+      now,
+    ],
+  );
+  if (inserted.length === uses.length) return taken;
+  const fresh = new Set(inserted.map((row) => nonceKey(row.key_id, row.nonce)));
+  const conflicts = uses.filter((use) => !fresh.has(nonceKey(use.keyId, use.nonce)));
+  // A new statement sees rows committed by a concurrent gateway after the insert's snapshot.
+  const holders = await q.query<{ key_id: string; nonce: string; message_id: string }>(
+    `SELECT key_id, nonce, message_id FROM nonces
+     WHERE (key_id, nonce) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+    [conflicts.map((u) => u.keyId), conflicts.map((u) => u.nonce)],
+  );
+  const holderOf = new Map(holders.map((row) => [nonceKey(row.key_id, row.nonce), row.message_id]));
+  for (const use of conflicts) {
+    const key = nonceKey(use.keyId, use.nonce);
+    taken.set(key, holderOf.get(key) ?? '');
+  }
+  return taken;
+}
+
+export function nonceUseKey(use: Pick<NonceUse, 'keyId' | 'nonce'>): string {
+  return nonceKey(use.keyId, use.nonce);
+}
+
+/** Deletes up to `limit` expired nonces; returns how many, so a sweeper can loop until 0. */
+export async function sweepNonces(q: Queryable, limit: number): Promise<number> {
+  const rows = await q.query(
+    `DELETE FROM nonces WHERE ctid = ANY(ARRAY(
+       SELECT ctid FROM nonces WHERE expires_at < now() LIMIT $1
+     )) RETURNING 1`,
+    [limit],
+  );
+  return rows.length;
+}

@@ -1,0 +1,94 @@
+import { type KeyState, keyState, type SigningKey } from '../keys/signing-key.js';
+import type { Delivery } from '../queue/bus.js';
+import { messageIdPattern } from '../signing/headers.js';
+import {
+  assertFreshTimestamp,
+  parseSignedHeaders,
+  SignatureError,
+  type SignedHeaders,
+  verifySignature,
+} from '../signing/index.js';
+import { type Decided, reject, type Sender } from './decisions.js';
+
+// The checks that need no database transaction, in the order the protocol fixes: body size,
+// headers, key, signature, timestamp. Key lookups hit the key store's cache.
+
+export interface ScreenContext {
+  readonly getKey: (keyId: string) => Promise<SigningKey | undefined>;
+  readonly now: Date;
+  readonly windowMs: number;
+  readonly maxBodyBytes: number;
+}
+
+export interface Verified {
+  readonly delivery: Delivery;
+  readonly sender: Required<Sender>;
+  readonly headers: SignedHeaders;
+  readonly key: SigningKey;
+}
+
+export type Screened = ({ readonly verified: true } & Verified) | ({ readonly verified: false } & Decided);
+
+const keyRejections: Record<Exclude<KeyState, 'active'>, (key: SigningKey) => Decided['decision']> = {
+  revoked: (key) => reject('revoked_key', `key ${key.keyId} was revoked at ${key.revokedAt?.toISOString()}`),
+  expired: (key) =>
+    reject(
+      'expired_key',
+      `key ${key.keyId} expired at ${key.expiresAt?.toISOString()} (rotated keys stop at the end of their grace period)`,
+    ),
+};
+
+/** Anything wrong with the message becomes a rejection; it throws only when the key store fails. */
+export async function screenDelivery(delivery: Delivery, context: ScreenContext): Promise<Screened> {
+  const sender: Sender = { messageId: readableMessageId(delivery.messageId) };
+  const rejected = (decision: Decided['decision'], who: Sender = sender): Screened => ({
+    verified: false,
+    delivery,
+    sender: who,
+    decision,
+  });
+
+  if (delivery.body.length > context.maxBodyBytes) {
+    return rejected(
+      reject(
+        'body_too_large',
+        `the body has ${delivery.body.length} bytes; this gateway reads at most ${context.maxBodyBytes}`,
+      ),
+    );
+  }
+  let headers: SignedHeaders;
+  try {
+    headers = parseSignedHeaders(delivery.headers, delivery.messageId, delivery.contentType);
+  } catch (error) {
+    if (error instanceof SignatureError) return rejected(reject(error.reason, error.message));
+    return rejected(reject('invalid_header', 'the message headers could not be read'));
+  }
+  const key = await context.getKey(headers.keyId);
+  if (key === undefined) {
+    return rejected(reject('unknown_key', `no key ${headers.keyId}`), { ...sender, keyId: headers.keyId });
+  }
+  const known: Required<Sender> = { messageId: headers.messageId, keyId: key.keyId, tenantId: key.tenantId };
+  const state = keyState(key, context.now);
+  if (state !== 'active') return rejected(keyRejections[state](key), known);
+  if (!verifySignature(headers, delivery.body, key)) {
+    return rejected(
+      reject(
+        'bad_signature',
+        `the signature does not match the message under key ${key.keyId} (${key.algorithm}); was the body or a signed property changed?`,
+      ),
+      known,
+    );
+  }
+  try {
+    assertFreshTimestamp(headers, context.now.getTime(), context.windowMs);
+  } catch (error) {
+    if (error instanceof SignatureError) return rejected(reject(error.reason, error.message), known);
+    throw error;
+  }
+  return { verified: true, delivery, sender: known, headers, key };
+}
+
+/** The job id when the message_id property is a valid one. */
+export function readableMessageId(value: unknown): string | undefined {
+  return typeof value === 'string' && messageIdPattern.test(value) ? value : undefined;
+}

@@ -1,0 +1,112 @@
+import type { Queryable } from '../db/database.js';
+
+// SQL of the task outbox: releasing pending tasks within each tenant's in-flight window, round
+// robin, and recording their publication. Each function is one statement.
+
+export interface ReleasedTask {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly jobId: string;
+  readonly item: number;
+  readonly sourceBucket: string;
+  readonly sourceKey: string;
+}
+
+export interface ReleaseOptions {
+  /** Most tasks one tenant gets per round, so every tenant with room is served each round. */
+  readonly quantum: number;
+  /** Most tenants served per round; the ones served longest ago go first. */
+  readonly maxTenants: number;
+  readonly leaseMs: number;
+}
+
+const releasedColumns = `t.id::text, t.tenant_id AS "tenantId", t.job_id AS "jobId", t.item,
+  t.source_bucket AS "sourceBucket", t.source_key AS "sourceKey"`;
+
+const releaseSql = `
+WITH eligible AS (
+  SELECT tenant_id, LEAST(max_in_flight - in_flight, $1) AS room
+  FROM tenant_dispatch
+  WHERE pending > 0 AND in_flight < max_in_flight
+  ORDER BY last_released_at
+  LIMIT $2
+  FOR UPDATE SKIP LOCKED
+), picked AS (
+  SELECT p.id FROM eligible e
+  CROSS JOIN LATERAL (
+    SELECT id FROM tasks
+    WHERE tenant_id = e.tenant_id AND status = 'pending'
+    ORDER BY lane_rank, id
+    LIMIT e.room
+    FOR UPDATE SKIP LOCKED
+  ) p
+), released AS (
+  UPDATE tasks t
+  SET status = 'queued', released_at = now(), lease_until = now() + make_interval(secs => $3::double precision / 1000)
+  FROM picked WHERE t.id = picked.id
+  RETURNING t.*
+), counted AS (
+  UPDATE tenant_dispatch d
+  SET pending = d.pending - c.n, in_flight = d.in_flight + c.n, last_released_at = clock_timestamp()
+  FROM (SELECT tenant_id, count(*)::int AS n FROM released GROUP BY tenant_id) c
+  WHERE d.tenant_id = c.tenant_id
+)
+SELECT ${releasedColumns} FROM released t ORDER BY t.lane_rank, t.id`;
+
+/**
+ * Moves pending tasks to `queued` (in flight) for every tenant below its window, at most
+ * `quantum` each, and leases them to the caller for publishing.
+ */
+export async function releaseTasks(q: Queryable, options: ReleaseOptions): Promise<ReleasedTask[]> {
+  return q.query<ReleasedTask>(releaseSql, [options.quantum, options.maxTenants, options.leaseMs]);
+}
+
+/** Released tasks whose publisher's lease ran out before it recorded them published (it crashed). */
+export async function reclaimUnpublished(
+  q: Queryable,
+  limit: number,
+  leaseMs: number,
+): Promise<ReleasedTask[]> {
+  return q.query<ReleasedTask>(
+    `UPDATE tasks t SET lease_until = now() + make_interval(secs => $2::double precision / 1000)
+     WHERE t.id IN (
+       SELECT id FROM tasks
+       WHERE status = 'queued' AND published_at IS NULL AND lease_until < now()
+       ORDER BY lease_until LIMIT $1 FOR UPDATE SKIP LOCKED
+     )
+     RETURNING ${releasedColumns}`,
+    [limit, leaseMs],
+  );
+}
+
+/** The broker confirmed these tasks. */
+export async function markPublished(q: Queryable, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await q.query(
+    'UPDATE tasks SET published_at = now(), lease_until = NULL WHERE id = ANY($1::bigint[]) AND published_at IS NULL',
+    [ids],
+  );
+}
+
+export interface JobForTasks {
+  readonly tenantId: string;
+  readonly jobId: string;
+  /** Null for jobs made by an S3 trigger rule. */
+  readonly keyId: string | null;
+  readonly spec: Record<string, unknown>;
+  readonly model: string;
+  readonly lane: 'normal' | 'priority';
+  readonly createdAt: Date;
+}
+
+/** What every task of these jobs repeats (output, renditions, model), read once per job. */
+export async function jobsForTasks(
+  q: Queryable,
+  refs: readonly { tenantId: string; jobId: string }[],
+): Promise<JobForTasks[]> {
+  return q.query<JobForTasks>(
+    `SELECT tenant_id AS "tenantId", id AS "jobId", key_id AS "keyId", spec, model, lane, created_at AS "createdAt"
+     FROM jobs WHERE (tenant_id, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+    [refs.map((r) => r.tenantId), refs.map((r) => r.jobId)],
+  );
+}

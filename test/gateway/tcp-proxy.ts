@@ -1,0 +1,45 @@
+import type { AddressInfo } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
+
+/**
+ * A TCP proxy whose client-to-server direction can be held: a process behind it keeps receiving
+ * (deliveries) while nothing it sends (acks, publishes) reaches the server.
+ */
+export interface HoldingProxy {
+  readonly port: number;
+  hold(): void;
+  close(): Promise<void>;
+}
+
+export async function startHoldingProxy(target: { host: string; port: number }): Promise<HoldingProxy> {
+  let held = false;
+  const clients = new Set<Socket>();
+  const server = createServer((client) => {
+    clients.add(client);
+    const upstream = connect(target.port, target.host);
+    // Held bytes are read and dropped, not left unread: the proxy must still see the client die.
+    client.on('data', (chunk) => {
+      if (!held) upstream.write(chunk);
+    });
+    upstream.pipe(client);
+    const end = () => {
+      clients.delete(client);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('close', end).on('error', end);
+    upstream.on('close', end).on('error', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    hold() {
+      held = true;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const client of clients) client.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
