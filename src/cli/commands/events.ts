@@ -1,0 +1,31 @@
+import { loadConfig } from '../../config.js';
+import { runEventsUntilSignal } from '../../events/run.js';
+import { createLogger } from '../../log.js';
+import { parseCommandArgs } from '../args.js';
+import type { Command } from '../io.js';
+
+const help = `Usage: clearcut events
+
+Runs the S3 event consumer alone: reads MinIO- or AWS-shaped S3 event notifications from
+<prefix>.events, matches ObjectCreated events against the trigger rules (\`clearcut triggers\`),
+admits each match as a job under the tenant's grants and quotas, releases its tasks to
+<prefix>.tasks and publishes result events to <prefix>.results. The gateway runs the same
+consumer unless CLEARCUT_GATEWAY_EVENTS=false; run this when you want it apart. SIGTERM or
+Ctrl-C drains and exits 0; a lost broker connection exits 1. Needs a migrated database
+(\`clearcut migrate\`). Logs are JSON on stdout. See docs/events.md.`;
+
+export const run: Command = async (args, io) => {
+  const { values } = parseCommandArgs(
+    'events',
+    args,
+    { help: { type: 'boolean', short: 'h' } },
+    { positionals: false },
+  );
+  if (values.help) {
+    io.out(help);
+    return 0;
+  }
+  const config = loadConfig(io.env);
+  const log = createLogger(config.log.level, { role: 'events' });
+  return runEventsUntilSignal(config, log);
+};

@@ -1,0 +1,120 @@
+import sharp from 'sharp';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { type EventService, startEventService } from '../../src/events/service.js';
+import { createLogger } from '../../src/log.js';
+import { addTrigger } from '../../src/triggers/trigger-store.js';
+import { createPipelineHarness, type PipelineHarness, until } from '../e2e/pipeline-harness.js';
+import { awsEvent, minioEvent } from './event-messages.js';
+
+// Storage → pipeline with nobody publishing a job: S3 event notifications for images uploaded to
+// the embedded S3 server go through the events exchange, a trigger rule admits them, the gateway
+// releases their tasks and a worker writes the cutouts — into the SAME bucket, whose notifications
+// for those outputs must then change nothing.
+
+let p: PipelineHarness;
+let events: EventService;
+let bucket: string;
+let tenant: string;
+
+const image = (shade: number) =>
+  sharp({ create: { width: 64, height: 64, channels: 3, background: { r: shade, g: 90, b: 40 } } })
+    .png()
+    .toBuffer();
+
+async function upload(key: string, shade: number) {
+  return {
+    bucket,
+    key,
+    ...(await p.s3.store.put(bucket, key, await image(shade), { contentType: 'image/png' })),
+  };
+}
+
+async function publish(bodies: readonly object[]) {
+  const publisher = await p.h.broker.bus.publisher();
+  try {
+    await publisher.publish(
+      bodies.map((body) => ({
+        exchange: p.h.broker.names.eventsExchange,
+        routingKey: 'bucketevents',
+        body: Buffer.from(JSON.stringify(body)),
+      })),
+    );
+  } finally {
+    await publisher.close();
+  }
+}
+
+const jobsOf = () =>
+  p.h.db.query<{ id: string; state: string; key_id: string | null }>(
+    'SELECT id, state, key_id FROM jobs WHERE tenant_id = $1 ORDER BY created_at, id',
+    [tenant],
+  );
+
+beforeAll(async () => {
+  p = await createPipelineHarness('events e2e');
+  bucket = await p.s3.createBucket('photos');
+  tenant = (await p.tenant(bucket, bucket)).tenantId;
+  await addTrigger(p.h.db, {
+    tenantId: tenant,
+    bucket,
+    prefix: '',
+    suffixes: ['.png'],
+    output: { bucket, prefix: 'cutouts/' },
+    renditions: [{ kind: 'cutout', format: 'png' }],
+    model: 'u2netp',
+  });
+  const config = loadConfig(p.env);
+  events = await startEventService(config, {
+    log: createLogger('silent'),
+    dispatch: false, // the harness's gateway releases the tasks, as in the gateway process
+    onFatal: (error) => {
+      throw error;
+    },
+  });
+  await p.startWorker();
+}, 120_000);
+
+afterAll(async () => {
+  await events?.stop();
+  await p?.dispose();
+});
+
+it('processes uploaded images end to end, once each, and never loops on its own outputs', async () => {
+  const shoe = await upload('new arrivals/red shoe.png', 200);
+  const hat = await upload('hat.png', 100);
+  await publish([minioEvent(shoe), awsEvent([hat]), minioEvent(shoe)]);
+
+  await until(async () => {
+    const jobs = await jobsOf();
+    return jobs.length === 2 && jobs.every((job) => job.state === 'completed');
+  }, 'both trigger jobs to complete');
+  const keys = await p.keys(bucket);
+  // The job finaliser also writes a results manifest per job under cutouts/_clearcut/.
+  expect(keys.filter((key) => !key.includes('/_clearcut/')).sort()).toEqual(
+    [
+      'cutouts/hat.cutout.png',
+      'cutouts/new arrivals/red shoe.cutout.png',
+      'hat.png',
+      'new arrivals/red shoe.png',
+    ].sort(),
+  );
+  expect((await jobsOf()).every((job) => job.key_id === null)).toBe(true);
+
+  // MinIO now notifies about the outputs it stored; a later upload is the fence that shows they were decided.
+  const outputs = keys
+    .filter((key) => key.startsWith('cutouts/'))
+    .map((key) => ({ bucket, key, eTag: 'out' }));
+  const fence = await upload('fence.png', 50);
+  await publish([...outputs.map((object) => minioEvent(object)), minioEvent(fence)]);
+  await until(
+    async () => (await jobsOf()).length === 3 && (await jobsOf()).every((j) => j.state === 'completed'),
+    'the fence job',
+  );
+  const sources = await p.h.db.query<{ source_key: string }>(
+    'SELECT source_key FROM tasks WHERE tenant_id = $1 ORDER BY source_key',
+    [tenant],
+  );
+  expect(sources.map((row) => row.source_key)).toEqual(['fence.png', 'hat.png', 'new arrivals/red shoe.png']);
+  expect(await p.h.broker.depth(p.h.broker.names.eventsQueue)).toBe(0);
+});
