@@ -1,6 +1,5 @@
 // The gateway process: `npm run gateway`. Everything it does is in src/gateway/.
 import { type Config, ConfigError, loadConfig } from '../src/config.js';
-import { runWithEventConsumer } from '../src/events/in-gateway.js';
 import { runGatewayUntilSignal } from '../src/gateway/run.js';
 import { createLogger } from '../src/log.js';
 
@@ -14,8 +13,7 @@ try {
 }
 const log = createLogger(config.log.level, { role: 'gateway' });
 try {
-  // The S3 event consumer runs beside the gateway unless CLEARCUT_GATEWAY_EVENTS=false (docs/events.md).
-  process.exitCode = await runWithEventConsumer(config, log, () => runGatewayUntilSignal(config, log));
+  process.exitCode = await runGatewayUntilSignal(config, log);
 } catch (error) {
   log.fatal({ err: error }, 'gateway failed to start');
   process.exitCode = 1;
