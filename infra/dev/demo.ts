@@ -1,0 +1,16 @@
+// `npm run demo`: the whole pipeline on this machine (src/demo/run-demo.ts says what it does).
+import { resolve } from 'node:path';
+import { ConfigError } from '../../src/config.js';
+import { DemoServicesError, runDemo } from '../../src/demo/run-demo.js';
+
+try {
+  process.exitCode = await runDemo({
+    env: process.env,
+    outputDir: resolve('demo-output'),
+    print: (line) => process.stdout.write(`${line}\n`),
+  });
+} catch (error) {
+  if (!(error instanceof DemoServicesError || error instanceof ConfigError)) throw error;
+  process.stderr.write(`${error.message}\n`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,210 @@
+import type { Job } from '../contracts/job.js';
+import type { Database, Queryable } from '../db/database.js';
+import { PermanentError } from '../errors.js';
+import { insertTasks, unboundedInFlight } from '../jobs/job-store.js';
+import { createPollLoop, type PollLoop } from '../jobs/poll-loop.js';
+import type { Logger } from '../log.js';
+import { loadGrants } from '../policy/grants.js';
+import { effectivePolicy, reserveImages } from '../policy/quotas.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import {
+  claimExpandingJob,
+  type ExpandingJob,
+  existingSources,
+  insertProblems,
+  lockAtCursor,
+  type PageRecord,
+  recordPage,
+  releaseExpandingJob,
+  tenantBacklog,
+} from './expansion-store.js';
+import { type InputEntry, inputEntries, isCatalogInput } from './input-entries.js';
+import { planPage } from './page-plan.js';
+
+// The catalog expander runs in the gateway next to the dispatcher: it lists `prefix` and
+// `manifest` inputs of jobs in the `expanding` state into tasks, one page per transaction.
+
+export interface ExpanderOptions {
+  readonly db: Database;
+  readonly store: BlobStore;
+  readonly log: Logger;
+  readonly idleMs: number;
+  /** How long a gateway owns a job it lists; after a crash another one resumes once this passed. */
+  readonly leaseMs: number;
+  /** Input entries per transaction. */
+  readonly pageSize?: number;
+  /** A tenant with this many tasks waiting for the dispatcher gets no more until they drain. */
+  readonly backlog?: number;
+  /** Pages listed per job before the expander looks at other jobs. */
+  readonly pagesPerTurn?: number;
+  readonly onPage?: (job: ExpandingJob, page: PageRecord) => void;
+}
+
+export const expanderDefaults = { pageSize: 1000, backlog: 10_000, pagesPerTurn: 50 } as const;
+
+interface Turn {
+  readonly job: ExpandingJob;
+  readonly spec: Job;
+  cursor: string | null;
+  counted: number;
+  pages: number;
+  entries?: AsyncGenerator<InputEntry>;
+}
+
+type PageOutcome = 'more' | 'finished' | 'lost';
+
+export function createExpander(options: ExpanderOptions): PollLoop {
+  const { db, store, log, leaseMs } = options;
+  const pageSize = options.pageSize ?? expanderDefaults.pageSize;
+  const backlog = options.backlog ?? expanderDefaults.backlog;
+  const pagesPerTurn = options.pagesPerTurn ?? expanderDefaults.pagesPerTurn;
+  let turn: Turn | undefined;
+
+  async function endTurn(release: boolean) {
+    const ended = turn;
+    turn = undefined;
+    if (!ended) return;
+    await ended.entries?.return(undefined).catch(() => {});
+    if (release) await releaseExpandingJob(db, ended.job);
+  }
+
+  async function claim(): Promise<Turn | undefined> {
+    const job = await claimExpandingJob(db, leaseMs, backlog);
+    if (!job) return undefined;
+    return { job, spec: job.spec, cursor: job.cursor, counted: job.expandedItems + job.skipped, pages: 0 };
+  }
+
+  /** Reads one page of entries; a permanent read failure (no manifest, no bucket) ends the listing. */
+  async function readPage(current: Turn) {
+    const input = current.spec.input;
+    if (!isCatalogInput(input)) throw new Error(`job ${current.job.jobId} has no prefix or manifest input`);
+    current.entries ??= inputEntries(store, input, current.cursor);
+    const entries: InputEntry[] = [];
+    try {
+      while (entries.length < pageSize) {
+        const next = await current.entries.next();
+        if (next.done) return { entries, exhausted: true };
+        entries.push(next.value);
+      }
+      return { entries, exhausted: false };
+    } catch (error) {
+      if (!(error instanceof PermanentError)) throw error;
+      const truncated = { code: error.code, message: `the input could not be read: ${error.message}` };
+      return { entries, exhausted: true, truncated };
+    }
+  }
+
+  async function expandPage(current: Turn): Promise<PageOutcome> {
+    const { entries, exhausted, truncated: unreadable } = await readPage(current);
+    const { tenantId } = current.job;
+    return db.transaction(async (tx) => {
+      const locked = await lockAtCursor(tx, current.job, current.cursor);
+      if (!locked) return 'lost'; // another gateway took the job over and moved on
+      const policy = await effectivePolicy(tx, tenantId);
+      const candidates = entries.flatMap((e) => (e.source ? [e.source] : []));
+      const plan = planPage(entries, {
+        output: current.spec.output,
+        grants: await loadGrants(tx, tenantId),
+        counted: locked.expandedItems + locked.skipped,
+        existing: await existingSources(tx, current.job, candidates),
+      });
+      let truncated = unreadable;
+      let sources = plan.sources;
+      const room = policy?.maxItemsPerJob == null ? Infinity : policy.maxItemsPerJob - locked.expandedItems;
+      if (sources.length > room) {
+        sources = sources.slice(0, Math.max(room, 0));
+        truncated = {
+          code: 'too_many_items',
+          message: `the tenant's maximum is ${policy!.maxItemsPerJob} items per job; the listing stopped there`,
+        };
+      }
+      const now = new Date();
+      const reserved = await reserveUpTo(tx, tenantId, sources.length, now);
+      if (reserved.count < sources.length) {
+        sources = sources.slice(0, reserved.count);
+        truncated = { code: 'quota_exceeded', message: `${reserved.detail}; the listing stopped there` };
+      }
+      await insertTasks(
+        tx,
+        sources.map((source, index) => ({
+          tenantId,
+          jobId: current.job.jobId,
+          item: locked.expandedItems + index,
+          sourceBucket: source.bucket,
+          sourceKey: source.key,
+          laneRank: current.spec.priority === 'high' ? 0 : 1,
+        })),
+        new Map([[tenantId, policy?.maxInFlight ?? unboundedInFlight]]),
+      );
+      await insertProblems(tx, current.job, plan.problems);
+      const page: PageRecord = {
+        cursor: entries.at(-1)?.cursor ?? current.cursor,
+        created: sources.length,
+        skipped: plan.problems.length,
+        reservedAt: now,
+        finished: exhausted || truncated !== undefined,
+        ...(truncated ? { truncated } : {}),
+      };
+      await recordPage(tx, current.job, page, leaseMs);
+      current.cursor = page.cursor;
+      options.onPage?.(current.job, page);
+      return page.finished ? 'finished' : 'more';
+    });
+  }
+
+  const loop = createPollLoop({
+    name: 'catalog expander',
+    idleMs: options.idleMs,
+    log,
+    async step() {
+      turn ??= await claim();
+      const current = turn;
+      if (!current) return 0;
+      try {
+        if ((await tenantBacklog(db, current.job.tenantId)) >= backlog) {
+          await endTurn(true);
+          return 0;
+        }
+        const outcome = await expandPage(current);
+        current.pages += 1;
+        if (outcome === 'finished') {
+          log.info({ tenant: current.job.tenantId, job: current.job.jobId }, 'catalog job listed');
+          await endTurn(false);
+        } else if (outcome === 'lost') await endTurn(false);
+        else if (current.pages >= pagesPerTurn) await endTurn(true);
+        return 1;
+      } catch (error) {
+        await endTurn(true).catch(() => {});
+        throw error;
+      }
+    },
+  });
+  return {
+    start: () => loop.start(),
+    nudge: () => loop.nudge(),
+    async stop() {
+      await loop.stop();
+      await endTurn(true).catch((error: unknown) =>
+        log.warn({ err: error }, 'could not release a listed job'),
+      );
+    },
+  };
+}
+
+/** Reserves as many of `count` images as the quotas allow, halving the ask after each refusal. */
+async function reserveUpTo(
+  tx: Queryable,
+  tenantId: string,
+  count: number,
+  now: Date,
+): Promise<{ count: number; detail?: string }> {
+  let ask = count;
+  let detail: string | undefined;
+  while (ask > 0) {
+    const reservation = await reserveImages(tx, tenantId, ask, now);
+    if (reservation.ok) return detail === undefined ? { count: ask } : { count: ask, detail };
+    detail ??= reservation.detail;
+    ask = Math.floor(ask / 2);
+  }
+  return detail === undefined ? { count: 0 } : { count: 0, detail };
+}

@@ -1,0 +1,93 @@
+import type { Database } from '../db/database.js';
+import { PermanentError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import {
+  type CompletedJob,
+  claimCompletedJob,
+  markFinalized,
+  unfinalizedJob,
+} from './job-finalizer-store.js';
+import { enqueueEvents } from './outbox.js';
+import { createPollLoop, type PollLoop } from './poll-loop.js';
+import { jobCompletedEvent, metadataOf } from './result-events.js';
+import { resultsManifestContentType, resultsManifestKey, resultsManifestLines } from './results-manifest.js';
+
+// When a job's last item ends (task-completion sets state = 'completed'), the finaliser writes the
+// results manifest and THEN queues job.completed, in a transaction that also marks the job
+// finalised. It works from the database, not from the worker's call: a crash anywhere in between
+// leaves the job completed-but-not-finalised, and a finaliser (in any gateway) picks it up again.
+
+export interface FinalizerOptions {
+  readonly db: Database;
+  readonly store: BlobStore;
+  readonly log: Logger;
+  readonly idleMs: number;
+  /** How long one finaliser owns a job; after a crash another one takes over once this passed. */
+  readonly leaseMs: number;
+  readonly onFinalized?: (job: CompletedJob, published: boolean) => void;
+}
+
+export function createJobFinalizer(options: FinalizerOptions): PollLoop {
+  return createPollLoop({
+    name: 'job finaliser',
+    idleMs: options.idleMs,
+    log: options.log,
+    async step() {
+      const job = await claimCompletedJob(options.db, options.leaseMs);
+      if (!job) return 0;
+      const published = await finalizeJob(options, job);
+      options.onFinalized?.(job, published);
+      return 1;
+    },
+  });
+}
+
+/**
+ * Writes the manifest of a completed job and queues job.completed; returns whether this call
+ * queued the event (false when another finaliser already had). Safe to run concurrently and again
+ * after a crash: the manifest's bytes are the same each time and only one transaction marks the job.
+ */
+export async function finalizeJob(
+  options: Pick<FinalizerOptions, 'db' | 'store' | 'log'>,
+  ref: { tenantId: string; jobId: string },
+): Promise<boolean> {
+  const { db, store, log } = options;
+  const job = await unfinalizedJob(db, ref);
+  if (!job) return false;
+  const output = job.spec.output;
+  const manifest = { bucket: output.bucket, key: resultsManifestKey(output.prefix, job.jobId) };
+  const truncated =
+    job.truncatedCode === null ? undefined : { code: job.truncatedCode, message: job.truncatedMessage ?? '' };
+  let manifestError: string | undefined;
+  try {
+    const lines: string[] = [];
+    for await (const line of resultsManifestLines(db, { ...ref, truncated })) lines.push(line);
+    const body = Buffer.from(lines.length === 0 ? '' : `${lines.join('\n')}\n`);
+    await store.put(manifest.bucket, manifest.key, body, { contentType: resultsManifestContentType });
+  } catch (error) {
+    // Retrying cannot make a refused write work: the job still completes, without a manifest.
+    if (!(error instanceof PermanentError)) throw error;
+    manifestError = `${error.code}: ${error.message}`;
+    log.warn({ err: error, tenant: job.tenantId, job: job.jobId }, 'results manifest not written');
+  }
+  return db.transaction(async (tx) => {
+    const written = manifestError === undefined ? manifest : undefined;
+    if (!(await markFinalized(tx, job, written, manifestError))) return false;
+    await enqueueEvents(tx, [
+      jobCompletedEvent(
+        {
+          tenant: job.tenantId,
+          jobId: job.jobId,
+          total: job.total,
+          succeeded: job.succeeded,
+          failed: job.failed,
+          manifest: written ?? null,
+          ...metadataOf(job.spec),
+        },
+        new Date(),
+      ),
+    ]);
+    return true;
+  });
+}
