@@ -21,8 +21,6 @@ export const rejectionReasons = [
   'invalid_body',
   /** The job names a model the service does not have. */
   'unknown_model',
-  /** The input form (e.g. prefix or manifest) is not accepted by this deployment. */
-  'unsupported_input',
   /** The tenant has no read grant on an input location or no write grant on the output. */
   'forbidden_location',
   /** The tenant's job rate (token bucket) is exhausted; `retryAfterSeconds` says when to try again. */

@@ -77,7 +77,7 @@ describe('job plan', () => {
         : 'admitted';
     };
     expect(reason({ input: { bucket: 'in-b', key: 'a.jpg' }, model: 'silueta' })).toBe('unknown_model');
-    expect(reason({ input: { manifest: { bucket: 'in-b', key: 'list.csv' } } })).toBe('unsupported_input');
+    expect(reason({ input: { manifest: { bucket: 'in-b', key: 'list.csv' } } })).toBe('admitted');
     expect(reason({ input: { bucket: 'in-b', key: '../a.jpg' } })).toBe('invalid_body');
   });
 
