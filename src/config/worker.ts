@@ -1,5 +1,18 @@
+import { z } from 'zod';
 import { section, variable } from './define.js';
-import { wholeNumber } from './parsers.js';
+import { duration, parseDuration, wholeNumber } from './parsers.js';
+
+/** "1s,5s,30s": one retry queue per delay; attempt n waits delays[min(n, count) - 1]. */
+function durationList() {
+  return z.string().transform((text, ctx) => {
+    const delays = text.split(',').map((part) => parseDuration(part));
+    if (delays.length === 0 || delays.length > 20 || delays.some((ms) => ms === undefined || ms < 10)) {
+      ctx.addIssue({ code: 'custom', message: 'not a duration list' });
+      return z.NEVER;
+    }
+    return delays as number[];
+  });
+}
 
 export const workerSection = section(
   {
@@ -15,6 +28,18 @@ export const workerSection = section(
       default: '5',
       schema: wholeNumber(1, 100),
     }),
+    CLEARCUT_RETRY_DELAYS: variable({
+      doc: 'Backoff before each retry of a transient failure, comma-separated; the last repeats. One retry queue (TTL + dead-letter) per delay.',
+      expected: 'up to 20 comma-separated durations of at least 10ms, such as 1s,5s,30s,2m',
+      default: '1s,5s,30s,2m',
+      schema: durationList(),
+    }),
+    CLEARCUT_WORKER_DRAIN_TIMEOUT: variable({
+      doc: 'On SIGTERM, how long a worker waits for its in-flight tasks before handing the rest back to the queue.',
+      expected: 'a duration such as 30s or 2m',
+      default: '30s',
+      schema: duration(0),
+    }),
     CLEARCUT_HTTP_PORT: variable({
       doc: 'Port of the /healthz, /readyz and /metrics HTTP server of a long-running process; 0 picks a free port.',
       expected: 'a port number from 0 to 65535',
@@ -25,6 +50,8 @@ export const workerSection = section(
   (v) => ({
     prefetch: v.CLEARCUT_WORKER_PREFETCH,
     maxAttempts: v.CLEARCUT_MAX_ATTEMPTS,
+    retryDelaysMs: v.CLEARCUT_RETRY_DELAYS,
+    drainTimeoutMs: v.CLEARCUT_WORKER_DRAIN_TIMEOUT,
     httpPort: v.CLEARCUT_HTTP_PORT,
   }),
 );

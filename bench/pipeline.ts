@@ -1,0 +1,366 @@
+// npm run bench:pipeline [-- --count 16 --model u2net --workers 1,2 --soak 500 --fanout 100000]
+//
+// End to end: signed job in → gateway process → worker process(es) → every cutout in the output
+// bucket (embedded S3) and the job completed in PostgreSQL, as images per second on 2000×2000
+// photos; next to a bare ONNX Runtime loop on the same model and thread count in the same run.
+// Peak RSS per worker (VmHWM). --soak N: one worker, u2netp, N small photos, RSS growth from the
+// first 10% to the end. --fanout N: time for the gateway to expand an N-key JSONL manifest into
+// task rows. Prints Markdown tables; writes bench/results/pipeline-*.json.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import * as ort from 'onnxruntime-node';
+import { type Config, loadConfig } from '../src/config.js';
+import type { Database } from '../src/db/database.js';
+import { migrate } from '../src/db/migrate.js';
+import { createDatabase } from '../src/db/postgres.js';
+import { resolveModel } from '../src/inference/registry.js';
+import { createKey } from '../src/keys/key-admin.js';
+import { requireMasterKey } from '../src/keys/secret-box.js';
+import { addGrant } from '../src/policy/grant-admin.js';
+import { setQuota } from '../src/policy/quota-settings.js';
+import { connectAmqpBus } from '../src/queue/amqp-bus.js';
+import { gatewayTopology, topologyNames } from '../src/queue/topology.js';
+import { workerTopology } from '../src/queue/worker-topology.js';
+import { decodeSigningSecret, signJob } from '../src/signing/index.js';
+import type { BlobStore } from '../src/storage/blob-store.js';
+import { startEmbeddedS3 } from '../src/storage/embedded-s3.js';
+import { createS3BlobStore } from '../src/storage/s3-blob-store.js';
+import { createTenant } from '../src/tenants/tenants.js';
+import { generatePhotos } from './support/photos.js';
+import { markdownTable, writeResults } from './support/results.js';
+
+const { values } = parseArgs({
+  options: {
+    count: { type: 'string', default: '16' },
+    model: { type: 'string', default: 'u2net' },
+    workers: { type: 'string', default: '1,2' },
+    soak: { type: 'string', default: '0' },
+    fanout: { type: 'string', default: '0' },
+  },
+});
+const root = fileURLToPath(new URL('../', import.meta.url));
+const cores = availableParallelism();
+const suffix = randomBytes(4).toString('hex');
+const env: Record<string, string> = {
+  CLEARCUT_DATABASE_SCHEMA: `bench_pipeline_${suffix}`,
+  CLEARCUT_AMQP_PREFIX: `bench_pipeline_${suffix}`,
+  CLEARCUT_MASTER_KEY: process.env.CLEARCUT_MASTER_KEY ?? randomBytes(32).toString('base64'),
+  CLEARCUT_GATEWAY_HTTP_PORT: '0',
+  CLEARCUT_HTTP_PORT: '0',
+  CLEARCUT_DISPATCH_INTERVAL: '50ms',
+  CLEARCUT_LOG_LEVEL: 'info',
+};
+
+function startProcess(entry: string, extra: Record<string, string>, ready: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    cwd: root,
+    env: { ...process.env, ...env, ...extra },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-20_000);
+      if (output.includes(ready)) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`${entry} exited with ${code}:\n${output.slice(-2000)}`)));
+  });
+}
+
+async function stop(child: ChildProcess) {
+  if (child.exitCode !== null) return;
+  child.kill('SIGTERM');
+  await once(child, 'exit');
+}
+
+/** Resident set (VmRSS) and its peak (VmHWM) of a process, in MiB. */
+async function memory(pid: number): Promise<{ rss: number; peak: number }> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024;
+  return { rss: field('VmRSS'), peak: field('VmHWM') };
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 3_600_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Bare ORT: the same model and threads, one 1×3×S×S tensor after another; images per second. */
+async function bareRate(config: Config, model: string, threads: number, runs: number): Promise<number> {
+  const resolved = await resolveModel(config.models, model);
+  const session = await ort.InferenceSession.create(resolved.path, {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+  });
+  const size = resolved.spec.inputSize;
+  const tensor = new ort.Tensor('float32', new Float32Array(3 * size * size).fill(0.5), [1, 3, size, size]);
+  await session.run({ [session.inputNames[0]!]: tensor }); // warm-up
+  const started = performance.now();
+  for (let run = 0; run < runs; run++) await session.run({ [session.inputNames[0]!]: tensor });
+  const seconds = (performance.now() - started) / 1000;
+  await session.release();
+  return runs / seconds;
+}
+
+interface Submitter {
+  submit(body: unknown): Promise<string>;
+}
+
+async function pipelineRun(
+  db: Database,
+  submitter: Submitter,
+  tenant: string,
+  keys: string[],
+  model: string,
+  workerCount: number,
+  threads: number,
+  output: string,
+  store: BlobStore,
+) {
+  const workers = await Promise.all(
+    Array.from({ length: workerCount }, () =>
+      startProcess(
+        'workers/inference.ts',
+        { CLEARCUT_INFERENCE_THREADS: String(threads), CLEARCUT_WORKER_PREFETCH: '2' },
+        'worker started',
+      ),
+    ),
+  );
+  const prefix = `run-${workerCount}-${model}-${randomBytes(3).toString('hex')}/`;
+  // Warm-up: one image per worker loads the model before the clock starts.
+  const warm = await submitter.submit(jobOf(keys.slice(0, workerCount), model, output, `${prefix}warm/`));
+  await waitFor(() => completed(db, tenant, warm), 'warm-up');
+  const started = performance.now();
+  const jobId = await submitter.submit(jobOf(keys, model, output, prefix));
+  const samples: number[] = [];
+  const sampler = setInterval(() => {
+    void Promise.all(workers.map((w) => memory(w.pid!))).then((m) => samples.push(...m.map((x) => x.rss)));
+  }, 1000);
+  await waitFor(() => completed(db, tenant, jobId), 'the job');
+  let outputs = 0;
+  await waitFor(async () => {
+    outputs = 0;
+    for await (const blob of store.list(output, prefix)) if (blob.key.endsWith('.cutout.png')) outputs++;
+    return outputs >= keys.length;
+  }, 'the outputs');
+  const seconds = (performance.now() - started) / 1000;
+  clearInterval(sampler);
+  const peaks = await Promise.all(workers.map((w) => memory(w.pid!)));
+  await Promise.all(workers.map(stop));
+  return {
+    seconds,
+    imagesPerSecond: keys.length / seconds,
+    peakRssMiB: peaks.map((p) => Math.round(p.peak)),
+    samples,
+  };
+}
+
+function jobOf(keys: string[], model: string, output: string, prefix: string) {
+  return {
+    version: 1,
+    input: { bucket: 'bench-in', keys },
+    output: { bucket: output, prefix },
+    renditions: [{ kind: 'cutout', format: 'png' }],
+    model,
+  };
+}
+
+async function completed(db: Database, tenant: string, jobId: string): Promise<boolean> {
+  const [job] = await db.query<{ state: string }>('SELECT state FROM jobs WHERE tenant_id = $1 AND id = $2', [
+    tenant,
+    jobId,
+  ]);
+  return job?.state === 'completed';
+}
+
+const s3 = await startEmbeddedS3();
+Object.assign(env, s3.env);
+const config = loadConfig({ ...process.env, ...env });
+const db = createDatabase(config.database);
+const store = createS3BlobStore(config.storage);
+const bus = await connectAmqpBus(config.broker.url, { connectionName: 'bench pipeline' });
+const names = topologyNames(config.broker.prefix);
+let gateway: ChildProcess | undefined;
+const report: Record<string, unknown> = { cores };
+try {
+  await migrate(db);
+  const tenant = (await createTenant(db, 'bench', 'unlimited')).id;
+  await setQuota(db, tenant, { jobsPerMinute: null, burst: null, maxInFlight: null });
+  for (const bucket of ['bench-in', 'bench-out']) {
+    await store.createBucket(bucket);
+    await addGrant(db, tenant, { bucket, prefix: '', access: bucket === 'bench-in' ? 'read' : 'write' });
+  }
+  const created = await createKey(db, requireMasterKey(config.gateway.masterKey), {
+    tenantId: tenant,
+    algorithm: 'hmac-sha256',
+    environment: 'test',
+    expiresAt: null,
+  });
+  const secret = decodeSigningSecret(created.shownOnce);
+  const publisher = await bus.publisher();
+  let submitted = 0;
+  const submitter: Submitter = {
+    async submit(jobBody) {
+      const body = Buffer.from(JSON.stringify(jobBody));
+      const messageId = `bench-${++submitted}-${suffix}`;
+      const { headers } = signJob({
+        keyId: created.key.keyId,
+        secret,
+        messageId,
+        contentType: 'application/json',
+        body,
+      });
+      await publisher.publish([{ exchange: names.jobsExchange, routingKey: '', body, messageId, headers }]);
+      return messageId;
+    },
+  };
+  gateway = await startProcess('workers/gateway.ts', {}, 'gateway started');
+
+  const count = Number(values.count);
+  const photos = await generatePhotos(Math.max(1, Math.min(count, 8)), 2000);
+  const keys = Array.from({ length: count }, (_, i) => `photos/${i}.png`);
+  await Promise.all(
+    keys.map((key, i) =>
+      store.put('bench-in', key, photos[i % photos.length]!.bytes, { contentType: 'image/png' }),
+    ),
+  );
+  const rows: (string | number)[][] = [
+    [
+      'model',
+      'workers',
+      'threads/worker',
+      'images',
+      'pipeline img/s',
+      'bare ORT img/s × workers',
+      'ratio',
+      'peak RSS MiB',
+    ],
+  ];
+  const runs: Record<string, unknown>[] = [];
+  for (const workerCount of values.workers.split(',').filter(Boolean).map(Number)) {
+    const threads = Math.max(1, Math.floor(cores / workerCount));
+    const bare =
+      (await bareRate(config, values.model, threads, Math.max(4, Math.min(count, 16)))) * workerCount;
+    const run = await pipelineRun(
+      db,
+      submitter,
+      tenant,
+      keys,
+      values.model,
+      workerCount,
+      threads,
+      'bench-out',
+      store,
+    );
+    const ratio = run.imagesPerSecond / bare;
+    rows.push([
+      values.model,
+      workerCount,
+      threads,
+      count,
+      +run.imagesPerSecond.toFixed(3),
+      +bare.toFixed(3),
+      +ratio.toFixed(2),
+      run.peakRssMiB.join(' / '),
+    ]);
+    runs.push({
+      workers: workerCount,
+      threads,
+      images: count,
+      ...run,
+      bareImagesPerSecond: bare,
+      ratio,
+      samples: undefined,
+    });
+  }
+  if (runs.length > 0) {
+    console.log(`\nEnd to end (signed job → all cutouts in the bucket), 2000×2000 photos, ${cores} cores:\n`);
+    console.log(markdownTable(rows));
+  }
+  report.pipeline = runs;
+
+  const soak = Math.min(Number(values.soak), 1000);
+  if (soak > 0) {
+    const small = await generatePhotos(8, 640);
+    const soakKeys = Array.from({ length: soak }, (_, i) => `soak/${i}.png`);
+    for (let i = 0; i < soak; i += 50) {
+      await Promise.all(
+        soakKeys
+          .slice(i, i + 50)
+          .map((key, j) =>
+            store.put('bench-in', key, small[(i + j) % small.length]!.bytes, { contentType: 'image/png' }),
+          ),
+      );
+    }
+    // One job (at most 1000 keys, the job contract's limit) on one worker.
+    const run = await pipelineRun(db, submitter, tenant, soakKeys, 'u2netp', 1, cores, 'bench-out', store);
+    const early = run.samples.slice(0, Math.max(1, Math.floor(run.samples.length / 10)));
+    const growth = (run.samples.at(-1) ?? 0) - Math.max(...early);
+    console.log(
+      `\nSoak: ${soak} images (u2netp, 640 px, 1 worker): peak RSS ${run.peakRssMiB[0]} MiB, RSS growth after the first 10%: ${growth.toFixed(0)} MiB, ${run.imagesPerSecond.toFixed(2)} img/s\n`,
+    );
+    report.soak = {
+      images: soak,
+      peakRssMiB: run.peakRssMiB[0],
+      growthMiB: growth,
+      imagesPerSecond: run.imagesPerSecond,
+    };
+  }
+
+  const fanout = Number(values.fanout);
+  if (fanout > 0) {
+    const lines = Array.from({ length: fanout }, (_, i) =>
+      JSON.stringify({ key: `photos/${i % count}-${i}.png` }),
+    );
+    await store.put('bench-in', 'manifests/fanout.jsonl', Buffer.from(`${lines.join('\n')}\n`), {
+      contentType: 'application/x-ndjson',
+    });
+    // No worker runs now: released tasks wait in the queue (deleted at the end). The tenant's window
+    // stays unbounded, since the expander pauses while 10,000 of a tenant's tasks are unreleased.
+    const started = performance.now();
+    const jobId = await submitter.submit({
+      version: 1,
+      input: { manifest: { bucket: 'bench-in', key: 'manifests/fanout.jsonl' } },
+      output: { bucket: 'bench-out', prefix: 'fanout/' },
+      renditions: [{ kind: 'cutout', format: 'png' }],
+      model: 'u2netp',
+    });
+    await waitFor(async () => {
+      const [job] = await db.query<{ total: number | null }>(
+        'SELECT total FROM jobs WHERE tenant_id = $1 AND id = $2',
+        [tenant, jobId],
+      );
+      return job?.total === fanout;
+    }, 'the manifest expansion');
+    const seconds = (performance.now() - started) / 1000;
+    console.log(
+      `Fan-out: a ${fanout}-key JSONL manifest expanded into task rows in ${seconds.toFixed(1)} s (${(fanout / seconds).toFixed(0)} keys/s)\n`,
+    );
+    report.fanout = { keys: fanout, seconds };
+  }
+  await publisher.close();
+  console.log(`Results: ${await writeResults('pipeline', report)}`);
+} finally {
+  if (gateway) await stop(gateway);
+  const channel = await bus.channel();
+  const queues = [
+    ...gatewayTopology(names).queues,
+    ...workerTopology(names, config.worker.retryDelaysMs).queues,
+  ];
+  for (const queue of queues) await channel.deleteQueue(queue.name).catch(() => {});
+  for (const exchange of gatewayTopology(names).exchanges)
+    await channel.deleteExchange(exchange.name).catch(() => {});
+  await bus.close();
+  await db.query(`DROP SCHEMA IF EXISTS "${config.database.schema}" CASCADE`);
+  await db.close();
+  store.close();
+  await s3.close();
+}

@@ -1,0 +1,32 @@
+import { loadConfig } from '../../config.js';
+import { createLogger } from '../../log.js';
+import { runWorkerUntilSignal } from '../../worker/run.js';
+import { parseCommandArgs } from '../args.js';
+import type { Command } from '../io.js';
+
+const help = `Usage: clearcut worker
+
+Runs an inference worker: consumes tasks from <prefix>.tasks.priority and <prefix>.tasks
+(CLEARCUT_WORKER_PREFETCH each), re-checks grants, downloads the source, removes the background
+once, writes every rendition to its output key, records the result, then acks. Transient
+failures retry through one retry queue per CLEARCUT_RETRY_DELAYS entry; after
+CLEARCUT_MAX_ATTEMPTS they go to <prefix>.tasks.dead (see \`clearcut dlq\`).
+Serves /healthz, /readyz and /metrics on CLEARCUT_HTTP_PORT. SIGTERM or Ctrl-C drains (waits up
+to CLEARCUT_WORKER_DRAIN_TIMEOUT) and exits 0; a lost broker connection exits 1.
+Logs are JSON on stdout. See docs/worker.md.`;
+
+export const run: Command = async (args, io) => {
+  const { values } = parseCommandArgs(
+    'worker',
+    args,
+    { help: { type: 'boolean', short: 'h' } },
+    { positionals: false },
+  );
+  if (values.help) {
+    io.out(help);
+    return 0;
+  }
+  const config = loadConfig(io.env);
+  const log = createLogger(config.log.level, { role: 'worker' });
+  return runWorkerUntilSignal(config, log);
+};

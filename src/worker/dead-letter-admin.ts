@@ -1,0 +1,98 @@
+// `clearcut dlq`: what is in the dead-letter queue, and putting tasks from it back to work.
+import { type Task, taskSchema } from '../contracts/task.js';
+import type { Database } from '../db/database.js';
+import { markPublished } from '../jobs/task-queue.js';
+import type { HeldMessage } from '../queue/amqp-browse.js';
+import type { Publisher } from '../queue/bus.js';
+import { type Topology, taskLaneRoutingKeys } from '../queue/topology.js';
+import { type DeadLetter, readDeadLetter } from './dead-letters.js';
+
+export interface DeadLetterEntry extends DeadLetter {
+  /** The task as it arrived; undefined when the body was not a readable task. */
+  readonly task: Task | undefined;
+  readonly messageId: string | undefined;
+}
+
+export function describeDeadLetter(
+  message: Pick<HeldMessage, 'body' | 'headers' | 'messageId'>,
+): DeadLetterEntry {
+  let task: Task | undefined;
+  try {
+    const parsed = taskSchema.safeParse(JSON.parse(message.body.toString('utf8')));
+    if (parsed.success) task = parsed.data;
+  } catch {
+    task = undefined;
+  }
+  return {
+    ...readDeadLetter(message.headers),
+    task,
+    messageId: typeof message.messageId === 'string' ? message.messageId : undefined,
+  };
+}
+
+export type ReplaySelection =
+  | { readonly all: true }
+  | { readonly jobId: string }
+  | { readonly taskIds: ReadonlySet<string> };
+
+export function isSelected(entry: DeadLetterEntry, selection: ReplaySelection): boolean {
+  if (entry.task === undefined) return false;
+  if ('all' in selection) return true;
+  if ('jobId' in selection) return entry.task.jobId === selection.jobId;
+  return selection.taskIds.has(entry.task.taskId);
+}
+
+export type ReplayResult = 'replayed' | 'already_succeeded' | 'no_row';
+
+/** Unpublished for this long, the gateway's dispatcher republishes a reopened task (we crashed). */
+const republishLeaseMs = 60_000;
+
+/**
+ * Re-opens the task row (failed → queued: the job counts it as pending again and its tenant's
+ * in-flight window takes it back), publishes the task with attempt + 1 and no x-death history (a
+ * fresh set of retries), then records it published. The caller acks the dead letter afterwards.
+ */
+export async function replayDeadLetter(
+  db: Database,
+  publisher: Publisher,
+  names: Topology,
+  entry: DeadLetterEntry & { task: Task },
+): Promise<ReplayResult> {
+  const { task } = entry;
+  const [row] = await db.transaction(async (tx) => {
+    const [current] = await tx.query<{ status: string }>(
+      'SELECT status FROM tasks WHERE id = $1 AND tenant_id = $2 AND job_id = $3 FOR UPDATE',
+      [task.taskId, task.tenant, task.jobId],
+    );
+    if (current?.status === 'failed') {
+      await tx.query(
+        `WITH reopened AS (
+           UPDATE tasks SET status = 'queued', finished_at = NULL, error_code = NULL, error_message = NULL,
+             outputs = NULL, published_at = NULL,
+             lease_until = now() + make_interval(secs => $2::double precision / 1000)
+           WHERE id = $1 RETURNING tenant_id, job_id
+         ), window_taken AS (
+           UPDATE tenant_dispatch d SET in_flight = d.in_flight + 1 FROM reopened WHERE d.tenant_id = reopened.tenant_id
+         )
+         UPDATE jobs j SET failed = j.failed - 1, state = CASE WHEN j.state = 'completed' THEN 'running' ELSE j.state END,
+           completed_at = NULL
+         FROM reopened WHERE j.tenant_id = reopened.tenant_id AND j.id = reopened.job_id`,
+        [task.taskId, republishLeaseMs],
+      );
+    }
+    return [current];
+  });
+  if (row === undefined) return 'no_row';
+  if (row.status === 'succeeded') return 'already_succeeded';
+  const attempt = Math.max(task.attempt, entry.attempts) + 1;
+  await publisher.publish([
+    {
+      exchange: names.tasksExchange,
+      routingKey: taskLaneRoutingKeys[entry.lane],
+      messageId: task.taskId,
+      body: Buffer.from(JSON.stringify({ ...task, attempt })),
+    },
+  ]);
+  await markPublished(db, [task.taskId]);
+  return 'replayed';
+}

@@ -1,0 +1,58 @@
+// The dead-letter queue's message format, shared by the worker (writes) and `clearcut dlq` (reads).
+// The body is the task exactly as it arrived; what went wrong travels in headers.
+import type { OutboundMessage } from '../queue/bus.js';
+import type { TaskLane } from '../queue/topology.js';
+
+export const deadLetterHeaders = {
+  code: 'x-clearcut-error-code',
+  message: 'x-clearcut-error-message',
+  attempts: 'x-clearcut-attempts',
+  lane: 'x-clearcut-lane',
+  at: 'x-clearcut-dead-at',
+} as const;
+
+export interface DeadLetter {
+  readonly lane: TaskLane;
+  readonly code: string;
+  readonly message: string;
+  readonly attempts: number;
+  readonly at: string;
+}
+
+export function deadLetterMessage(
+  queue: string,
+  body: Buffer,
+  messageId: string | undefined,
+  letter: DeadLetter,
+): OutboundMessage {
+  return {
+    exchange: '',
+    routingKey: queue,
+    body,
+    ...(messageId === undefined ? {} : { messageId }),
+    headers: {
+      [deadLetterHeaders.code]: letter.code,
+      [deadLetterHeaders.message]: letter.message.slice(0, 2000),
+      [deadLetterHeaders.attempts]: letter.attempts,
+      [deadLetterHeaders.lane]: letter.lane,
+      [deadLetterHeaders.at]: letter.at,
+    },
+  };
+}
+
+/** Reads the headers back; anything missing (a message someone else put there) gets a neutral value. */
+export function readDeadLetter(headers: unknown): DeadLetter {
+  const h = (typeof headers === 'object' && headers !== null ? headers : {}) as Record<string, unknown>;
+  const text = (name: string, fallback: string) => {
+    const value = h[name];
+    return typeof value === 'string' ? value : Buffer.isBuffer(value) ? value.toString('utf8') : fallback;
+  };
+  const attempts = Number(h[deadLetterHeaders.attempts]);
+  return {
+    lane: text(deadLetterHeaders.lane, 'normal') === 'priority' ? 'priority' : 'normal',
+    code: text(deadLetterHeaders.code, 'unknown'),
+    message: text(deadLetterHeaders.message, ''),
+    attempts: Number.isInteger(attempts) && attempts > 0 ? attempts : 0,
+    at: text(deadLetterHeaders.at, ''),
+  };
+}

@@ -1,0 +1,106 @@
+// One task's work, from source object to rendition objects. Pure orchestration: storage, grants
+// and the engine are passed in, so this file never touches S3, PostgreSQL or ONNX Runtime itself.
+import { outputKeyFor } from '../contracts/output-keys.js';
+import type { Task } from '../contracts/task.js';
+import { PermanentError } from '../errors.js';
+import type { ImageLimits } from '../images/decode.js';
+import type { Engine } from '../inference/engine.js';
+import { removeBackground } from '../inference/remove.js';
+import { allows, type Grant } from '../policy/grants.js';
+import type { BlobStore } from '../storage/blob-store.js';
+
+export interface TaskProcessorDeps {
+  readonly store: BlobStore;
+  readonly grantsOf: (tenantId: string) => Promise<readonly Grant[]>;
+  readonly engineFor: (model: string) => Promise<Engine>;
+  readonly limits: ImageLimits;
+}
+
+export interface WrittenOutput {
+  readonly rendition: Task['renditions'][number]['kind'];
+  readonly bucket: string;
+  readonly key: string;
+  readonly contentType: string;
+  readonly bytes: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+export interface ProcessedTask {
+  readonly outputs: WrittenOutput[];
+  readonly inferenceMs: number;
+}
+
+/** Where the task stands, so a failure can say whether the image ever ran (no run: refund its quota unit). */
+export interface TaskProgress {
+  inferred: boolean;
+}
+
+/**
+ * Re-checks the grants (they may have been revoked since admission), downloads the source under
+ * the byte cap, runs the engine once, and writes every rendition to its deterministic key with
+ * the source eTag and the model in its metadata. A re-run writes the same keys again.
+ */
+export async function processTask(
+  task: Task,
+  deps: TaskProcessorDeps,
+  progress: TaskProgress,
+  signal?: AbortSignal,
+): Promise<ProcessedTask> {
+  const grants = await deps.grantsOf(task.tenant);
+  if (!allows(grants, task.source, 'read')) {
+    throw new PermanentError(
+      'access_denied',
+      `tenant ${task.tenant} has no read grant on s3://${task.source.bucket}/${task.source.key}`,
+    );
+  }
+  const targets = task.renditions.map((rendition) => ({
+    rendition,
+    key: outputKeyFor({
+      prefix: task.output.prefix,
+      template: task.outputKeyTemplate,
+      sourceKey: task.source.key,
+      rendition,
+    }),
+  }));
+  for (const { key } of targets) {
+    if (!allows(grants, { bucket: task.output.bucket, key }, 'write')) {
+      throw new PermanentError(
+        'access_denied',
+        `tenant ${task.tenant} has no write grant on s3://${task.output.bucket}/${key}`,
+      );
+    }
+  }
+  const source = await deps.store.get(task.source.bucket, task.source.key, {
+    maxBytes: deps.limits.maxInputBytes,
+    ...(signal === undefined ? {} : { signal }),
+  });
+  const engine = await deps.engineFor(task.model);
+  const result = await removeBackground(engine, source.body, task.renditions, deps.limits);
+  progress.inferred = true;
+  const metadata = {
+    'source-etag': source.eTag,
+    model: engine.model.spec.name,
+    'model-sha256': engine.model.sha256,
+  };
+  const outputs = await Promise.all(
+    targets.map(async ({ key }, index) => {
+      const output = result.outputs[index]!;
+      await deps.store.put(task.output.bucket, key, output.bytes, {
+        contentType: output.contentType,
+        metadata,
+        ...(signal === undefined ? {} : { signal }),
+      });
+      return {
+        rendition: output.rendition.kind,
+        bucket: task.output.bucket,
+        key,
+        contentType: output.contentType,
+        bytes: output.bytes.length,
+        width: output.width,
+        height: output.height,
+      };
+    }),
+  );
+  return { outputs, inferenceMs: result.timings.inferenceMs };
+}

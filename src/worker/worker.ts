@@ -1,0 +1,168 @@
+// The inference worker process, wired from configuration: database, broker topology, a consumer
+// per task lane, the engine pool, and the ops server. The per-task logic is in task-handler.ts.
+import type { Config } from '../config.js';
+import { createDatabase } from '../db/postgres.js';
+import type { Logger } from '../log.js';
+import { startOpsServer } from '../ops/http-server.js';
+import { createMetricsRegistry } from '../ops/metrics.js';
+import { loadGrants } from '../policy/grants.js';
+import { connectAmqpBus } from '../queue/amqp-bus.js';
+import { declareTopology } from '../queue/amqp-topology.js';
+import type { Subscription } from '../queue/bus.js';
+import { gatewayTopology, type TaskLane, topologyNames } from '../queue/topology.js';
+import { workerTopology } from '../queue/worker-topology.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import { createS3BlobStore } from '../storage/s3-blob-store.js';
+import { createEnginePool } from './engines.js';
+import { createWorkerMetrics } from './metrics.js';
+import { handleDelivery, type TaskHandlerDeps } from './task-handler.js';
+
+/** After the drain timeout, how long aborted tasks get to hand themselves back. */
+const abortGraceMs = 5000;
+
+export interface Worker {
+  readonly httpPort: number;
+  /** Drains: stops consuming, waits (bounded) for in-flight tasks, hands the rest back, closes. */
+  stop(): Promise<void>;
+}
+
+export interface WorkerOptions {
+  readonly log: Logger;
+  /** The broker connection or a consumer died; the caller stops the worker and exits non-zero. */
+  readonly onFatal: (error: Error) => void;
+  /** Storage to use instead of the configured S3 endpoint (closed by the worker either way). */
+  readonly store?: BlobStore;
+  readonly onJobCompleted?: TaskHandlerDeps['onJobCompleted'];
+}
+
+export async function startWorker(config: Config, options: WorkerOptions): Promise<Worker> {
+  const { log, onFatal } = options;
+  const names = topologyNames(config.broker.prefix);
+  const topology = workerTopology(names, config.worker.retryDelaysMs);
+  const db = createDatabase(config.database, (error) =>
+    log.warn({ err: error }, 'idle database connection failed'),
+  );
+  const store = options.store ?? createS3BlobStore(config.storage);
+  const registry = createMetricsRegistry('worker');
+  const metrics = createWorkerMetrics(registry);
+  const engines = createEnginePool(config, (model, seconds) => {
+    metrics.modelLoadSeconds.set({ model }, seconds);
+    log.info({ model, seconds }, 'model loaded');
+  });
+  const cleanups: (() => Promise<unknown>)[] = [
+    () => db.close(),
+    async () => store.close(),
+    () => engines.close(),
+  ];
+  const cleanUp = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  };
+  try {
+    let brokerUp = true;
+    const lost = (error: Error) => {
+      brokerUp = false;
+      onFatal(error);
+    };
+    const bus = await connectAmqpBus(config.broker.url, {
+      connectionName: 'clearcut worker',
+      onConnectionLost: lost,
+    });
+    cleanups.push(() => bus.close());
+    const channel = await bus.channel();
+    // Either process may start first: both declare what they use (idempotent).
+    await declareTopology(channel, {
+      exchanges: gatewayTopology(names).exchanges,
+      queues: [...gatewayTopology(names).queues, ...topology.queues],
+    });
+    await channel.close();
+    const publisher = await bus.publisher();
+    cleanups.push(() => publisher.close());
+
+    const deps: TaskHandlerDeps = {
+      db,
+      publisher,
+      topology,
+      processor: {
+        store,
+        grantsOf: (tenantId) => loadGrants(db, tenantId),
+        engineFor: (model) => engines.engineFor(model),
+        limits: config.inference,
+      },
+      maxAttempts: config.worker.maxAttempts,
+      metrics,
+      log,
+      ...(options.onJobCompleted === undefined ? {} : { onJobCompleted: options.onJobCompleted }),
+    };
+    const inFlight = new Set<Promise<void>>();
+    const abort = new AbortController();
+    const subscriptions: Subscription[] = [];
+    const lanes: [TaskLane, string][] = [
+      ['priority', names.priorityTasksQueue],
+      ['normal', names.tasksQueue],
+    ];
+    for (const [lane, queue] of lanes) {
+      const subscription: Subscription = await bus.consume(
+        queue,
+        { prefetch: config.worker.prefetch, onLost: lost },
+        (delivery) => {
+          metrics.inFlight.inc();
+          const settle = {
+            ack: () => subscription.ack(delivery),
+            requeue: () => subscription.requeue(delivery),
+          };
+          const work = handleDelivery(delivery, lane, settle, deps, abort.signal).finally(() => {
+            metrics.inFlight.dec();
+            inFlight.delete(work);
+          });
+          inFlight.add(work);
+        },
+      );
+      subscriptions.push(subscription);
+    }
+    const ops = await startOpsServer({
+      port: config.worker.httpPort,
+      registry,
+      readiness: {
+        broker: () => brokerUp,
+        database: async () => (await db.query('SELECT 1')).length === 1,
+      },
+    });
+    cleanups.push(() => ops.close());
+    log.info({ queues: lanes.map(([, queue]) => queue), httpPort: ops.port }, 'worker started');
+
+    const settled = async (ms: number) => {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), ms);
+      });
+      const done = await Promise.race([Promise.allSettled([...inFlight]).then(() => true), timeout]);
+      clearTimeout(timer);
+      return done;
+    };
+    const drain = async () => {
+      for (const subscription of subscriptions) await subscription.cancel();
+      if (!(await settled(config.worker.drainTimeoutMs))) {
+        log.warn({ left: inFlight.size }, 'drain timed out; handing the rest back to the queue');
+        // Aborted S3 requests end their tasks quickly, which requeue themselves; an inference
+        // already running is waited for only briefly.
+        abort.abort();
+        await settled(abortGraceMs);
+      }
+      // Closing the channels returns every unacked delivery to its queue.
+      for (const subscription of subscriptions) await subscription.close();
+    };
+    let stopping: Promise<void> | undefined;
+    return {
+      httpPort: ops.port,
+      stop() {
+        stopping ??= drain()
+          .then(cleanUp)
+          .then(() => log.info('worker stopped'));
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await cleanUp();
+    throw error;
+  }
+}
