@@ -38,11 +38,7 @@ export async function createEngine(model: ResolvedModel, options: EngineOptions)
   } catch (error) {
     throw new PermanentError(
       'model_invalid',
-      `Model ${model.spec.name} (${model.path}) cannot be loaded: ${(error as Error).message}. ${
-        model.spec.url.startsWith('file:')
-          ? 'Check that the file is a complete ONNX model.'
-          : `Pull it again with \`clearcut models pull ${model.spec.name} --force\`.`
-      }`,
+      `Model ${model.spec.name} (${model.path}) cannot be loaded: ${(error as Error).message}. Check that the file is a complete ONNX model; a registry model can be fetched again with \`clearcut models pull ${model.spec.name} --force\`.`,
       { cause: error },
     );
   }
