@@ -1,4 +1,4 @@
-import type { AmqpBus } from './amqp-bus.js';
+import { type AmqpBus, toDelivery } from './amqp-bus.js';
 import type { Delivery } from './bus.js';
 
 export interface HeldMessage extends Delivery {
@@ -24,15 +24,7 @@ export async function browseQueue(bus: AmqpBus, queue: string, limit: number): P
     while (messages.length < limit) {
       const message = await channel.get(queue, { noAck: false });
       if (message === false) break;
-      messages.push({
-        body: message.content,
-        messageId: message.properties.messageId,
-        contentType: message.properties.contentType,
-        headers: message.properties.headers,
-        redelivered: message.fields.redelivered,
-        tag: message.fields.deliveryTag,
-        ack: () => channel.ack(message),
-      });
+      messages.push({ ...toDelivery(message), ack: () => channel.ack(message) });
     }
   } catch (error) {
     await channel.close().catch(() => {});

@@ -1,4 +1,10 @@
-import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
+import amqp, {
+  type Channel,
+  type ChannelModel,
+  type ConfirmChannel,
+  type ConsumeMessage,
+  type Message,
+} from 'amqplib';
 import type { Delivery, MessageBus, OutboundMessage, Publisher, Subscription } from './bus.js';
 
 export interface AmqpBusOptions {
@@ -120,14 +126,7 @@ async function subscribe(
         return;
       }
       raw.set(message.fields.deliveryTag, message);
-      onDelivery({
-        body: message.content,
-        messageId: message.properties.messageId,
-        contentType: message.properties.contentType,
-        headers: message.properties.headers,
-        redelivered: message.fields.redelivered,
-        tag: message.fields.deliveryTag,
-      });
+      onDelivery(toDelivery(message));
     },
     { noAck: false },
   );
@@ -155,5 +154,17 @@ async function subscribe(
       closed = true;
       await channel.close().catch(() => {});
     },
+  };
+}
+
+/** What core logic sees of a message taken from a queue (consumed or fetched with basic.get). */
+export function toDelivery(message: Message): Delivery {
+  return {
+    body: message.content,
+    messageId: message.properties.messageId,
+    contentType: message.properties.contentType,
+    headers: message.properties.headers,
+    redelivered: message.fields.redelivered,
+    tag: message.fields.deliveryTag,
   };
 }

@@ -19,7 +19,7 @@ export interface OutboundMessage {
   readonly messageId?: string;
   readonly contentType?: string;
   readonly type?: string;
-  readonly headers?: Readonly<Record<string, string | number>>;
+  readonly headers?: Readonly<Record<string, unknown>>;
 }
 
 /** Publishes persistent messages and resolves only once the broker has confirmed every one. */

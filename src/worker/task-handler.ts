@@ -201,10 +201,7 @@ async function retry(deps: TaskHandlerDeps, { delivery, messageId, lane, retries
       body: delivery.body,
       ...(messageId === undefined ? {} : { messageId }),
       // The history travels with the copy, so the broker keeps counting where it left off.
-      // (x-death is an array of tables; the bus types headers as flat values.)
-      ...(deaths === undefined
-        ? {}
-        : { headers: { 'x-death': deaths } as unknown as Record<string, string> }),
+      ...(deaths === undefined ? {} : { headers: { 'x-death': deaths } }),
     },
   ]);
   deps.metrics.tasks.inc({ result: 'retried' });

@@ -1,8 +1,5 @@
-import { loadConfig } from '../../config.js';
 import { runEventsUntilSignal } from '../../events/run.js';
-import { createLogger } from '../../log.js';
-import { parseCommandArgs } from '../args.js';
-import type { Command } from '../io.js';
+import { serviceCommand } from '../service-command.js';
 
 const help = `Usage: clearcut events
 
@@ -14,18 +11,4 @@ consumer unless CLEARCUT_GATEWAY_EVENTS=false; run this when you want it apart. 
 Ctrl-C drains and exits 0; a lost broker connection exits 1. Needs a migrated database
 (\`clearcut migrate\`). Logs are JSON on stdout. See docs/events.md.`;
 
-export const run: Command = async (args, io) => {
-  const { values } = parseCommandArgs(
-    'events',
-    args,
-    { help: { type: 'boolean', short: 'h' } },
-    { positionals: false },
-  );
-  if (values.help) {
-    io.out(help);
-    return 0;
-  }
-  const config = loadConfig(io.env);
-  const log = createLogger(config.log.level, { role: 'events' });
-  return runEventsUntilSignal(config, log);
-};
+export const run = serviceCommand('events', help, runEventsUntilSignal);

@@ -1,8 +1,5 @@
-import { loadConfig } from '../../config.js';
 import { runGatewayUntilSignal } from '../../gateway/run.js';
-import { createLogger } from '../../log.js';
-import { parseCommandArgs } from '../args.js';
-import type { Command } from '../io.js';
+import { serviceCommand } from '../service-command.js';
 
 const help = `Usage: clearcut gateway
 
@@ -13,18 +10,4 @@ Serves /healthz, /readyz and /metrics on CLEARCUT_GATEWAY_HTTP_PORT. SIGTERM or 
 and exits 0; a lost broker connection exits 1. Needs CLEARCUT_MASTER_KEY and a migrated
 database (\`clearcut migrate\`). Logs are JSON on stdout. See docs/gateway.md.`;
 
-export const run: Command = async (args, io) => {
-  const { values } = parseCommandArgs(
-    'gateway',
-    args,
-    { help: { type: 'boolean', short: 'h' } },
-    { positionals: false },
-  );
-  if (values.help) {
-    io.out(help);
-    return 0;
-  }
-  const config = loadConfig(io.env);
-  const log = createLogger(config.log.level, { role: 'gateway' });
-  return runGatewayUntilSignal(config, log);
-};
+export const run = serviceCommand('gateway', help, runGatewayUntilSignal);

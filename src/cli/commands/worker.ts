@@ -1,8 +1,5 @@
-import { loadConfig } from '../../config.js';
-import { createLogger } from '../../log.js';
 import { runWorkerUntilSignal } from '../../worker/run.js';
-import { parseCommandArgs } from '../args.js';
-import type { Command } from '../io.js';
+import { serviceCommand } from '../service-command.js';
 
 const help = `Usage: clearcut worker
 
@@ -15,18 +12,4 @@ Serves /healthz, /readyz and /metrics on CLEARCUT_HTTP_PORT. SIGTERM or Ctrl-C d
 to CLEARCUT_WORKER_DRAIN_TIMEOUT) and exits 0; a lost broker connection exits 1.
 Logs are JSON on stdout. See docs/worker.md.`;
 
-export const run: Command = async (args, io) => {
-  const { values } = parseCommandArgs(
-    'worker',
-    args,
-    { help: { type: 'boolean', short: 'h' } },
-    { positionals: false },
-  );
-  if (values.help) {
-    io.out(help);
-    return 0;
-  }
-  const config = loadConfig(io.env);
-  const log = createLogger(config.log.level, { role: 'worker' });
-  return runWorkerUntilSignal(config, log);
-};
+export const run = serviceCommand('worker', help, runWorkerUntilSignal);

@@ -1,0 +1,28 @@
+import { type Config, ConfigError, loadConfig } from '../config.js';
+import { createLogger, type Logger } from '../log.js';
+
+/**
+ * The body of a `workers/*.ts` entry point: read the environment once, log as `role`, run until
+ * the service returns its exit code. A bad configuration exits 78 (EX_CONFIG), as the CLI does.
+ */
+export async function runProcess(
+  role: string,
+  run: (config: Config, log: Logger) => Promise<number>,
+): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exitCode = 78;
+    return;
+  }
+  const log = createLogger(config.log.level, { role });
+  try {
+    process.exitCode = await run(config, log);
+  } catch (error) {
+    log.fatal({ err: error }, `${role} failed to start`);
+    process.exitCode = 1;
+  }
+}
