@@ -5,21 +5,17 @@ import type { Topology } from '../../models/synth/index.js';
 import type { Config } from '../config.js';
 import { PermanentError } from '../errors.js';
 import { fileDigest } from './model-digest.js';
+import { ensureQuantizedModel } from './model-quantized.js';
 import { ensureSyntheticModel } from './model-synthetic.js';
+import { findVariant, type QuantizedSpec, quantizedVariants } from './model-variants.js';
 
 /** Topologies our own builder can synthesise (models/synth/) when real weights are absent. */
 export type SyntheticTopology = Topology;
 
-export interface ModelSpec {
+/** What running a model needs: its name and its pre- and post-processing. */
+export interface ModelProfile {
   /** Registry name, as in `clearcut models pull NAME` and a job's `model` field. */
   readonly name: string;
-  /** File name inside the model directory (and the last segment of `url`). */
-  readonly file: string;
-  /** Lowercase hex SHA-256 of the published file. */
-  readonly sha256: string;
-  /** Lowercase hex MD5 as pinned by rembg's source; kept for cross-checking. */
-  readonly md5: string;
-  readonly url: string;
   /** The model takes square inputs of this side (320 or 1024). */
   readonly inputSize: number;
   /** Per-channel (R, G, B) normalisation applied after dividing by the image's max value. */
@@ -31,20 +27,38 @@ export interface ModelSpec {
   readonly synthetic?: SyntheticTopology;
 }
 
+/** A published model: downloaded by `models pull` and verified against its pinned checksum. */
+export interface ModelSpec extends ModelProfile {
+  /** File name inside the model directory (and the last segment of `url`). */
+  readonly file: string;
+  /** Lowercase hex SHA-256 of the published file. */
+  readonly sha256: string;
+  /** Lowercase hex MD5 as pinned by rembg's source; kept for cross-checking. */
+  readonly md5: string;
+  readonly url: string;
+}
+
 export interface ResolvedModel {
-  readonly spec: ModelSpec;
+  /** A published model, or a variant derived from one locally (`u2net-int8`, see model-variants.ts). */
+  readonly spec: ModelSpec | QuantizedSpec;
   /** Absolute path of the ONNX file to load. */
   readonly path: string;
-  /** SHA-256 of the file at `path` (the registry's for weights, the built file's for synthetic). */
+  /** SHA-256 of the file at `path` (the registry's for weights, the built file's otherwise). */
   readonly sha256: string;
-  /** 'synthetic' means meaningless masks: say so to the user. */
+  /** 'synthetic' means meaningless masks: say so to the user. A variant has its base's source. */
   readonly source: 'weights' | 'synthetic';
 }
 
 export type ModelsConfig = Config['models'];
 
+/** The published models (what `models pull` fetches); see modelNames() for every selectable name. */
 export function listModels(): readonly ModelSpec[] {
   return registry;
+}
+
+/** Every name a job or `--model` may give: the published models and their int8 variants. */
+export function modelNames(): string[] {
+  return [...registry.map((spec) => spec.name), ...quantizedVariants().map((spec) => spec.name)];
 }
 
 /** The registry entry for `name`; PermanentError `unknown_model` naming the valid ones otherwise. */
@@ -64,12 +78,31 @@ export function weightsPath(config: ModelsConfig, spec: ModelSpec): string {
   return resolve(config.dir, spec.file);
 }
 
+export interface ResolveOptions {
+  /** ONNX Runtime threads for calibrating an int8 variant that must be (re)built; default: all cores. */
+  readonly threads?: number;
+  /** Progress of such a build, which takes from seconds (U²-Netp) to minutes (IS-Net). */
+  readonly onProgress?: (message: string) => void;
+}
+
 /**
  * The file to load for `name`: verified real weights, else the synthetic stand-in (built once into
  * `<model dir>/synthetic/`), else PermanentError `model_missing`. A weights file that is present but
  * fails its checksum is an error, not a reason to fall back: masks would silently become meaningless.
+ * An int8 variant (`u2net-int8`) resolves its base that way, then quantizes it next to it unless an
+ * int8 file made from exactly that base is already there (see model-quantized.ts).
  */
-export async function resolveModel(config: ModelsConfig, name: string): Promise<ResolvedModel> {
+export async function resolveModel(
+  config: ModelsConfig,
+  name: string,
+  options: ResolveOptions = {},
+): Promise<ResolvedModel> {
+  const variant = findVariant(name);
+  if (variant) {
+    const base = await resolveModel(config, variant.base);
+    const built = await ensureQuantizedModel(base, variant, options);
+    return { spec: variant, path: built.path, sha256: built.sha256, source: base.source };
+  }
   const spec = findModel(name);
   const path = weightsPath(config, spec);
   const digest = await fileDigest(path);

@@ -1,0 +1,165 @@
+// int8 model files derived from an fp32 file: written atomically next to it (`u2net.onnx` →
+// `u2net-int8.onnx`), with a manifest that records what they were made from. A variant is rebuilt
+// when its fp32 source changes (another sha256), when the quantizer changes, or when the int8 file
+// no longer matches the checksum recorded after it was written.
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import type { DecodedImage } from '../images/decode.js';
+import { type FileDigest, fileDigest } from './model-digest.js';
+import { writeFileAtomically } from './model-file-writer.js';
+import type { QuantizedSpec } from './model-variants.js';
+import { calibrationInputs, generatedImages, type ModelInputProfile } from './quantize/calibration-images.js';
+import { openOrtProbe } from './quantize/ort-probe.js';
+import { type QuantizeRecipe, type QuantizeReport, quantizeModel, quantizerVersion } from './quantize/quantize.js';
+import type { ResolvedModel } from './registry.js';
+
+export interface QuantizedManifest {
+  readonly quantizer: number;
+  readonly base: { readonly name: string; readonly path: string; readonly sha256: string };
+  readonly recipe: QuantizeRecipe;
+  /** Which images calibrated it, in words ("16 generated catalog-like images (seed 1)"). */
+  readonly calibration: string;
+  /** Of the int8 file, recorded once it was written. */
+  readonly sha256: string;
+  readonly size: number;
+  readonly createdAt: string;
+  readonly report: QuantizeReport;
+}
+
+export interface Calibration {
+  readonly images: readonly DecodedImage[];
+  readonly description: string;
+}
+
+export interface QuantizeFileRequest {
+  readonly source: { readonly name: string; readonly path: string; readonly sha256: string };
+  readonly out: string;
+  readonly profile: ModelInputProfile;
+  readonly recipe: QuantizeRecipe;
+  readonly calibration: Calibration;
+  readonly threads?: number;
+  readonly onProgress?: (message: string) => void;
+}
+
+/** `<dir>/<stem>-int8.onnx` beside the fp32 file. */
+export function quantizedPathFor(fp32Path: string): string {
+  return join(dirname(fp32Path), `${basename(fp32Path, '.onnx')}-int8.onnx`);
+}
+
+/** `.u2net-int8.onnx.quantized.json`: hidden, so never mistaken for a model. */
+export function manifestPath(path: string): string {
+  return join(dirname(path), `.${basename(path)}.quantized.json`);
+}
+
+export async function readManifest(path: string): Promise<QuantizedManifest | undefined> {
+  try {
+    return JSON.parse(await readFile(manifestPath(path), 'utf8')) as QuantizedManifest;
+  } catch {
+    return undefined; // absent or unreadable: the file counts as not built
+  }
+}
+
+/**
+ * The digest of the int8 file at `path` when it was made by this quantizer from the fp32 file with
+ * `baseSha256` (and with `recipe`, when given) and is still the file that was written; else undefined.
+ */
+export async function currentQuantized(
+  path: string,
+  baseSha256: string,
+  recipe?: QuantizeRecipe,
+): Promise<FileDigest | undefined> {
+  const manifest = await readManifest(path);
+  if (!manifest || manifest.quantizer !== quantizerVersion || manifest.base.sha256 !== baseSha256) return undefined;
+  if (recipe && !sameRecipe(manifest.recipe, recipe)) return undefined;
+  const digest = await fileDigest(path);
+  return digest?.sha256 === manifest.sha256 ? digest : undefined;
+}
+
+export function sameRecipe(a: QuantizeRecipe, b: QuantizeRecipe): boolean {
+  return (
+    a.method === b.method &&
+    (a.method !== 'percentile' || a.percentile === b.percentile) &&
+    a.keepFloat.join(',') === b.keepFloat.join(',') &&
+    a.equalize === b.equalize
+  );
+}
+
+/** Quantizes `source` into `out` (temp + rename), then records the manifest beside it. */
+export async function quantizeToFile(request: QuantizeFileRequest): Promise<QuantizedManifest> {
+  const { source, out, profile, recipe, calibration } = request;
+  const inputs = await calibrationInputs(calibration.images, profile);
+  const { bytes, report } = await quantizeModel(await readFile(source.path), inputs, openOrtProbe, {
+    ...recipe,
+    threads: request.threads ?? availableParallelism(),
+    metadata: {
+      'clearcut.quantized.base': source.name,
+      'clearcut.quantized.base_sha256': source.sha256,
+      'clearcut.quantized.calibration': calibration.description,
+    },
+    ...(request.onProgress ? { onProgress: request.onProgress } : {}),
+  });
+  const digest = await writeFileAtomically(out, async (sink) => sink(bytes));
+  const manifest: QuantizedManifest = {
+    quantizer: quantizerVersion,
+    base: source,
+    recipe: {
+      method: recipe.method,
+      percentile: recipe.percentile,
+      keepFloat: [...recipe.keepFloat],
+      equalize: recipe.equalize,
+    },
+    calibration: calibration.description,
+    sha256: digest.sha256,
+    size: digest.size,
+    createdAt: new Date().toISOString(),
+    report,
+  };
+  // Temp + rename, like the model: a reader sees the old manifest or the new one, never half of one.
+  const temporary = `${manifestPath(out)}.${process.pid}.tmp`;
+  await writeFile(temporary, `${JSON.stringify(manifest, null, 2)}\n`);
+  await rename(temporary, manifestPath(out));
+  return manifest;
+}
+
+export async function generatedCalibration(count: number): Promise<Calibration> {
+  return { images: await generatedImages(count), description: `${count} generated catalog-like images (seed 1)` };
+}
+
+export interface EnsureOptions {
+  readonly threads?: number;
+  readonly onProgress?: (message: string) => void;
+}
+
+/**
+ * The int8 file of `variant` made from `base`, built with the variant's recipe when absent or out of
+ * date. Callers in one process share one build; separate processes each build and rename whole files.
+ */
+export function ensureQuantizedModel(
+  base: ResolvedModel,
+  variant: QuantizedSpec,
+  options: EnsureOptions = {},
+): Promise<{ path: string; sha256: string }> {
+  const path = quantizedPathFor(base.path);
+  let pending = inFlight.get(path);
+  if (!pending) {
+    pending = (async () => {
+      const current = await currentQuantized(path, base.sha256);
+      if (current) return { path, sha256: current.sha256 };
+      options.onProgress?.(`building ${variant.name} from ${base.path} (sha256 ${base.sha256.slice(0, 12)}…)`);
+      const manifest = await quantizeToFile({
+        source: { name: base.spec.name, path: base.path, sha256: base.sha256 },
+        out: path,
+        profile: variant,
+        recipe: variant.recipe,
+        calibration: await generatedCalibration(variant.recipe.calibrationImages),
+        ...options,
+      });
+      return { path, sha256: manifest.sha256 };
+    })().finally(() => inFlight.delete(path));
+    inFlight.set(path, pending);
+  }
+  return pending;
+}
+
+const inFlight = new Map<string, Promise<{ path: string; sha256: string }>>();

@@ -1,0 +1,61 @@
+// The int8 variants: one per published model, named `<model>-int8`, derived on this machine from the
+// verified fp32 file by our quantizer (src/inference/quantize/). Data, like the registry itself.
+import { registry } from '../../models/registry.js';
+import type { QuantizeRecipe } from './quantize/quantize.js';
+import type { ModelProfile, ModelSpec } from './registry.js';
+
+export const int8Suffix = '-int8';
+
+export interface QuantizedSpec extends ModelProfile {
+  /** The published fp32 model this variant is made from. */
+  readonly base: string;
+  /** File name beside the base's weights (`u2net.onnx` → `u2net-int8.onnx`). */
+  readonly file: string;
+  readonly precision: 'int8';
+  /** How `resolveModel` builds it when absent (`models quantize` may choose otherwise). */
+  readonly recipe: VariantRecipe;
+}
+
+export interface VariantRecipe extends QuantizeRecipe {
+  /** Generated catalog-like calibration images (see quantize/calibration-images.ts). */
+  readonly calibrationImages: number;
+}
+
+// Chosen by measurement (docs/int8.md): on the real IS-Net weights, activations have rare outliers
+// (Relu maxima ~650 where 99.99% of values are below ~60), so min/max ranges leave most values a
+// handful of levels and the masks fall apart; clipping the range by percentile keeps them.
+const recipes: Record<'u2net' | 'isnet', VariantRecipe> = {
+  u2net: { method: 'percentile', percentile: 99.99, keepFloat: ['sides', 'fusion'], equalize: true, calibrationImages: 16 },
+  isnet: { method: 'percentile', percentile: 99.99, keepFloat: ['sides'], equalize: true, calibrationImages: 16 },
+};
+
+function variantOf(spec: ModelSpec): QuantizedSpec {
+  const { name, file, inputSize, mean, std, outputIndex, synthetic } = spec;
+  return {
+    name: `${name}${int8Suffix}`,
+    base: name,
+    file: file.replace(/\.onnx$/, `${int8Suffix}.onnx`),
+    precision: 'int8',
+    inputSize,
+    mean,
+    std,
+    outputIndex,
+    ...(synthetic ? { synthetic } : {}),
+    recipe: recipes[name.startsWith('isnet') ? 'isnet' : 'u2net'],
+  };
+}
+
+const variants: readonly QuantizedSpec[] = registry.map(variantOf);
+
+export function quantizedVariants(): readonly QuantizedSpec[] {
+  return variants;
+}
+
+/** The variant named `name` (`u2net-int8`), if it is one. */
+export function findVariant(name: string): QuantizedSpec | undefined {
+  return variants.find((variant) => variant.name === name);
+}
+
+export function variantOfModel(base: string): QuantizedSpec | undefined {
+  return variants.find((variant) => variant.base === base);
+}
