@@ -11,7 +11,12 @@ import { writeFileAtomically } from './model-file-writer.js';
 import type { QuantizedSpec } from './model-variants.js';
 import { calibrationInputs, generatedImages, type ModelInputProfile } from './quantize/calibration-images.js';
 import { openOrtProbe } from './quantize/ort-probe.js';
-import { type QuantizeRecipe, type QuantizeReport, quantizeModel, quantizerVersion } from './quantize/quantize.js';
+import {
+  type QuantizeRecipe,
+  type QuantizeReport,
+  quantizeModel,
+  quantizerVersion,
+} from './quantize/quantize.js';
 import type { ResolvedModel } from './registry.js';
 
 export interface QuantizedManifest {
@@ -70,7 +75,8 @@ export async function currentQuantized(
   recipe?: QuantizeRecipe,
 ): Promise<FileDigest | undefined> {
   const manifest = await readManifest(path);
-  if (!manifest || manifest.quantizer !== quantizerVersion || manifest.base.sha256 !== baseSha256) return undefined;
+  if (!manifest || manifest.quantizer !== quantizerVersion || manifest.base.sha256 !== baseSha256)
+    return undefined;
   if (recipe && !sameRecipe(manifest.recipe, recipe)) return undefined;
   const digest = await fileDigest(path);
   return digest?.sha256 === manifest.sha256 ? digest : undefined;
@@ -123,7 +129,10 @@ export async function quantizeToFile(request: QuantizeFileRequest): Promise<Quan
 }
 
 export async function generatedCalibration(count: number): Promise<Calibration> {
-  return { images: await generatedImages(count), description: `${count} generated catalog-like images (seed 1)` };
+  return {
+    images: await generatedImages(count),
+    description: `${count} generated catalog-like images (seed 1)`,
+  };
 }
 
 export interface EnsureOptions {
@@ -146,7 +155,9 @@ export function ensureQuantizedModel(
     pending = (async () => {
       const current = await currentQuantized(path, base.sha256);
       if (current) return { path, sha256: current.sha256 };
-      options.onProgress?.(`building ${variant.name} from ${base.path} (sha256 ${base.sha256.slice(0, 12)}…)`);
+      options.onProgress?.(
+        `building ${variant.name} from ${base.path} (sha256 ${base.sha256.slice(0, 12)}…)`,
+      );
       const manifest = await quantizeToFile({
         source: { name: base.spec.name, path: base.path, sha256: base.sha256 },
         out: path,

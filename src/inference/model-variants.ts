@@ -25,8 +25,20 @@ export interface VariantRecipe extends QuantizeRecipe {
 // (Relu maxima ~650 where 99.99% of values are below ~60), so min/max ranges leave most values a
 // handful of levels and the masks fall apart; clipping the range by percentile keeps them.
 const recipes: Record<'u2net' | 'isnet', VariantRecipe> = {
-  u2net: { method: 'percentile', percentile: 99.99, keepFloat: ['sides', 'fusion'], equalize: true, calibrationImages: 16 },
-  isnet: { method: 'percentile', percentile: 99.99, keepFloat: ['sides'], equalize: true, calibrationImages: 16 },
+  u2net: {
+    method: 'percentile',
+    percentile: 99.99,
+    keepFloat: ['sides', 'fusion'],
+    equalize: true,
+    calibrationImages: 16,
+  },
+  isnet: {
+    method: 'percentile',
+    percentile: 99.99,
+    keepFloat: ['sides'],
+    equalize: true,
+    calibrationImages: 16,
+  },
 };
 
 function variantOf(spec: ModelSpec): QuantizedSpec {

@@ -10,8 +10,8 @@ import {
   halfToFloat,
   intAttribute,
   intsAttribute,
-  makeNode,
   type ModelProto,
+  makeNode,
   type NodeProto,
   type TensorProto,
 } from '../../src/inference/quantize/onnx-model.js';
@@ -22,11 +22,22 @@ const io = (name: string, elemType: number, dims: number[]) => ({
   type: { tensorType: { elemType, shape: { dim: dims.map((dimValue) => ({ dimValue })) } } },
 });
 
-function model(opset: number, nodes: NodeProto[], initializer: TensorProto[], outputs = [io('y', DataType.FLOAT, [1, 2, 3, 3])]): ModelProto {
+function model(
+  opset: number,
+  nodes: NodeProto[],
+  initializer: TensorProto[],
+  outputs = [io('y', DataType.FLOAT, [1, 2, 3, 3])],
+): ModelProto {
   return {
     irVersion: 7,
     opsetImport: [{ domain: '', version: opset }],
-    graph: { name: 'test', node: nodes, initializer, input: [io('x', DataType.FLOAT, [1, 1, 3, 3])], output: outputs },
+    graph: {
+      name: 'test',
+      node: nodes,
+      initializer,
+      input: [io('x', DataType.FLOAT, [1, 1, 3, 3])],
+      output: outputs,
+    },
   };
 }
 
@@ -76,7 +87,10 @@ describe('normalizeModel', () => {
     expect(normalized.graph!.node!.map((node) => node.opType)).toEqual(['Conv', 'Relu']);
     // The Relu now writes the graph output itself, so the output keeps its name.
     expect(normalized.graph!.node![1]!.output).toEqual(['y']);
-    expect(normalized.graph!.initializer!.map((tensor) => tensor.dataType)).toEqual([DataType.FLOAT, DataType.FLOAT]);
+    expect(normalized.graph!.initializer!.map((tensor) => tensor.dataType)).toEqual([
+      DataType.FLOAT,
+      DataType.FLOAT,
+    ]);
     expect([...floatValues(normalized.graph!.initializer![0]!)]).toEqual(weights);
 
     const reference = model(
@@ -85,7 +99,10 @@ describe('normalizeModel', () => {
         makeNode('Conv', 'conv', ['x', 'w', 'b'], ['c'], [intsAttribute('pads', [1, 1, 1, 1])]),
         makeNode('Relu', 'relu', ['c'], ['y']),
       ],
-      [floatTensor('w', [2, 1, 3, 3], Float32Array.from(weights)), floatTensor('b', [2], Float32Array.of(0.5, -1))],
+      [
+        floatTensor('w', [2, 1, 3, 3], Float32Array.from(weights)),
+        floatTensor('b', [2], Float32Array.of(0.5, -1)),
+      ],
     );
     const [expected] = await run(encodeModel(reference), input, ['y']);
     const [actual] = await run(encodeModel(normalized), input, ['y']);
@@ -93,7 +110,13 @@ describe('normalizeModel', () => {
   });
 
   it('decodes float16 values', () => {
-    expect([0x3c00, 0xc000, 0x3800, 0x0001, 0x7c00].map(halfToFloat)).toEqual([1, -2, 0.5, 2 ** -24, Number.POSITIVE_INFINITY]);
+    expect([0x3c00, 0xc000, 0x3800, 0x0001, 0x7c00].map(halfToFloat)).toEqual([
+      1,
+      -2,
+      0.5,
+      2 ** -24,
+      Number.POSITIVE_INFINITY,
+    ]);
   });
 
   it('raises opset 11 to 13, moving Unsqueeze axes into an input', async () => {

@@ -47,8 +47,16 @@ describe('planQuantization on U²-Netp', () => {
   it('lets max-pool and resize outputs reuse their input parameters', async () => {
     index ??= await u2netpIndex();
     const plan = planQuantization(index, []);
-    expect(planned(plan, 'pool12')).toEqual({ tensor: 'pool12', sharesWith: 'stage1.residual', nonNegative: false });
-    expect(planned(plan, 'side2.up')).toEqual({ tensor: 'side2.up', sharesWith: 'side2', nonNegative: false });
+    expect(planned(plan, 'pool12')).toEqual({
+      tensor: 'pool12',
+      sharesWith: 'stage1.residual',
+      nonNegative: false,
+    });
+    expect(planned(plan, 'side2.up')).toEqual({
+      tensor: 'side2.up',
+      sharesWith: 'side2',
+      nonNegative: false,
+    });
     // Sigmoid outputs are graph outputs and stay float.
     expect(planned(plan, 'd0')).toBeUndefined();
   });
@@ -101,7 +109,9 @@ describe('planQuantization on U²-Netp', () => {
     }
     expect(error).toBeInstanceOf(PermanentError);
     expect((error as PermanentError).code).toBe('keep_float_unmatched');
-    expect((error as PermanentError).message).toContain('--keep-float stage9.*: no node of the graph has that name');
+    expect((error as PermanentError).message).toContain(
+      '--keep-float stage9.*: no node of the graph has that name',
+    );
     expect((error as PermanentError).message).toContain('stage1.rebnconvin');
   });
 });

@@ -7,7 +7,12 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CalibrationInput } from '../../src/inference/quantize/calibrate.js';
 import { calibrationInputs, generatedImages } from '../../src/inference/quantize/calibration-images.js';
-import { DataType, decodeModel, metadataOf, type ModelProto } from '../../src/inference/quantize/onnx-model.js';
+import {
+  DataType,
+  decodeModel,
+  type ModelProto,
+  metadataOf,
+} from '../../src/inference/quantize/onnx-model.js';
 import { openOrtProbe, writeOptimizedGraph } from '../../src/inference/quantize/ort-probe.js';
 import { type QuantizeOptions, quantizeModel } from '../../src/inference/quantize/quantize.js';
 import { findModel } from '../../src/inference/registry.js';
@@ -53,7 +58,14 @@ const initializer = (model: ModelProto, name: string) =>
 describe('quantizeModel on U²-Netp', () => {
   it('writes a graph ONNX Runtime fuses entirely into int8 kernels', async () => {
     const { path, model, optimized, report } = await quantizeAndOptimize('all', {});
-    expect(report.quantizedNodes).toEqual({ Conv: 119, Relu: 112, MaxPool: 33, Concat: 51, Resize: 38, Add: 11 });
+    expect(report.quantizedNodes).toEqual({
+      Conv: 119,
+      Relu: 112,
+      MaxPool: 33,
+      Concat: 51,
+      Resize: 38,
+      Add: 11,
+    });
     expect(Number(model.opsetImport?.find((entry) => !entry.domain)?.version)).toBe(13);
     const counts = opCounts(optimized);
     expect(counts).toMatchObject({ QLinearConv: 119, QLinearConcat: 51, QLinearAdd: 11 });
@@ -75,7 +87,9 @@ describe('quantizeModel on U²-Netp', () => {
   });
 
   it('keeps the chosen layers in float: float weights, float kernels, nothing else', async () => {
-    const { model, optimized, report } = await quantizeAndOptimize('kept', { keepFloat: ['first', 'sides', 'fusion'] });
+    const { model, optimized, report } = await quantizeAndOptimize('kept', {
+      keepFloat: ['first', 'sides', 'fusion'],
+    });
     expect(report.keptFloat).toContain('stage1.rebnconvin');
     expect(report.keptFloat).toContain('outconv');
     for (const name of ['stage1.rebnconvin', 'side1', 'side6', 'outconv']) {

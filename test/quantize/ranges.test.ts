@@ -35,13 +35,15 @@ describe('chooseRange', () => {
   });
 
   it('always includes zero, and starts a Relu output at zero', () => {
-    expect(chooseRange({ min: 2, max: 5 }, undefined, false, { method: 'minmax', percentile: 99.99 })).toEqual({
+    expect(
+      chooseRange({ min: 2, max: 5 }, undefined, false, { method: 'minmax', percentile: 99.99 }),
+    ).toEqual({
       min: 0,
       max: 5,
     });
-    expect(chooseRange({ min: -0.001, max: 5 }, undefined, true, { method: 'minmax', percentile: 99.99 }).min).toBe(
-      0,
-    );
+    expect(
+      chooseRange({ min: -0.001, max: 5 }, undefined, true, { method: 'minmax', percentile: 99.99 }).min,
+    ).toBe(0);
   });
 
   it('percentile clips the rare spikes', () => {

@@ -25,6 +25,7 @@ export async function u2netpIndex() {
 
 export function opCounts(model: ModelProto): Record<string, number> {
   const counts: Record<string, number> = {};
-  for (const node of model.graph?.node ?? []) counts[node.opType ?? ''] = (counts[node.opType ?? ''] ?? 0) + 1;
+  for (const node of model.graph?.node ?? [])
+    counts[node.opType ?? ''] = (counts[node.opType ?? ''] ?? 0) + 1;
   return counts;
 }

@@ -4,6 +4,7 @@
 // second pass that does fetch activations, a bounded number of values per run (IS-Net's at
 // 1024×1024 add up to gigabytes), in as many groups as that takes.
 import { PermanentError } from '../../errors.js';
+import { defaultOpset } from './normalize.js';
 import {
   DataType,
   encodeModel,
@@ -11,12 +12,11 @@ import {
   type GraphProto,
   intAttribute,
   intsAttribute,
-  makeNode,
   type ModelProto,
+  makeNode,
   type NodeProto,
   type ValueInfoProto,
 } from './onnx-model.js';
-import { defaultOpset } from './normalize.js';
 import type { OpenProbe } from './ort-probe.js';
 import { chooseRange, Histogram, type Range, type RangeOptions } from './ranges.js';
 
@@ -57,7 +57,14 @@ export async function collectStatistics(
 ): Promise<ActivationStatistics> {
   if (inputs.length === 0) throw new Error('calibration needs at least one input');
   const progress = options.onProgress ?? (() => {});
-  const { observed, sizes } = await observeExtremes(model, targets, inputs, openProbe, options.threads, progress);
+  const { observed, sizes } = await observeExtremes(
+    model,
+    targets,
+    inputs,
+    openProbe,
+    options.threads,
+    progress,
+  );
   let runs = inputs.length;
   const histograms = new Map<string, Histogram>();
   if (options.histograms) {
@@ -65,10 +72,21 @@ export async function collectStatistics(
     for (const [position, group] of groups.entries()) {
       progress(`histograms: group ${position + 1} of ${groups.length} (${group.length} tensors)`);
       for (const { tensor } of group) histograms.set(tensor, new Histogram(observed.get(tensor)!));
-      const probe = await openProbe(withOutputs(model, [], group.map(({ tensor }) => tensor)), options.threads);
+      const probe = await openProbe(
+        withOutputs(
+          model,
+          [],
+          group.map(({ tensor }) => tensor),
+        ),
+        options.threads,
+      );
       try {
         for (const input of inputs) {
-          const values = await probe.run(input.data, input.dims, group.map(({ tensor }) => tensor));
+          const values = await probe.run(
+            input.data,
+            input.dims,
+            group.map(({ tensor }) => tensor),
+          );
           for (const { tensor } of group) histograms.get(tensor)!.add(values.get(tensor) as Float32Array);
           runs++;
         }
@@ -136,7 +154,10 @@ async function observeExtremes(
           );
         }
         const seen = observed.get(tensor);
-        observed.set(tensor, seen ? { min: Math.min(seen.min, min), max: Math.max(seen.max, max) } : { min, max });
+        observed.set(
+          tensor,
+          seen ? { min: Math.min(seen.min, min), max: Math.max(seen.max, max) } : { min, max },
+        );
         sizes.set(tensor, Number((values.get(sizeName) as BigInt64Array)[0]));
       }
     }
@@ -168,7 +189,9 @@ export async function collectChannelMaxima(
       name(tensor),
       axesAsInput ? [tensor, axes] : [tensor],
       [name(tensor)],
-      axesAsInput ? [intAttribute('keepdims', 0)] : [intsAttribute('axes', [0, 2, 3]), intAttribute('keepdims', 0)],
+      axesAsInput
+        ? [intAttribute('keepdims', 0)]
+        : [intsAttribute('axes', [0, 2, 3]), intAttribute('keepdims', 0)],
     ),
   );
   const graph = model.graph as GraphProto;
@@ -179,12 +202,25 @@ export async function collectChannelMaxima(
           ...graph,
           initializer: [
             ...(graph.initializer ?? []),
-            { name: axes, dims: [3], dataType: DataType.INT64, rawData: new Uint8Array(BigInt64Array.of(0n, 2n, 3n).buffer) },
+            {
+              name: axes,
+              dims: [3],
+              dataType: DataType.INT64,
+              rawData: new Uint8Array(BigInt64Array.of(0n, 2n, 3n).buffer),
+            },
           ],
         },
       }
     : model;
-  const probe = await openProbe(withOutputs(withAxes, nodes, [], tensors.map((tensor) => floatValueInfo(name(tensor)))), threads);
+  const probe = await openProbe(
+    withOutputs(
+      withAxes,
+      nodes,
+      [],
+      tensors.map((tensor) => floatValueInfo(name(tensor))),
+    ),
+    threads,
+  );
   const maxima = new Map<string, Float32Array>();
   try {
     for (const [position, input] of inputs.entries()) {
@@ -193,7 +229,10 @@ export async function collectChannelMaxima(
       for (const tensor of tensors) {
         const found = values.get(name(tensor)) as Float32Array;
         const seen = maxima.get(tensor);
-        maxima.set(tensor, seen ? seen.map((value, channel) => Math.max(value, found[channel]!)) : found.slice());
+        maxima.set(
+          tensor,
+          seen ? seen.map((value, channel) => Math.max(value, found[channel]!)) : found.slice(),
+        );
       }
     }
   } finally {

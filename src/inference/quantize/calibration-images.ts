@@ -36,7 +36,10 @@ export async function calibrationInputs(
 export async function imagesInFolder(dir: string, limits: ImageLimits): Promise<DecodedImage[]> {
   const found = await findLocalImages([dir]);
   if (found.missing.length > 0) {
-    throw new PermanentError('calibration_images_missing', `--calibration ${dir}: ${found.missing[0]!.reason}`);
+    throw new PermanentError(
+      'calibration_images_missing',
+      `--calibration ${dir}: ${found.missing[0]!.reason}`,
+    );
   }
   if (found.sources.length === 0) {
     throw new PermanentError(
@@ -117,7 +120,9 @@ async function catalogImage(seed: number): Promise<DecodedImage> {
   for (let index = 0; index < grain.length; index++) {
     grain[index] = 128 + Math.round((random() + random() + random() - 1.5) * amplitude);
   }
-  const grainPng = await sharp(grain, { raw: { width, height, channels: 1 } }).png().toBuffer();
+  const grainPng = await sharp(grain, { raw: { width, height, channels: 1 } })
+    .png()
+    .toBuffer();
   // Through a camera's softness and a JPEG encoder, as catalog uploads are.
   const jpeg = await sharp(Buffer.from(svg))
     .composite([{ input: grainPng, blend: 'soft-light' }])
@@ -132,7 +137,8 @@ async function catalogImage(seed: number): Promise<DecodedImage> {
 function backdrop(random: () => number, width: number, height: number): string {
   const texture = `<rect width="${width}" height="${height}" filter="url(#surface)" opacity="${(0.1 + random() * 0.8).toFixed(2)}"/>`;
   const kind = random();
-  if (kind < 0.35) return `<rect width="${width}" height="${height}" fill="url(#sweep)"/>${random() < 0.5 ? texture : ''}`;
+  if (kind < 0.35)
+    return `<rect width="${width}" height="${height}" fill="url(#sweep)"/>${random() < 0.5 ? texture : ''}`;
   if (kind < 0.5) {
     const light = 90 + Math.floor(random() * 10);
     return `<rect width="${width}" height="${height}" fill="hsl(0,0%,${light}%)"/>`;

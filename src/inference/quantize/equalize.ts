@@ -11,7 +11,14 @@
 // offset); an Add ties its two inputs to one scaling. Where a scaled channel would reach anything
 // else (a Sigmoid, a graph output), its whole group keeps s = 1.
 import { consumersOf, type GraphIndex } from './graph-index.js';
-import { dimsOf, elementCount, floatTensor, floatValues, type NodeProto, type TensorProto } from './onnx-model.js';
+import {
+  dimsOf,
+  elementCount,
+  floatTensor,
+  floatValues,
+  type NodeProto,
+  type TensorProto,
+} from './onnx-model.js';
 
 /** Channels of one conv output (a segment), placed at `offset` in a tensor. */
 interface Piece {
@@ -66,7 +73,11 @@ export function findChannelGroups(index: GraphIndex): ChannelGroups {
         offset += pieces.get(input)!.reduce((sum, piece) => sum + piece.length, 0);
       }
       pieces.set(output, joined);
-    } else if (type === 'Add' && inputs.length === 2 && sameLayout(pieces.get(inputs[0]!), pieces.get(inputs[1]!))) {
+    } else if (
+      type === 'Add' &&
+      inputs.length === 2 &&
+      sameLayout(pieces.get(inputs[0]!), pieces.get(inputs[1]!))
+    ) {
       const [a, b] = [pieces.get(inputs[0]!)!, pieces.get(inputs[1]!)!];
       a.forEach((piece, position) => {
         parent[root(b[position]!.segment)] = root(piece.segment);
@@ -95,7 +106,8 @@ function absorbs(index: GraphIndex, reader: NodeProto, tensor: string, pieces: R
   const type = reader.opType ?? '';
   const inputs = reader.input ?? [];
   if (type === 'Shape') return true;
-  if (type === 'Conv') return equalizableConsumer(index, reader) && inputs[0] === tensor && !inputs.slice(1).includes(tensor);
+  if (type === 'Conv')
+    return equalizableConsumer(index, reader) && inputs[0] === tensor && !inputs.slice(1).includes(tensor);
   return pieces.has(reader.output?.[0] ?? '') && (type !== 'Resize' || inputs[0] === tensor);
 }
 
@@ -183,7 +195,12 @@ export function equalize(
     const weightRange = new Float64Array(length);
     for (const segment of segments) {
       for (const { conv, offset } of consumers.get(segment) ?? []) {
-        columnMaxima(weightOf(conv.input![1]!), dimsOf(index.initializers.get(conv.input![1]!)!), offset, weightRange);
+        columnMaxima(
+          weightOf(conv.input![1]!),
+          dimsOf(index.initializers.get(conv.input![1]!)!),
+          offset,
+          weightRange,
+        );
       }
     }
     const scales = Float64Array.from(range, (r, c) => {
@@ -204,7 +221,10 @@ export function equalize(
     }
   }
   const initializers = new Map(
-    [...weights].map(([name, values]) => [name, floatTensor(name, dimsOf(index.initializers.get(name)!), values)]),
+    [...weights].map(([name, values]) => [
+      name,
+      floatTensor(name, dimsOf(index.initializers.get(name)!), values),
+    ]),
   );
   return { initializers, equalizedChannels };
 }

@@ -85,7 +85,9 @@ function sortTopologically(graph: GraphProto): GraphProto {
     }
     if (blocked.length === pending.length) {
       const missing = (blocked[0]!.input ?? []).filter((input) => !available.has(input));
-      throw unsupported(`node ${blocked[0]!.name} reads ${missing.join(', ')}, which nothing produces (or a cycle)`);
+      throw unsupported(
+        `node ${blocked[0]!.name} reads ${missing.join(', ')}, which nothing produces (or a cycle)`,
+      );
     }
     pending = blocked;
   }
@@ -151,7 +153,11 @@ function removeNoOpCasts(graph: GraphProto): GraphProto {
     if (!index.graphOutputs.has(output)) {
       alias.set(output, source);
       dropped.add(node);
-    } else if (index.producer.has(source) && !index.graphOutputs.has(source) && !index.graphInputs.has(source)) {
+    } else if (
+      index.producer.has(source) &&
+      !index.graphOutputs.has(source) &&
+      !index.graphInputs.has(source)
+    ) {
       alias.set(source, output);
       dropped.add(node);
     }

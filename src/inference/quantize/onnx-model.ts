@@ -23,8 +23,9 @@ export function encodeModel(model: ModelProto): Uint8Array {
 }
 
 /** The graph of `model`, with every repeated field present (protobuf omits empty ones). */
-export function graphOf(model: ModelProto): Required<Pick<GraphProto, 'node' | 'initializer' | 'input' | 'output'>> &
-  GraphProto {
+export function graphOf(
+  model: ModelProto,
+): Required<Pick<GraphProto, 'node' | 'initializer' | 'input' | 'output'>> & GraphProto {
   const graph = model.graph;
   if (!graph) throw new Error('the file holds no ONNX graph');
   return {

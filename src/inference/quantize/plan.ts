@@ -140,7 +140,8 @@ export function selectKeepFloat(index: GraphIndex, selectors: readonly string[])
   }
   for (const node of [...kept]) {
     const readers = consumersOf(index, node.output?.[0] ?? '');
-    if (node.opType === 'Conv' && readers.length === 1 && readers[0]!.opType === 'Relu') kept.add(readers[0]!);
+    if (node.opType === 'Conv' && readers.length === 1 && readers[0]!.opType === 'Relu')
+      kept.add(readers[0]!);
   }
   return kept;
 }

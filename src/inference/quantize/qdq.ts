@@ -55,7 +55,12 @@ export function rewriteToQdq(
       uint8Tensor(zeroName, [], Uint8Array.of(zeroPoint)),
     );
     nodes.push(
-      makeNode('QuantizeLinear', `${tensor}_QuantizeLinear`, [tensor, scaleName, zeroName], [`${tensor}_quantized`]),
+      makeNode(
+        'QuantizeLinear',
+        `${tensor}_QuantizeLinear`,
+        [tensor, scaleName, zeroName],
+        [`${tensor}_quantized`],
+      ),
       makeNode(
         'DequantizeLinear',
         `${tensor}_DequantizeLinear`,
@@ -110,7 +115,9 @@ export function rewriteToQdq(
     const inputs =
       node.opType === 'Conv' && quantized
         ? quantizeConv(node)
-        : (node.input ?? []).map((input) => (!input ? input : quantized ? dequantized(input) : readFloat(input)));
+        : (node.input ?? []).map((input) =>
+            !input ? input : quantized ? dequantized(input) : readFloat(input),
+          );
     nodes.push({ ...node, input: inputs });
     for (const output of node.output ?? []) if (planned.has(output)) addPair(output);
   }

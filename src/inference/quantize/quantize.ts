@@ -92,8 +92,17 @@ export async function calibrateModel(
   let equalizedChannels = 0;
   if (options.equalize) {
     const groups = findChannelGroups(prepared.index);
-    const tensors = prepared.targets.map(({ tensor }) => tensor).filter((tensor) => groups.pieces.has(tensor));
-    const maxima = await collectChannelMaxima(prepared.model, tensors, inputs, openProbe, options.threads, progress);
+    const tensors = prepared.targets
+      .map(({ tensor }) => tensor)
+      .filter((tensor) => groups.pieces.has(tensor));
+    const maxima = await collectChannelMaxima(
+      prepared.model,
+      tensors,
+      inputs,
+      openProbe,
+      options.threads,
+      progress,
+    );
     const equalized = equalize(prepared.index, groups, maxima);
     equalizedChannels = equalized.equalizedChannels;
     const graph = prepared.model.graph!;
@@ -160,7 +169,11 @@ function activationParams(
   const params = new Map<string, QuantParams>();
   for (const { tensor } of activations) {
     let root = tensor;
-    for (let next = byTensor.get(root)?.sharesWith; next !== undefined; next = byTensor.get(root)?.sharesWith) {
+    for (
+      let next = byTensor.get(root)?.sharesWith;
+      next !== undefined;
+      next = byTensor.get(root)?.sharesWith
+    ) {
       root = next;
     }
     params.set(tensor, uint8Params(ranges.get(root)!));
@@ -180,7 +193,8 @@ function recipeMetadata(recipe: QuantizeRecipe & Pick<QuantizeOptions, 'metadata
   return {
     'clearcut.quantized': 'int8-qdq',
     'clearcut.quantized.version': String(quantizerVersion),
-    'clearcut.quantized.method': recipe.method === 'percentile' ? `percentile ${recipe.percentile}` : recipe.method,
+    'clearcut.quantized.method':
+      recipe.method === 'percentile' ? `percentile ${recipe.percentile}` : recipe.method,
     'clearcut.quantized.keep_float': recipe.keepFloat.join(',') || 'none',
     'clearcut.quantized.equalized': String(recipe.equalize),
     ...recipe.metadata,
