@@ -15,8 +15,9 @@ import { parseCommandArgs } from '../args.js';
 import { formatTable } from '../format.js';
 import type { CliIo, Command } from '../io.js';
 import { createProgress, formatBytes } from '../progress.js';
+import { quantize } from './models-quantize.js';
 
-const usage = `Usage: clearcut models <list | pull NAME | synth u2net|u2netp> [options]
+const usage = `Usage: clearcut models <list | pull NAME | synth u2net|u2netp | quantize NAME|FILE> [options]
 
   list [--json]                          each model: file present? checksum verified? size; and the
                                          synthetic stand-ins built so far
@@ -25,6 +26,8 @@ const usage = `Usage: clearcut models <list | pull NAME | synth u2net|u2netp> [o
   synth u2net|u2netp [--seed N] [--out FILE]
                                          write a synthetic U²-Net (real topology, seeded random weights);
                                          default FILE: <model dir>/synthetic/<topology>-seed<N>.onnx
+  quantize NAME|FILE [options]           build the static int8 variant (NAME-int8) of a model or an
+                                         fp32 .onnx file; \`clearcut models quantize --help\` for options
 
 Models: ${listModels()
   .map((spec) => spec.name)
@@ -36,11 +39,11 @@ export const run: Command = async (args, io) => {
     io.out(usage);
     return subcommand === undefined ? 2 : 0;
   }
-  const subcommands: Record<string, Command> = { list, pull, synth };
+  const subcommands: Record<string, Command> = { list, pull, synth, quantize };
   const handler = subcommands[subcommand];
   if (!handler || !Object.hasOwn(subcommands, subcommand)) {
     throw new UsageError(
-      `clearcut models: unknown subcommand "${subcommand}" (expected list, pull or synth)\n\n${usage}`,
+      `clearcut models: unknown subcommand "${subcommand}" (expected list, pull, synth or quantize)\n\n${usage}`,
     );
   }
   return handler(rest, io);
