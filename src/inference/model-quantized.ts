@@ -10,7 +10,7 @@ import { type FileDigest, fileDigest } from './model-digest.js';
 import { writeFileAtomically } from './model-file-writer.js';
 import type { QuantizedSpec } from './model-variants.js';
 import { calibrationInputs, generatedImages, type ModelInputProfile } from './quantize/calibration-images.js';
-import { openOrtProbe } from './quantize/ort-probe.js';
+import { openOrtProbe, optimizedOpCounts } from './quantize/ort-probe.js';
 import {
   type QuantizeRecipe,
   type QuantizeReport,
@@ -30,6 +30,8 @@ export interface QuantizedManifest {
   readonly size: number;
   readonly createdAt: string;
   readonly report: QuantizeReport;
+  /** Nodes per op type in the graph ONNX Runtime optimises it into (QLinearConv, ...). */
+  readonly kernels: Readonly<Record<string, number>>;
 }
 
 export interface Calibration {
@@ -86,8 +88,7 @@ export function sameRecipe(a: QuantizeRecipe, b: QuantizeRecipe): boolean {
   return (
     a.method === b.method &&
     (a.method !== 'percentile' || a.percentile === b.percentile) &&
-    a.keepFloat.join(',') === b.keepFloat.join(',') &&
-    a.equalize === b.equalize
+    a.keepFloat.join(',') === b.keepFloat.join(',')
   );
 }
 
@@ -95,9 +96,10 @@ export function sameRecipe(a: QuantizeRecipe, b: QuantizeRecipe): boolean {
 export async function quantizeToFile(request: QuantizeFileRequest): Promise<QuantizedManifest> {
   const { source, out, profile, recipe, calibration } = request;
   const inputs = await calibrationInputs(calibration.images, profile);
+  const threads = request.threads ?? availableParallelism();
   const { bytes, report } = await quantizeModel(await readFile(source.path), inputs, openOrtProbe, {
     ...recipe,
-    threads: request.threads ?? availableParallelism(),
+    threads,
     metadata: {
       'clearcut.quantized.base': source.name,
       'clearcut.quantized.base_sha256': source.sha256,
@@ -106,6 +108,8 @@ export async function quantizeToFile(request: QuantizeFileRequest): Promise<Quan
     ...(request.onProgress ? { onProgress: request.onProgress } : {}),
   });
   const digest = await writeFileAtomically(out, async (sink) => sink(bytes));
+  request.onProgress?.('checking what ONNX Runtime fuses it into');
+  const kernels = await optimizedOpCounts(out, threads);
   const manifest: QuantizedManifest = {
     quantizer: quantizerVersion,
     base: source,
@@ -113,13 +117,13 @@ export async function quantizeToFile(request: QuantizeFileRequest): Promise<Quan
       method: recipe.method,
       percentile: recipe.percentile,
       keepFloat: [...recipe.keepFloat],
-      equalize: recipe.equalize,
     },
     calibration: calibration.description,
     sha256: digest.sha256,
     size: digest.size,
     createdAt: new Date().toISOString(),
     report,
+    kernels,
   };
   // Temp + rename, like the model: a reader sees the old manifest or the new one, never half of one.
   const temporary = `${manifestPath(out)}.${process.pid}.tmp`;
@@ -138,6 +142,8 @@ export async function generatedCalibration(count: number): Promise<Calibration> 
 export interface EnsureOptions {
   readonly threads?: number;
   readonly onProgress?: (message: string) => void;
+  /** Overrides the recipe's number of generated calibration images. */
+  readonly calibrationImages?: number;
 }
 
 /**
@@ -163,8 +169,11 @@ export function ensureQuantizedModel(
         out: path,
         profile: variant,
         recipe: variant.recipe,
-        calibration: await generatedCalibration(variant.recipe.calibrationImages),
-        ...options,
+        calibration: await generatedCalibration(
+          options.calibrationImages ?? variant.recipe.calibrationImages,
+        ),
+        ...(options.threads ? { threads: options.threads } : {}),
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       });
       return { path, sha256: manifest.sha256 };
     })().finally(() => inFlight.delete(path));

@@ -29,14 +29,12 @@ const recipes: Record<'u2net' | 'isnet', VariantRecipe> = {
     method: 'percentile',
     percentile: 99.99,
     keepFloat: ['sides', 'fusion'],
-    equalize: true,
     calibrationImages: 16,
   },
   isnet: {
     method: 'percentile',
     percentile: 99.99,
     keepFloat: ['sides'],
-    equalize: true,
     calibrationImages: 16,
   },
 };

@@ -5,7 +5,6 @@ import type { Topology } from '../../models/synth/index.js';
 import type { Config } from '../config.js';
 import { PermanentError } from '../errors.js';
 import { fileDigest } from './model-digest.js';
-import { ensureQuantizedModel } from './model-quantized.js';
 import { ensureSyntheticModel } from './model-synthetic.js';
 import { findVariant, type QuantizedSpec, quantizedVariants } from './model-variants.js';
 
@@ -83,6 +82,8 @@ export interface ResolveOptions {
   readonly threads?: number;
   /** Progress of such a build, which takes from seconds (U²-Netp) to minutes (IS-Net). */
   readonly onProgress?: (message: string) => void;
+  /** Generated calibration images for such a build, instead of the variant's recipe's count. */
+  readonly calibrationImages?: number;
 }
 
 /**
@@ -100,6 +101,9 @@ export async function resolveModel(
   const variant = findVariant(name);
   if (variant) {
     const base = await resolveModel(config, variant.base);
+    // Loaded here, not at the top: it brings ONNX Runtime and sharp, which the gateway (a user of
+    // this module's names) has no use for.
+    const { ensureQuantizedModel } = await import('./model-quantized.js');
     const built = await ensureQuantizedModel(base, variant, options);
     return { spec: variant, path: built.path, sha256: built.sha256, source: base.source };
   }

@@ -9,13 +9,14 @@ import {
   floatValues,
   halfToFloat,
   intAttribute,
-  intsAttribute,
   type ModelProto,
   makeNode,
   type NodeProto,
   type TensorProto,
 } from '../../src/inference/quantize/onnx-model.js';
 import { opCounts } from './support.js';
+
+const intsAttribute = (name: string, ints: number[]) => ({ name, type: 7, ints });
 
 const io = (name: string, elemType: number, dims: number[]) => ({
   name,

@@ -29,3 +29,7 @@ export function opCounts(model: ModelProto): Record<string, number> {
     counts[node.opType ?? ''] = (counts[node.opType ?? ''] ?? 0) + 1;
   return counts;
 }
+
+export function metadataOf(model: ModelProto): Record<string, string> {
+  return Object.fromEntries((model.metadataProps ?? []).map(({ key, value }) => [key ?? '', value ?? '']));
+}

@@ -195,7 +195,7 @@ function recipeFrom(values: Values, variant: QuantizedSpec | undefined): Quantiz
   if (listed?.some((entry) => entry === ''))
     fail('--keep-float has an empty entry; separate names with single commas');
   const keepFloat = listed === undefined ? defaults.keepFloat : listed.filter((entry) => entry !== 'none');
-  return { method: method as CalibrationMethod, percentile, keepFloat, equalize: defaults.equalize };
+  return { method: method as CalibrationMethod, percentile, keepFloat };
 }
 
 async function calibrationFrom(
@@ -232,6 +232,15 @@ function whole(name: string, text: string, min: number, max: number): number {
   return value;
 }
 
+/** The int8 kernels first, then the float convolutions left. */
+function kernelSummary(kernels: Readonly<Record<string, number>>): string {
+  const shown = ['QLinearConv', 'QLinearConcat', 'QLinearAdd', 'Conv', 'FusedConv'];
+  return shown
+    .filter((type) => kernels[type])
+    .map((type) => `${kernels[type]} ${type.startsWith('QLinear') ? type : `float ${type}`}`)
+    .join(', ');
+}
+
 function summary(target: Target, manifest: QuantizedManifest, seconds: number): string {
   const { report, recipe } = manifest;
   const nodes = Object.entries(report.quantizedNodes)
@@ -247,7 +256,8 @@ function summary(target: Target, manifest: QuantizedManifest, seconds: number): 
     `  ${target.out}  ${formatBytes(manifest.size)}  sha256 ${manifest.sha256}`,
     `  from ${target.source.name} (${target.source.path}, sha256 ${target.source.sha256})`,
     `  method ${method}; kept in float: ${kept}; calibrated on ${manifest.calibration}`,
-    `  int8: ${nodes}; ${report.activationPairs} activation Q/DQ pairs`,
+    `  quantized: ${nodes}; ${report.activationPairs} activation Q/DQ pairs`,
+    `  ONNX Runtime runs: ${kernelSummary(manifest.kernels)}`,
   ];
   if (report.clippedBiases > 0)
     lines.push(`  warning: ${report.clippedBiases} conv biases exceeded int32 and were clipped`);

@@ -4,14 +4,12 @@
 // second pass that does fetch activations, a bounded number of values per run (IS-Net's at
 // 1024×1024 add up to gigabytes), in as many groups as that takes.
 import { PermanentError } from '../../errors.js';
-import { defaultOpset } from './normalize.js';
 import {
   DataType,
   encodeModel,
   floatValueInfo,
   type GraphProto,
   intAttribute,
-  intsAttribute,
   type ModelProto,
   makeNode,
   type NodeProto,
@@ -46,7 +44,9 @@ export interface ActivationStatistics {
   readonly runs: number;
 }
 
-const defaultMaxValuesPerRun = 48 * 1024 * 1024;
+// 96 Mi float32 values: ~400 MB copied out of ONNX Runtime per run. IS-Net at 1024×1024 then needs
+// 4 groups (4 runs per image) instead of one run holding all ~380 M activation values at once.
+const defaultMaxValuesPerRun = 96 * 1024 * 1024;
 
 export async function collectStatistics(
   model: ModelProto,
@@ -165,80 +165,6 @@ async function observeExtremes(
     await probe.close();
   }
   return { observed, sizes };
-}
-
-/**
- * Each tensor's per-channel maximum over all inputs (ReduceMax over batch, height and width), for
- * cross-layer equalization. One run per input, nothing but C numbers per tensor copied out.
- */
-export async function collectChannelMaxima(
-  model: ModelProto,
-  tensors: readonly string[],
-  inputs: readonly CalibrationInput[],
-  openProbe: OpenProbe,
-  threads: number,
-  progress: (message: string) => void = () => {},
-): Promise<Map<string, Float32Array>> {
-  const name = (tensor: string) => `${tensor}__calibration_channel_max`;
-  // Opset 18 moved ReduceMax's axes from an attribute to an input.
-  const axesAsInput = defaultOpset(model) >= 18;
-  const axes = '__calibration_channel_axes';
-  const nodes = tensors.map((tensor) =>
-    makeNode(
-      'ReduceMax',
-      name(tensor),
-      axesAsInput ? [tensor, axes] : [tensor],
-      [name(tensor)],
-      axesAsInput
-        ? [intAttribute('keepdims', 0)]
-        : [intsAttribute('axes', [0, 2, 3]), intAttribute('keepdims', 0)],
-    ),
-  );
-  const graph = model.graph as GraphProto;
-  const withAxes: ModelProto = axesAsInput
-    ? {
-        ...model,
-        graph: {
-          ...graph,
-          initializer: [
-            ...(graph.initializer ?? []),
-            {
-              name: axes,
-              dims: [3],
-              dataType: DataType.INT64,
-              rawData: new Uint8Array(BigInt64Array.of(0n, 2n, 3n).buffer),
-            },
-          ],
-        },
-      }
-    : model;
-  const probe = await openProbe(
-    withOutputs(
-      withAxes,
-      nodes,
-      [],
-      tensors.map((tensor) => floatValueInfo(name(tensor))),
-    ),
-    threads,
-  );
-  const maxima = new Map<string, Float32Array>();
-  try {
-    for (const [position, input] of inputs.entries()) {
-      progress(`channel ranges: image ${position + 1} of ${inputs.length}`);
-      const values = await probe.run(input.data, input.dims, tensors.map(name));
-      for (const tensor of tensors) {
-        const found = values.get(name(tensor)) as Float32Array;
-        const seen = maxima.get(tensor);
-        maxima.set(
-          tensor,
-          seen ? seen.map((value, channel) => Math.max(value, found[channel]!)) : found.slice(),
-        );
-      }
-    }
-  } finally {
-    await probe.close();
-  }
-  return maxima;
 }
 
 function statNames(tensor: string): [string, string, string] {

@@ -22,21 +22,6 @@ export function encodeModel(model: ModelProto): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
 }
 
-/** The graph of `model`, with every repeated field present (protobuf omits empty ones). */
-export function graphOf(
-  model: ModelProto,
-): Required<Pick<GraphProto, 'node' | 'initializer' | 'input' | 'output'>> & GraphProto {
-  const graph = model.graph;
-  if (!graph) throw new Error('the file holds no ONNX graph');
-  return {
-    ...graph,
-    node: graph.node ?? [],
-    initializer: graph.initializer ?? [],
-    input: graph.input ?? [],
-    output: graph.output ?? [],
-  };
-}
-
 export function dimsOf(tensor: TensorProto): number[] {
   return (tensor.dims ?? []).map(Number);
 }
@@ -121,21 +106,6 @@ export const intAttribute = (name: string, value: number): AttributeProto => ({
   i: value,
 });
 
-export const intsAttribute = (name: string, values: readonly number[]): AttributeProto => ({
-  name,
-  type: AttributeType.INTS,
-  ints: [...values],
-});
-
-export function findAttribute(node: NodeProto, name: string): AttributeProto | undefined {
-  return node.attribute?.find((attribute) => attribute.name === name);
-}
-
-export function intAttributeOf(node: NodeProto, name: string): number | undefined {
-  const found = findAttribute(node, name);
-  return found?.i === undefined || found.i === null ? undefined : Number(found.i);
-}
-
 /** A float graph output or input of unknown shape: all ONNX Runtime needs to return a tensor. */
 export function floatValueInfo(name: string): ValueInfoProto {
   return { name, type: { tensorType: { elemType: DataType.FLOAT } } };
@@ -146,8 +116,4 @@ export function modelInputSide(model: ModelProto): number | undefined {
   const dims = model.graph?.input?.[0]?.type?.tensorType?.shape?.dim ?? [];
   const height = dims[2]?.dimValue;
   return height === undefined || height === null ? undefined : Number(height);
-}
-
-export function metadataOf(model: ModelProto): Record<string, string> {
-  return Object.fromEntries((model.metadataProps ?? []).map(({ key, value }) => [key ?? '', value ?? '']));
 }

@@ -5,10 +5,8 @@ import {
   type CalibrationInput,
   type CalibrationTarget,
   chooseRanges,
-  collectChannelMaxima,
   collectStatistics,
 } from './calibrate.js';
-import { equalize, findChannelGroups } from './equalize.js';
 import { type GraphIndex, indexGraph } from './graph-index.js';
 import { normalizeModel } from './normalize.js';
 import { decodeModel, encodeModel, type ModelProto } from './onnx-model.js';
@@ -26,8 +24,6 @@ export interface QuantizeRecipe {
   readonly percentile: number;
   /** Groups (first, sides, fusion) or node names (`*` wildcard) left in float. */
   readonly keepFloat: readonly string[];
-  /** Cross-layer equalization before calibration (see equalize.ts). */
-  readonly equalize: boolean;
 }
 
 export interface QuantizeOptions extends QuantizeRecipe {
@@ -54,13 +50,6 @@ export interface QuantizeReport {
   readonly clippedBiases: number;
 }
 
-export interface CalibratedModel {
-  /** The prepared model, with equalized weights when equalization ran. */
-  readonly prepared: PreparedModel;
-  readonly statistics: ActivationStatistics;
-  readonly equalizedChannels: number;
-}
-
 export function prepareQuantization(source: Uint8Array, keepFloat: readonly string[]): PreparedModel {
   return planModel(normalizeModel(decodeModel(source)), keepFloat);
 }
@@ -75,47 +64,17 @@ export function planModel(model: ModelProto, keepFloat: readonly string[]): Prep
   return { model, index, plan, targets };
 }
 
-export async function calibrateModel(
+export function calibrateModel(
   prepared: PreparedModel,
   inputs: readonly CalibrationInput[],
   openProbe: OpenProbe,
-  options: Pick<QuantizeOptions, 'threads' | 'maxValuesPerRun' | 'onProgress' | 'equalize' | 'keepFloat'> & {
-    histograms: boolean;
-  },
-): Promise<CalibratedModel> {
-  if (inputs.length === 0) throw new Error('calibration needs at least one image');
-  const progress = options.onProgress ?? (() => {});
-  progress(
+  options: Pick<QuantizeOptions, 'threads' | 'maxValuesPerRun' | 'onProgress'> & { histograms: boolean },
+): Promise<ActivationStatistics> {
+  options.onProgress?.(
     `${prepared.plan.quantized.size} nodes to quantize, ${prepared.plan.activations.length} activations, ` +
       `${prepared.targets.length} to calibrate on ${inputs.length} images`,
   );
-  let equalizedChannels = 0;
-  if (options.equalize) {
-    const groups = findChannelGroups(prepared.index);
-    const tensors = prepared.targets
-      .map(({ tensor }) => tensor)
-      .filter((tensor) => groups.pieces.has(tensor));
-    const maxima = await collectChannelMaxima(
-      prepared.model,
-      tensors,
-      inputs,
-      openProbe,
-      options.threads,
-      progress,
-    );
-    const equalized = equalize(prepared.index, groups, maxima);
-    equalizedChannels = equalized.equalizedChannels;
-    const graph = prepared.model.graph!;
-    const initializer = (graph.initializer ?? []).map(
-      (tensor) => equalized.initializers.get(tensor.name ?? '') ?? tensor,
-    );
-    prepared = planModel({ ...prepared.model, graph: { ...graph, initializer } }, options.keepFloat);
-  }
-  const statistics = await collectStatistics(prepared.model, prepared.targets, inputs, openProbe, {
-    ...options,
-    onProgress: progress,
-  });
-  return { prepared, statistics, equalizedChannels };
+  return collectStatistics(prepared.model, prepared.targets, inputs, openProbe, options);
 }
 
 /** The int8 model for `recipe`, from statistics that cover the prepared targets. */
@@ -153,11 +112,12 @@ export async function quantizeModel(
   openProbe: OpenProbe,
   options: QuantizeOptions,
 ): Promise<{ bytes: Uint8Array; report: QuantizeReport }> {
-  const calibrated = await calibrateModel(prepareQuantization(source, options.keepFloat), inputs, openProbe, {
+  const prepared = prepareQuantization(source, options.keepFloat);
+  const statistics = await calibrateModel(prepared, inputs, openProbe, {
     ...options,
     histograms: options.method !== 'minmax',
   });
-  return writeQuantized(calibrated.prepared, calibrated.statistics, options);
+  return writeQuantized(prepared, statistics, options);
 }
 
 /** Scale and zero point per planned activation; sharing ones take their source's, transitively. */
@@ -196,7 +156,6 @@ function recipeMetadata(recipe: QuantizeRecipe & Pick<QuantizeOptions, 'metadata
     'clearcut.quantized.method':
       recipe.method === 'percentile' ? `percentile ${recipe.percentile}` : recipe.method,
     'clearcut.quantized.keep_float': recipe.keepFloat.join(',') || 'none',
-    'clearcut.quantized.equalized': String(recipe.equalize),
     ...recipe.metadata,
   };
 }

@@ -2,7 +2,7 @@
 // zero point. Three ways to pick the range: the full observed min..max, a percentile that clips rare
 // outliers, or the threshold whose clipped-and-rounded distribution is closest (KL divergence) to
 // the observed one (TensorRT's "entropy" calibration).
-export const calibrationMethods = ['minmax', 'percentile', 'entropy', 'mse'] as const;
+export const calibrationMethods = ['minmax', 'percentile', 'entropy'] as const;
 export type CalibrationMethod = (typeof calibrationMethods)[number];
 
 export interface Range {
@@ -32,7 +32,7 @@ export class Histogram {
     const last = histogramBins - 1;
     for (let i = 0; i < values.length; i++) {
       const bin = Math.floor((values[i]! - min) / width);
-      counts[bin < 0 ? 0 : bin > last ? last : bin]! += 1;
+      counts[Math.max(0, Math.min(bin, last))]! += 1;
     }
   }
 
@@ -80,10 +80,8 @@ export function chooseRange(
       const tail = 1 - options.percentile / 100;
       if (max > 0) max = Math.min(max, histogram.quantile(min >= 0 ? 1 - tail : 1 - tail / 2));
       if (min < 0) min = Math.max(min, histogram.quantile(max <= 0 ? tail : tail / 2));
-    } else if (options.method === 'entropy') {
-      ({ min, max } = entropyRange(histogram, observed));
     } else {
-      ({ min, max } = mseRange(histogram, observed, nonNegative));
+      ({ min, max } = entropyRange(histogram, observed));
     }
   }
   min = nonNegative ? 0 : Math.min(min, 0);
@@ -99,41 +97,6 @@ export function uint8Params({ min, max }: Range): QuantParams {
   const scale = span / 255;
   const zeroPoint = Math.min(255, Math.max(0, Math.round(-min / scale)));
   return { scale, zeroPoint };
-}
-
-/**
- * The range that minimises the expected squared error of quantizing the observed values: rounding
- * noise (step² / 12) inside the range, the distance to the nearest end outside it. Searched as a
- * shrinking of the observed range toward zero.
- */
-function mseRange(histogram: Histogram, observed: Range, nonNegative: boolean): Range {
-  const low = nonNegative ? 0 : Math.min(observed.min, 0);
-  const high = Math.max(observed.max, 0);
-  const centers = Float64Array.from({ length: histogramBins }, (_, bin) => histogram.edge(bin + 0.5));
-  let best: Range = { min: low, max: high };
-  let bestError = Number.POSITIVE_INFINITY;
-  for (let candidate = 1; candidate <= 400; candidate++) {
-    const share = candidate / 400;
-    const min = low * share;
-    const max = high * share;
-    const step = (max - min) / 255;
-    const rounding = (step * step) / 12;
-    let error = 0;
-    // After a Relu most values are exact zeros, which uint8 with zero point 0 keeps exact: the
-    // first bin would charge them rounding noise they never get.
-    for (let bin = nonNegative ? 1 : 0; bin < histogramBins; bin++) {
-      const count = histogram.counts[bin]!;
-      if (count === 0) continue;
-      const x = centers[bin]!;
-      const outside = x < min ? min - x : x > max ? x - max : 0;
-      error += count * (outside > 0 ? outside * outside : rounding);
-    }
-    if (error < bestError) {
-      bestError = error;
-      best = { min, max };
-    }
-  }
-  return best;
 }
 
 /** Each side of zero gets its own KL-chosen threshold; one-sided tensors use all 256 levels. */
