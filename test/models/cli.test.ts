@@ -39,7 +39,9 @@ describe('clearcut models: argument errors', () => {
   it('prints usage and exits 2 without a subcommand, 0 with --help', async () => {
     const bare = captureIo({});
     expect(await run([], bare.io)).toBe(2);
-    expect(bare.out.join()).toContain('Usage: clearcut models <list | pull NAME | synth u2net|u2netp | quantize NAME|FILE>');
+    expect(bare.out.join()).toContain(
+      'Usage: clearcut models <list | pull NAME | synth u2net|u2netp | quantize NAME|FILE>',
+    );
     const help = captureIo({});
     expect(await run(['pull', '--help'], help.io)).toBe(0);
     expect(help.out.join()).toContain('Models: u2net, u2netp, u2net_human_seg, silueta, isnet-general-use');
