@@ -25,6 +25,8 @@ export interface QuantizedManifest {
   readonly recipe: QuantizeRecipe;
   /** Which images calibrated it, in words ("16 generated catalog-like images (seed 1)"). */
   readonly calibration: string;
+  /** Built by `models quantize` with another recipe than the variant's: resolveModel keeps it. */
+  readonly custom: boolean;
   /** Of the int8 file, recorded once it was written. */
   readonly sha256: string;
   readonly size: number;
@@ -45,6 +47,8 @@ export interface QuantizeFileRequest {
   readonly profile: ModelInputProfile;
   readonly recipe: QuantizeRecipe;
   readonly calibration: Calibration;
+  /** See QuantizedManifest.custom. */
+  readonly custom?: boolean;
   readonly threads?: number;
   readonly onProgress?: (message: string) => void;
 }
@@ -119,6 +123,7 @@ export async function quantizeToFile(request: QuantizeFileRequest): Promise<Quan
       keepFloat: [...recipe.keepFloat],
     },
     calibration: calibration.description,
+    custom: request.custom ?? false,
     sha256: digest.sha256,
     size: digest.size,
     createdAt: new Date().toISOString(),
@@ -148,7 +153,8 @@ export interface EnsureOptions {
 
 /**
  * The int8 file of `variant` made from `base`, built with the variant's recipe when absent or out of
- * date. Callers in one process share one build; separate processes each build and rename whole files.
+ * date (see currentQuantized and QuantizedManifest.custom). Callers in one process share one build;
+ * separate processes each build and rename whole files.
  */
 export function ensureQuantizedModel(
   base: ResolvedModel,
@@ -159,12 +165,19 @@ export function ensureQuantizedModel(
   let pending = inFlight.get(path);
   if (!pending) {
     pending = (async () => {
-      const current = await currentQuantized(path, base.sha256);
+      // A file built with the variant's recipe is rebuilt when that recipe changes; one built on
+      // purpose with another recipe (`models quantize NAME --method ...`) is kept.
+      const previous = await readManifest(path);
+      const current = await currentQuantized(
+        path,
+        base.sha256,
+        previous?.custom ? undefined : variant.recipe,
+      );
       if (current) return { path, sha256: current.sha256 };
       options.onProgress?.(
         `building ${variant.name} from ${base.path} (sha256 ${base.sha256.slice(0, 12)}…)`,
       );
-      const manifest = await quantizeToFile({
+      const built = await quantizeToFile({
         source: { name: base.spec.name, path: base.path, sha256: base.sha256 },
         out: path,
         profile: variant,
@@ -175,7 +188,7 @@ export function ensureQuantizedModel(
         ...(options.threads ? { threads: options.threads } : {}),
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       });
-      return { path, sha256: manifest.sha256 };
+      return { path, sha256: built.sha256 };
     })().finally(() => inFlight.delete(path));
     inFlight.set(path, pending);
   }

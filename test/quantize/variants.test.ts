@@ -6,9 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSyntheticModel } from '../../models/synth/index.js';
+import { quantize } from '../../src/cli/commands/models-quantize.js';
 import { loadConfig } from '../../src/config.js';
 import { hashFile } from '../../src/inference/model-digest.js';
-import { readManifest } from '../../src/inference/model-quantized.js';
+import { manifestPath, readManifest } from '../../src/inference/model-quantized.js';
 import { findVariant } from '../../src/inference/model-variants.js';
 import { decodeModel } from '../../src/inference/quantize/onnx-model.js';
 import { type ModelsConfig, modelNames, resolveModel } from '../../src/inference/registry.js';
@@ -112,6 +113,30 @@ describe('int8 variants', () => {
       const after = await resolveModel(config, 'u2netp-int8', options);
       expect(after.sha256).toBe(before.sha256); // same source, same recipe, same bytes
       expect(await hashFile(after.path)).toBe(before.sha256);
+    },
+    buildTimeout,
+  );
+
+  it(
+    'are rebuilt when built with an older default recipe, kept when built with another on purpose',
+    async () => {
+      const current = await resolveModel(config, 'u2netp-int8', options);
+      const manifestFile = manifestPath(current.path);
+      const manifest = JSON.parse(await readFile(manifestFile, 'utf8'));
+      // What a file built before the registry's recipe changed looks like.
+      await writeFile(
+        manifestFile,
+        JSON.stringify({ ...manifest, recipe: { ...manifest.recipe, percentile: 99.9 } }),
+      );
+      const rebuilt = await resolveModel(config, 'u2netp-int8', options);
+      expect((await readManifest(rebuilt.path))?.recipe.percentile).toBe(99.99);
+
+      const io = { env: { CLEARCUT_MODEL_DIR: dir }, out: () => {}, err: () => {}, interactive: false };
+      expect(await quantize(['u2netp', '--method', 'minmax', '--images', '1', '--threads', '1'], io)).toBe(0);
+      const custom = await readManifest(rebuilt.path);
+      expect(custom).toMatchObject({ custom: true, recipe: { method: 'minmax' } });
+      const kept = await resolveModel(config, 'u2netp-int8', options);
+      expect(kept.sha256).toBe(custom!.sha256);
     },
     buildTimeout,
   );

@@ -11,6 +11,7 @@ import {
   type QuantizedManifest,
   quantizedPathFor,
   quantizeToFile,
+  sameRecipe,
 } from '../../inference/model-quantized.js';
 import { findVariant, type QuantizedSpec, variantOfModel } from '../../inference/model-variants.js';
 import { imagesInFolder, type ModelInputProfile } from '../../inference/quantize/calibration-images.js';
@@ -118,6 +119,7 @@ export const quantize: Command = async (args, io) => {
       profile: target.profile,
       recipe,
       calibration,
+      custom: target.variant !== undefined && !sameRecipe(recipe, target.variant.recipe),
       threads,
       onProgress: (message) => io.err(`  ${message}`),
     });
