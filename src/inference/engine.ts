@@ -1,6 +1,7 @@
 // The inference engine: one model session per process, created once, shared by every caller.
 import { PermanentError } from '../errors.js';
 import type { DecodedImage } from '../images/decode.js';
+import { findVariant } from './model-variants.js';
 import { predictionToMask, resizeMask } from './postprocess.js';
 import { normalizeForModel, resizeForModel } from './preprocess.js';
 import type { ResolvedModel } from './registry.js';
@@ -36,9 +37,13 @@ export async function createEngine(model: ResolvedModel, options: EngineOptions)
   try {
     session = await openModelSession(model.path, { threads: options.threads });
   } catch (error) {
+    const variant = findVariant(model.spec.name);
+    const again = variant
+      ? `an int8 variant can be built again with \`clearcut models quantize ${variant.base} --force\``
+      : `a registry model can be fetched again with \`clearcut models pull ${model.spec.name} --force\``;
     throw new PermanentError(
       'model_invalid',
-      `Model ${model.spec.name} (${model.path}) cannot be loaded: ${(error as Error).message}. Check that the file is a complete ONNX model; a registry model can be fetched again with \`clearcut models pull ${model.spec.name} --force\`.`,
+      `Model ${model.spec.name} (${model.path}) cannot be loaded: ${(error as Error).message}. Check that the file is a complete ONNX model; ${again}.`,
       { cause: error },
     );
   }

@@ -72,3 +72,14 @@ export function findVariant(name: string): QuantizedSpec | undefined {
 export function variantOfModel(base: string): QuantizedSpec | undefined {
   return variants.find((variant) => variant.base === base);
 }
+
+/**
+ * What to tell a user whose `variant` lacks its base weights: a variant is never pulled, its base is,
+ * and the variant is then built from it (`models pull u2netp-int8` does not exist).
+ */
+export function variantBuildHint(variant: QuantizedSpec): string {
+  return (
+    `${variant.name} is built from ${variant.base} on first use ` +
+    `(or ahead of time with \`clearcut models quantize ${variant.base}\`).`
+  );
+}

@@ -6,7 +6,7 @@ import type { Config } from '../config.js';
 import { PermanentError } from '../errors.js';
 import { fileDigest } from './model-digest.js';
 import { ensureSyntheticModel } from './model-synthetic.js';
-import { findVariant, type QuantizedSpec, quantizedVariants } from './model-variants.js';
+import { findVariant, type QuantizedSpec, quantizedVariants, variantBuildHint } from './model-variants.js';
 
 /** Topologies our own builder can synthesise (models/synth/) when real weights are absent. */
 export type SyntheticTopology = Topology;
@@ -100,7 +100,14 @@ export async function resolveModel(
 ): Promise<ResolvedModel> {
   const variant = findVariant(name);
   if (variant) {
-    const base = await resolveModel(config, variant.base);
+    const base = await resolveModel(config, variant.base).catch((error: unknown) => {
+      // The base's message names the base (`models pull isnet-general-use`); say how the variant follows.
+      if (error instanceof PermanentError && error.code === 'model_missing')
+        throw new PermanentError(error.code, `${error.message} ${variantBuildHint(variant)}`, {
+          cause: error,
+        });
+      throw error;
+    });
     // Loaded here, not at the top: it brings ONNX Runtime and sharp, which the gateway (a user of
     // this module's names) has no use for.
     const { ensureQuantizedModel } = await import('./model-quantized.js');

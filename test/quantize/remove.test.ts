@@ -62,6 +62,11 @@ describe('the int8 variant from the command line', () => {
       'mask',
     );
     expect(run.status).toBe(0);
+    // No u2netp weights here: the notice names what to pull (the base), not the variant.
+    expect(run.err).toContain('SYNTHETIC u2netp model, quantized to int8');
+    expect(run.err).toContain('For real cutouts run `clearcut models pull u2netp`;');
+    expect(run.err).toContain('`clearcut models quantize u2netp`');
+    expect(run.err).not.toContain('models pull u2netp-int8');
     expect(run.out).toMatch(/^1 of 1 image done \(1 file written/);
     expect(await readdir(out)).toEqual(['item.mask.png']);
     const mask = await sharp(join(out, 'item.mask.png')).metadata();

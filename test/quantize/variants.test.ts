@@ -141,6 +141,17 @@ describe('int8 variants', () => {
     buildTimeout,
   );
 
+  it('without base weights, say to pull the base model, not the variant', async () => {
+    const error = await resolveModel(config, 'isnet-general-use-int8').catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'model_missing' });
+    const { message } = error as Error;
+    expect(message).toContain('Run `clearcut models pull isnet-general-use`');
+    expect(message).toContain(
+      'isnet-general-use-int8 is built from isnet-general-use on first use (or ahead of time with `clearcut models quantize isnet-general-use`).',
+    );
+    expect(message).not.toContain('models pull isnet-general-use-int8');
+  });
+
   it('refuse an unknown name as before', async () => {
     await expect(resolveModel(config, 'u2netp-int4')).rejects.toMatchObject({ code: 'unknown_model' });
   });

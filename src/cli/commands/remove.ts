@@ -17,6 +17,7 @@ import {
   writeFileAtomically,
 } from '../../images/local-files.js';
 import { createEngine, type Engine } from '../../inference/engine.js';
+import { findVariant, variantBuildHint } from '../../inference/model-variants.js';
 import { type ResolvedModel, resolveModel } from '../../inference/registry.js';
 import { removeBackground } from '../../inference/remove.js';
 import { parseCommandArgs, requireOption } from '../args.js';
@@ -232,10 +233,14 @@ async function modelFor(config: Config, name: string | undefined): Promise<Resol
 }
 
 function syntheticNotice({ spec, path }: ResolvedModel): string {
+  // An int8 variant is never pulled: its base is, and the variant is then built from it.
+  const variant = findVariant(spec.name);
+  const pulled = variant?.base ?? spec.name;
+  const quantized = variant ? `, quantized to int8` : '';
   return [
-    `Note: the ${spec.name} weights are not installed, so this run uses a SYNTHETIC ${spec.synthetic} model:`,
+    `Note: the ${pulled} weights are not installed, so this run uses a SYNTHETIC ${spec.synthetic} model${quantized}:`,
     'the real network with random weights, whose masks are meaningless. Use it to try the pipeline only.',
-    `For real cutouts run \`clearcut models pull ${spec.name}\`. (Model file: ${path})`,
+    `For real cutouts run \`clearcut models pull ${pulled}\`${variant ? `; ${variantBuildHint(variant)}` : '.'} (Model file: ${path})`,
   ].join('\n');
 }
 
