@@ -50,6 +50,26 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('reads the broker reconnect backoff and the models a worker preloads', () => {
+    const config = loadConfig({
+      CLEARCUT_AMQP_RECONNECT_DELAY: '200ms',
+      CLEARCUT_AMQP_RECONNECT_MAX_DELAY: '1m',
+      CLEARCUT_WORKER_PRELOAD: 'u2netp, u2net-int8',
+    });
+    expect(config.broker.reconnect).toEqual({ initialMs: 200, maxMs: 60_000 });
+    expect(config.worker.preload).toEqual(['u2netp', 'u2net-int8']);
+    expect(loadConfig({ CLEARCUT_WORKER_PRELOAD: 'none' }).worker.preload).toEqual([]);
+    expect(loadConfig({}).worker.preload).toBeUndefined();
+    expect(
+      problemsOf({ CLEARCUT_AMQP_RECONNECT_DELAY: '5s', CLEARCUT_AMQP_RECONNECT_MAX_DELAY: '1s' }),
+    ).toEqual([
+      'CLEARCUT_AMQP_RECONNECT_MAX_DELAY (1000 ms) is shorter than CLEARCUT_AMQP_RECONNECT_DELAY (5000 ms): make the maximum at least the first delay',
+    ]);
+    expect(problemsOf({ CLEARCUT_WORKER_PRELOAD: 'u2net;rm -rf' })).toEqual([
+      'CLEARCUT_WORKER_PRELOAD="u2net;rm -rf" is invalid: expected comma-separated model names from `clearcut models list`, or none.',
+    ]);
+  });
+
   it('never echoes a secret value', () => {
     const problems = problemsOf({ CLEARCUT_DATABASE_URL: 'mysql://root:hunter2@db' });
     expect(problems).toEqual([

@@ -1,5 +1,5 @@
 import { section, variable } from './define.js';
-import { identifier, oneOf, url, wholeNumber } from './parsers.js';
+import { duration, identifier, oneOf, url, wholeNumber } from './parsers.js';
 
 export const logSection = section(
   {
@@ -57,6 +57,28 @@ export const brokerSection = section(
       default: 'clearcut',
       schema: identifier(),
     }),
+    CLEARCUT_AMQP_RECONNECT_DELAY: variable({
+      doc: 'First wait before a gateway, worker or event consumer reconnects to a lost broker; doubles after each failed attempt (randomised by up to half).',
+      expected: 'a duration such as 500ms or 2s (at least 10ms)',
+      default: '500ms',
+      schema: duration(10),
+    }),
+    CLEARCUT_AMQP_RECONNECT_MAX_DELAY: variable({
+      doc: 'Longest wait between broker reconnect attempts; a process keeps trying for as long as it runs, reporting not ready on /readyz meanwhile.',
+      expected: 'a duration such as 30s or 1m (at least 10ms)',
+      default: '30s',
+      schema: duration(10),
+    }),
   },
-  (v) => ({ url: v.CLEARCUT_AMQP_URL, prefix: v.CLEARCUT_AMQP_PREFIX }),
+  (v) => ({
+    url: v.CLEARCUT_AMQP_URL,
+    prefix: v.CLEARCUT_AMQP_PREFIX,
+    reconnect: { initialMs: v.CLEARCUT_AMQP_RECONNECT_DELAY, maxMs: v.CLEARCUT_AMQP_RECONNECT_MAX_DELAY },
+  }),
+  (v) =>
+    v.CLEARCUT_AMQP_RECONNECT_MAX_DELAY < v.CLEARCUT_AMQP_RECONNECT_DELAY
+      ? [
+          `CLEARCUT_AMQP_RECONNECT_MAX_DELAY (${v.CLEARCUT_AMQP_RECONNECT_MAX_DELAY} ms) is shorter than CLEARCUT_AMQP_RECONNECT_DELAY (${v.CLEARCUT_AMQP_RECONNECT_DELAY} ms): make the maximum at least the first delay`,
+        ]
+      : [],
 );

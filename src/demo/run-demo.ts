@@ -83,7 +83,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     }
 
     print('• starting a gateway and a worker (workers/gateway.ts, workers/inference.ts)');
-    const processEnv = { ...process.env, ...env } as NodeJS.ProcessEnv;
+    // The worker reports ready once the demo's model is loaded, not the default one.
+    const processEnv = { ...process.env, ...env, CLEARCUT_WORKER_PRELOAD: model } as NodeJS.ProcessEnv;
     children.push(startChild('gateway', 'workers/gateway.ts', processEnv));
     children.push(startChild('worker', 'workers/inference.ts', processEnv));
     await waitUntilReady(children[0]!, ports.gateway);

@@ -22,7 +22,8 @@ export interface EventConsumerOptions {
   readonly log: Logger;
   /** A batch committed; `decisions` says what became of each object event. */
   readonly onCommitted?: (decisions: readonly EventDecision[], malformed: number) => void;
-  readonly onLost: (error: Error) => void;
+  /** The consumer's channel died on a bus that does not reconnect by itself. */
+  readonly onLost?: (error: Error) => void;
   readonly now?: () => Date;
 }
 
@@ -111,8 +112,10 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     for (;;) {
       const batch = await inbox.next();
       if (batch.length === 0) return;
+      // Deliveries from before a reconnect are back in the queue: their copies are decided instead.
+      const held = batch.filter((delivery) => subscription?.holds(delivery));
       try {
-        await settle(batch);
+        if (held.length > 0) await settle(held);
         subscription?.ack(batch[batch.length - 1]!, true);
       } catch (error) {
         log.error({ err: error }, 'giving the undecided event batch back to the queue');

@@ -5,9 +5,11 @@ import { startEventService } from './service.js';
 
 /**
  * Runs the S3 event consumer alone (with its own task dispatcher and result relay) until SIGTERM or
- * SIGINT (drain, exit 0) or until its broker connection is lost (exit 1: unacked events are
- * redelivered and deduplicated).
+ * SIGINT (drain, exit 0), riding out broker and database restarts (unacked events are redelivered
+ * and deduplicated). Serves /healthz, /readyz and /metrics on CLEARCUT_EVENTS_HTTP_PORT.
  */
 export function runEventsUntilSignal(config: Config, log: Logger): Promise<number> {
-  return runUntilSignal(log, (onFatal) => startEventService(config, { log, dispatch: true, onFatal }));
+  return runUntilSignal(log, () =>
+    startEventService(config, { log, dispatch: true, ops: { port: config.gateway.eventsHttpPort } }),
+  );
 }

@@ -13,7 +13,6 @@ import type { Logger } from '../log.js';
 import { startOpsServer } from '../ops/http-server.js';
 import { createMetricsRegistry } from '../ops/metrics.js';
 import { connectAmqpBus } from '../queue/amqp-bus.js';
-import { declareTopology } from '../queue/amqp-topology.js';
 import { gatewayTopology, topologyNames } from '../queue/topology.js';
 import { createS3BlobStore } from '../storage/s3-blob-store.js';
 import { createJobConsumer } from './job-consumer.js';
@@ -29,8 +28,6 @@ export interface Gateway {
 
 export interface GatewayOptions {
   readonly log: Logger;
-  /** The broker connection died; the gateway cannot go on (the caller stops it and exits non-zero). */
-  readonly onFatal: (error: Error) => void;
 }
 
 const nonceSweepIntervalMs = 30_000;
@@ -39,7 +36,7 @@ const nonceSweepIntervalMs = 30_000;
 const knownModels = new Set([...registry, ...quantizedVariants()].map((model) => model.name));
 
 /** Wires the gateway from configuration: database, key store, broker topology, consumer, dispatcher, relay. */
-export async function startGateway(config: Config, { log, onFatal }: GatewayOptions): Promise<Gateway> {
+export async function startGateway(config: Config, { log }: GatewayOptions): Promise<Gateway> {
   const masterKey = requireMasterKey(config.gateway.masterKey);
   const names = topologyNames(config.broker.prefix);
   const db = createDatabase(config.database, (error) =>
@@ -53,18 +50,13 @@ export async function startGateway(config: Config, { log, onFatal }: GatewayOpti
     await requireMigrated(db.query.bind(db));
     const keys = await createKeyStore(db, masterKey, { cacheTtlMs: config.gateway.keyCacheTtlMs });
     cleanups.push(() => keys.close());
-    let brokerUp = true;
+    // A broker restart is ridden out: the bus reconnects, declares the topology and consumes again.
     const bus = await connectAmqpBus(config.broker.url, {
       connectionName: 'clearcut gateway',
-      onConnectionLost: (error) => {
-        brokerUp = false;
-        onFatal(error);
-      },
+      topology: gatewayTopology(names),
+      reconnect: { backoff: config.broker.reconnect, log },
     });
     cleanups.push(() => bus.close());
-    const channel = await bus.channel();
-    await declareTopology(channel, gatewayTopology(names));
-    await channel.close();
     const publisher = await bus.publisher();
     cleanups.push(() => publisher.close());
 
@@ -136,16 +128,12 @@ export async function startGateway(config: Config, { log, onFatal }: GatewayOpti
         }
         relay.nudge();
       },
-      onLost: (error) => {
-        brokerUp = false;
-        onFatal(error);
-      },
     });
     const ops = await startOpsServer({
       port: config.gateway.httpPort,
       registry,
       readiness: {
-        broker: () => brokerUp,
+        broker: () => bus.connected,
         database: async () => (await db.query('SELECT 1')).length === 1,
       },
     });

@@ -32,7 +32,8 @@ export interface JobConsumerOptions {
   readonly metrics: GatewayMetrics;
   /** A batch committed with admitted jobs: the dispatcher and relay have work. */
   readonly onCommitted: (batch: readonly Decided[]) => void;
-  readonly onLost: (error: Error) => void;
+  /** The consumer's channel died on a bus that does not reconnect by itself. */
+  readonly onLost?: (error: Error) => void;
   readonly now?: () => Date;
 }
 
@@ -114,8 +115,11 @@ export function createJobConsumer(options: JobConsumerOptions): JobConsumer {
 
   /** Decides a batch; on failure gives it back to the queue and resolves undefined. */
   async function decide(batch: readonly Delivery[]): Promise<Decided[] | undefined> {
+    // Deliveries from before a reconnect are back in the queue: their copies are decided instead.
+    const held = batch.filter((delivery) => subscription?.holds(delivery));
+    if (held.length === 0) return [];
     try {
-      return await settle(batch);
+      return await settle(held);
     } catch (error) {
       log.error({ err: error }, 'giving the undecided batch back to the queue');
       for (const delivery of batch) subscription?.requeue(delivery);

@@ -1,15 +1,20 @@
 import type { Config } from '../config.js';
 import { runWithEventConsumer } from '../events/in-gateway.js';
 import type { Logger } from '../log.js';
+import { createMetricsRegistry } from '../ops/metrics.js';
 import { runUntilSignal } from '../ops/run-until-signal.js';
 import { startGateway } from './gateway.js';
 
 /**
- * The gateway process: the gateway until SIGTERM/SIGINT (exit 0) or a lost broker connection
- * (exit 1), with the S3 event consumer beside it unless CLEARCUT_GATEWAY_EVENTS=false (docs/events.md).
+ * The gateway process: the gateway until SIGTERM/SIGINT (drain, exit 0), riding out broker and
+ * database restarts, with the S3 event consumer beside it unless CLEARCUT_GATEWAY_EVENTS=false
+ * (docs/events.md).
  */
 export function runGatewayUntilSignal(config: Config, log: Logger): Promise<number> {
-  return runWithEventConsumer(config, log, () =>
-    runUntilSignal(log, (onFatal) => startGateway(config, { log, onFatal })),
+  // The process's registry, for the event consumer's metrics. Served once startGateway accepts it
+  // (GatewayOptions.registry); until then startGateway serves a registry of its own.
+  const registry = createMetricsRegistry('gateway');
+  return runWithEventConsumer(config, log, registry, () =>
+    runUntilSignal(log, () => startGateway(config, { log })),
   );
 }

@@ -5,65 +5,197 @@ import amqp, {
   type ConsumeMessage,
   type Message,
 } from 'amqplib';
+import type { Logger } from '../log.js';
+import { type BackoffPolicy, backoffDelay } from '../ops/backoff.js';
+import { declareTopology } from './amqp-topology.js';
 import type { Delivery, MessageBus, OutboundMessage, Publisher, Subscription } from './bus.js';
+import type { Declarations } from './topology.js';
 
 export interface AmqpBusOptions {
   /** Shown in the broker's management UI, so an operator can tell processes apart. */
   readonly connectionName: string;
-  /** The connection died (broker restart, network): the owner decides whether to stop or reconnect. */
+  /** Declared on every new connection, so a broker that lost them (or a deleted queue) gets them back. */
+  readonly topology?: Declarations;
+  /**
+   * Reconnect after the connection dies, for as long as the bus is open: wait, connect, declare the
+   * topology, consume again on every subscription. Without it a lost connection is final and
+   * `onConnectionLost` reports it (commands and tests, which end instead).
+   */
+  readonly reconnect?: { readonly backoff: BackoffPolicy; readonly log: Logger };
   readonly onConnectionLost?: (error: Error) => void;
 }
 
 export interface AmqpBus extends MessageBus {
   /** A plain channel for topology declarations; closed by the caller. */
   channel(): Promise<Channel>;
+  /** False while the connection is down (and, with `reconnect`, being re-established). */
+  readonly connected: boolean;
+}
+
+/** What a subscription needs from the bus it belongs to. */
+interface SubscriptionHost {
+  /** The subscription's channel closed while the connection may still be up. */
+  channelLost(error: Error, onLost: ((error: Error) => void) | undefined): void;
+  forget(subscription: ResumableSubscription): void;
+}
+
+interface ResumableSubscription extends Subscription {
+  /** Consumes again on a new connection; deliveries held from the old one become unackable. */
+  attach(connection: ChannelModel): Promise<void>;
 }
 
 /** One connection; a confirm channel per publisher and a channel per consumer. */
 export async function connectAmqpBus(url: string, options: AmqpBusOptions): Promise<AmqpBus> {
-  const connection: ChannelModel = await amqp.connect(url, {
-    clientProperties: { connection_name: options.connectionName },
-  });
+  const subscriptions = new Set<ResumableSubscription>();
+  let connection: ChannelModel | undefined;
   let closing = false;
-  connection.on('error', () => {}); // 'close' follows with the same error; handled there.
-  connection.on('close', (error?: Error) => {
-    if (!closing) options.onConnectionLost?.(error ?? new Error('AMQP connection closed by the broker'));
-  });
+  let interruptWait = () => {};
 
+  /** Connects, declares, re-attaches every subscription; adopts the connection only if all of that worked. */
+  async function open(): Promise<void> {
+    const opened = await amqp.connect(url, {
+      clientProperties: { connection_name: options.connectionName },
+    });
+    let adopted = false;
+    let diedEarly: Error | undefined;
+    opened.on('error', () => {}); // 'close' follows with the same error; handled there.
+    opened.on('close', (error?: Error) => {
+      const cause = error ?? new Error('AMQP connection closed by the broker');
+      if (adopted) lost(opened, cause);
+      else diedEarly = cause;
+    });
+    try {
+      if (options.topology) {
+        const channel = await opened.createChannel();
+        await declareTopology(channel, options.topology);
+        await channel.close();
+      }
+      for (const subscription of subscriptions) await subscription.attach(opened);
+      if (diedEarly) throw diedEarly;
+    } catch (error) {
+      await opened.close().catch(() => {});
+      throw error;
+    }
+    adopted = true;
+    connection = opened;
+  }
+
+  function lost(dead: ChannelModel, error: Error) {
+    if (closing || dead !== connection) return;
+    connection = undefined;
+    if (options.reconnect) void reconnect(options.reconnect, error);
+    else options.onConnectionLost?.(error);
+  }
+
+  async function reconnect({ backoff, log }: NonNullable<AmqpBusOptions['reconnect']>, cause: Error) {
+    const downSince = Date.now();
+    let lastError = cause;
+    for (let attempt = 0; !closing; attempt++) {
+      const delayMs = backoffDelay(attempt, backoff);
+      const context = { err: lastError, connection: options.connectionName, attempt, retryInMs: delayMs };
+      if (attempt === 0) log.warn(context, 'broker connection lost; reconnecting');
+      else log.warn(context, 'broker still unreachable; trying again');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delayMs);
+        interruptWait = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      if (closing) return;
+      try {
+        await open();
+        const downMs = Date.now() - downSince;
+        log.info(
+          {
+            connection: options.connectionName,
+            attempts: attempt + 1,
+            downMs,
+            consumers: subscriptions.size,
+          },
+          'broker connection restored; topology declared, consuming again',
+        );
+        return;
+      } catch (error) {
+        lastError = error as Error;
+      }
+    }
+  }
+
+  const live = async () => {
+    if (connection) return connection;
+    throw new Error('not connected to the broker (reconnecting); try again shortly');
+  };
+
+  const host: SubscriptionHost = {
+    channelLost(error, onLost) {
+      if (closing) return;
+      if (!options.reconnect) {
+        onLost?.(error);
+        return;
+      }
+      // A dying connection closes its channels first: only a channel lost on a connection that
+      // is still up (consumer cancelled, channel error) needs the connection restarted for it.
+      const current = connection;
+      setImmediate(() => {
+        if (!current || current !== connection) return;
+        options.reconnect?.log.warn(
+          { err: error },
+          'consumer channel lost; restarting the broker connection',
+        );
+        void current.close().catch(() => {});
+      });
+    },
+    forget: (subscription) => subscriptions.delete(subscription),
+  };
+
+  await open();
   return {
-    channel: () => connection.createChannel(),
+    get connected() {
+      return connection !== undefined;
+    },
+    channel: async () => (await live()).createChannel(),
     async publisher() {
-      return confirmPublisher(() => connection.createConfirmChannel());
+      return confirmPublisher(async () => (await live()).createConfirmChannel());
     },
     async consume(queue, { prefetch, onLost }, onDelivery) {
-      const channel = await connection.createChannel();
-      return subscribe(channel, queue, prefetch, onDelivery, onLost);
+      const subscription = resumableSubscription(host, queue, prefetch, onDelivery, onLost);
+      await subscription.attach(await live());
+      subscriptions.add(subscription);
+      return subscription;
     },
     async close() {
       if (closing) return;
       closing = true;
-      await connection.close().catch(() => {});
+      interruptWait();
+      await connection?.close().catch(() => {});
     },
   };
 }
 
 /**
  * A confirm channel, opened on first use and again after the broker closed it (a channel error
- * such as a missing exchange closes only that channel, not the connection).
+ * such as a missing exchange closes only that channel; a lost connection closes it too).
  */
 function confirmPublisher(open: () => Promise<ConfirmChannel>): Publisher {
   let channel: Promise<{ channel: ConfirmChannel; closed: boolean }> | undefined;
   let stopped = false;
   const current = () => {
-    channel ??= open().then((opened) => {
-      const state = { channel: opened, closed: false };
-      opened.on('error', () => {}); // surfaced through the confirm callbacks
-      opened.on('close', () => {
-        state.closed = true;
+    channel ??= open().then(
+      (opened) => {
+        const state = { channel: opened, closed: false };
+        opened.on('error', () => {}); // surfaced through the confirm callbacks
+        opened.on('close', () => {
+          state.closed = true;
+          channel = undefined;
+        });
+        return state;
+      },
+      (error: unknown) => {
         channel = undefined;
-      });
-      return state;
-    });
+        throw error;
+      },
+    );
     return channel;
   };
   const publishOne = (state: { channel: ConfirmChannel; closed: boolean }, message: OutboundMessage) =>
@@ -103,58 +235,92 @@ function confirmPublisher(open: () => Promise<ConfirmChannel>): Publisher {
   };
 }
 
-async function subscribe(
-  channel: Channel,
+/**
+ * A consumer that can move to a new connection. Deliveries are remembered per channel: once the
+ * channel they came on has closed, acking or requeueing them does nothing (the broker has already
+ * put them back and will deliver them again), so a stale ack never lands on a new channel's tag.
+ */
+function resumableSubscription(
+  host: SubscriptionHost,
   queue: string,
   prefetch: number,
   onDelivery: (delivery: Delivery) => void,
-  onLost?: (error: Error) => void,
-): Promise<Subscription> {
+  onLost: ((error: Error) => void) | undefined,
+): ResumableSubscription {
+  let channel: Channel | undefined;
+  let consumerTag: string | undefined;
+  let cancelled = false;
   let closed = false;
-  const raw = new Map<number, ConsumeMessage>();
-  channel.on('error', () => {});
-  channel.on('close', () => {
-    if (!closed) onLost?.(new Error(`channel consuming ${queue} closed`));
-    closed = true;
-  });
-  await channel.prefetch(prefetch);
-  const { consumerTag } = await channel.consume(
-    queue,
-    (message) => {
-      if (message === null) {
-        onLost?.(new Error(`the broker cancelled the consumer of ${queue} (queue deleted?)`));
-        return;
-      }
-      raw.set(message.fields.deliveryTag, message);
-      onDelivery(toDelivery(message));
-    },
-    { noAck: false },
-  );
-  const take = (delivery: Delivery, upTo: boolean): ConsumeMessage | undefined => {
-    const message = raw.get(delivery.tag);
+  const held = new Map<Delivery, ConsumeMessage>();
+
+  const take = (delivery: Delivery, upTo: boolean) => {
+    const message = held.get(delivery);
+    if (!message) return undefined;
     if (upTo) {
-      for (const tag of raw.keys()) if (tag <= delivery.tag) raw.delete(tag);
-    } else raw.delete(delivery.tag);
+      const tag = message.fields.deliveryTag;
+      for (const [earlier, raw] of held) if (raw.fields.deliveryTag <= tag) held.delete(earlier);
+    } else held.delete(delivery);
     return message;
   };
-  return {
+
+  const subscription: ResumableSubscription = {
+    async attach(connection) {
+      held.clear();
+      channel = undefined;
+      consumerTag = undefined;
+      if (cancelled || closed) return;
+      const opened = await connection.createChannel();
+      // Set before consuming: a delivery may be acked before consume() resolves.
+      channel = opened;
+      opened.on('error', () => {});
+      opened.on('close', () => {
+        if (channel !== opened) return;
+        channel = undefined;
+        held.clear();
+        host.channelLost(new Error(`channel consuming ${queue} closed`), onLost);
+      });
+      await opened.prefetch(prefetch);
+      ({ consumerTag } = await opened.consume(
+        queue,
+        (message) => {
+          if (message === null) {
+            host.channelLost(
+              new Error(`the broker cancelled the consumer of ${queue} (queue deleted?)`),
+              onLost,
+            );
+            return;
+          }
+          const delivery = toDelivery(message);
+          held.set(delivery, message);
+          onDelivery(delivery);
+        },
+        { noAck: false },
+      ));
+    },
+    holds: (delivery) => held.has(delivery),
     ack(delivery, upTo = false) {
       const message = take(delivery, upTo);
-      if (message && !closed) channel.ack(message, upTo);
+      if (message && channel) channel.ack(message, upTo);
     },
     requeue(delivery) {
       const message = take(delivery, false);
-      if (message && !closed) channel.nack(message, false, true);
+      if (message && channel) channel.nack(message, false, true);
     },
     async cancel() {
-      if (!closed) await channel.cancel(consumerTag).catch(() => {});
+      cancelled = true;
+      if (channel && consumerTag) await channel.cancel(consumerTag).catch(() => {});
     },
     async close() {
       if (closed) return;
       closed = true;
-      await channel.close().catch(() => {});
+      host.forget(subscription);
+      const open = channel;
+      channel = undefined;
+      held.clear();
+      await open?.close().catch(() => {});
     },
   };
+  return subscription;
 }
 
 /** What core logic sees of a message taken from a queue (consumed or fetched with basic.get). */

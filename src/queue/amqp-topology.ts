@@ -1,11 +1,8 @@
 import type { Channel } from 'amqplib';
-import type { ExchangeSpec, QueueSpec } from './topology.js';
+import type { Declarations } from './topology.js';
 
 /** Declares exchanges, queues and bindings; repeating it with the same specs changes nothing. */
-export async function declareTopology(
-  channel: Channel,
-  { exchanges, queues }: { exchanges: readonly ExchangeSpec[]; queues: readonly QueueSpec[] },
-): Promise<void> {
+export async function declareTopology(channel: Channel, { exchanges, queues }: Declarations): Promise<void> {
   for (const exchange of exchanges) {
     await channel.assertExchange(exchange.name, exchange.type, { durable: true });
   }

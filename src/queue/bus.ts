@@ -31,6 +31,11 @@ export interface Publisher {
 export interface Subscription {
   /** Acks `delivery`; with `upTo`, also every unacked delivery before it on this channel. */
   ack(delivery: Delivery, upTo?: boolean): void;
+  /**
+   * False once the channel `delivery` came on has closed (a lost connection): the broker has put it
+   * back and will deliver it again, so deciding it now would only do the work twice.
+   */
+  holds(delivery: Delivery): boolean;
   /** Gives a delivery back to the queue (the broker redelivers it with `redelivered` set). */
   requeue(delivery: Delivery): void;
   /** Stops new deliveries; those already received may still be acked. */
@@ -41,7 +46,10 @@ export interface Subscription {
 
 export interface ConsumeOptions {
   readonly prefetch: number;
-  /** Called when the broker cancels the consumer or the channel dies; the process should stop or resubscribe. */
+  /**
+   * Called when the broker cancels the consumer or the channel dies, on a bus that does not
+   * reconnect by itself; the owner should stop.
+   */
   readonly onLost?: (error: Error) => void;
 }
 

@@ -15,6 +15,12 @@ export interface QueueSpec {
   readonly arguments?: Readonly<Record<string, string | number>>;
 }
 
+/** What a process declares on the broker: exchanges, then queues with their bindings. */
+export interface Declarations {
+  readonly exchanges: readonly ExchangeSpec[];
+  readonly queues: readonly QueueSpec[];
+}
+
 export interface Topology {
   /** Fanout exchange producers publish signed jobs to (their only write permission); routing key ignored. */
   readonly jobsExchange: string;
@@ -49,7 +55,7 @@ export function topologyNames(prefix: string): Topology {
 }
 
 /** Everything the gateway declares at start (idempotent: the same arguments every time). */
-export function gatewayTopology(names: Topology): { exchanges: ExchangeSpec[]; queues: QueueSpec[] } {
+export function gatewayTopology(names: Topology): Declarations {
   return {
     exchanges: [
       { name: names.jobsExchange, type: 'fanout' },

@@ -4,9 +4,9 @@ import { runUntilSignal } from '../ops/run-until-signal.js';
 import { startWorker } from './worker.js';
 
 /**
- * The worker process: until SIGTERM/SIGINT (drain, exit code 0) or a lost broker connection (exit
- * code 1: a supervisor restarts it; unacked tasks are redelivered, nothing is lost).
+ * The worker process: until SIGTERM/SIGINT (drain, exit code 0), riding out broker and database
+ * restarts (tasks it held when the connection dropped are redelivered and end exactly once).
  */
 export function runWorkerUntilSignal(config: Config, log: Logger): Promise<number> {
-  return runUntilSignal(log, (onFatal) => startWorker(config, { log, onFatal }));
+  return runUntilSignal(log, () => startWorker(config, { log }));
 }

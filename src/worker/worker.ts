@@ -2,12 +2,12 @@
 // per task lane, the engine pool, and the ops server. The per-task logic is in task-handler.ts.
 import type { Config } from '../config.js';
 import { createDatabase } from '../db/postgres.js';
+import { modelNames } from '../inference/registry.js';
 import type { Logger } from '../log.js';
 import { startOpsServer } from '../ops/http-server.js';
 import { createMetricsRegistry } from '../ops/metrics.js';
 import { loadGrants } from '../policy/grants.js';
 import { connectAmqpBus } from '../queue/amqp-bus.js';
-import { declareTopology } from '../queue/amqp-topology.js';
 import type { Subscription } from '../queue/bus.js';
 import { gatewayTopology, type TaskLane, topologyNames } from '../queue/topology.js';
 import { workerTopology } from '../queue/worker-topology.js';
@@ -28,15 +28,13 @@ export interface Worker {
 
 export interface WorkerOptions {
   readonly log: Logger;
-  /** The broker connection or a consumer died; the caller stops the worker and exits non-zero. */
-  readonly onFatal: (error: Error) => void;
   /** Storage to use instead of the configured S3 endpoint (closed by the worker either way). */
   readonly store?: BlobStore;
   readonly onJobCompleted?: TaskHandlerDeps['onJobCompleted'];
 }
 
 export async function startWorker(config: Config, options: WorkerOptions): Promise<Worker> {
-  const { log, onFatal } = options;
+  const { log } = options;
   const names = topologyNames(config.broker.prefix);
   const topology = workerTopology(names, config.worker.retryDelaysMs);
   const db = createDatabase(config.database, (error) =>
@@ -58,23 +56,32 @@ export async function startWorker(config: Config, options: WorkerOptions): Promi
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
   };
   try {
-    let brokerUp = true;
-    const lost = (error: Error) => {
-      brokerUp = false;
-      onFatal(error);
+    const preload = config.worker.preload ?? [config.models.defaultModel];
+    const unknown = preload.filter((model) => !modelNames().includes(model));
+    if (unknown.length > 0) {
+      throw new Error(
+        `CLEARCUT_WORKER_PRELOAD names unknown models (${unknown.join(', ')}); known: ${modelNames().join(', ')}`,
+      );
+    }
+    // Loading starts now; /readyz waits for it (and tries again if a load failed).
+    const modelsLoaded = async () => {
+      await Promise.all(preload.map((model) => engines.engineFor(model)));
+      return true;
     };
+    modelsLoaded().catch((error: unknown) =>
+      log.error({ err: error, models: preload }, 'preloading models failed; /readyz retries'),
+    );
+    // Either process may start first: both declare what they use (idempotent), again after every
+    // reconnect. A broker restart is ridden out: tasks held then are redelivered and end once.
     const bus = await connectAmqpBus(config.broker.url, {
       connectionName: 'clearcut worker',
-      onConnectionLost: lost,
+      topology: {
+        exchanges: gatewayTopology(names).exchanges,
+        queues: [...gatewayTopology(names).queues, ...topology.queues],
+      },
+      reconnect: { backoff: config.broker.reconnect, log },
     });
     cleanups.push(() => bus.close());
-    const channel = await bus.channel();
-    // Either process may start first: both declare what they use (idempotent).
-    await declareTopology(channel, {
-      exchanges: gatewayTopology(names).exchanges,
-      queues: [...gatewayTopology(names).queues, ...topology.queues],
-    });
-    await channel.close();
     const publisher = await bus.publisher();
     cleanups.push(() => publisher.close());
 
@@ -103,7 +110,7 @@ export async function startWorker(config: Config, options: WorkerOptions): Promi
     for (const [lane, queue] of lanes) {
       const subscription: Subscription = await bus.consume(
         queue,
-        { prefetch: config.worker.prefetch, onLost: lost },
+        { prefetch: config.worker.prefetch },
         (delivery) => {
           metrics.inFlight.inc();
           const settle = {
@@ -123,8 +130,9 @@ export async function startWorker(config: Config, options: WorkerOptions): Promi
       port: config.worker.httpPort,
       registry,
       readiness: {
-        broker: () => brokerUp,
+        broker: () => bus.connected,
         database: async () => (await db.query('SELECT 1')).length === 1,
+        models: modelsLoaded,
       },
     });
     cleanups.push(() => ops.close());

@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Worker } from '../../src/worker/worker.js';
 import { runCli } from '../support/cli.js';
-import { noisyJpeg, truncated } from '../support/images.js';
+import { noisyJpeg, smallProductPng as smallImage, truncated } from '../support/images.js';
 import { createPipelineHarness, type PipelineHarness, until } from './pipeline-harness.js';
 
 // The whole pipeline: signed job → gateway → tasks → worker → outputs in S3 + task rows + events.
@@ -11,22 +11,6 @@ let p: PipelineHarness;
 let worker: Worker;
 let input: string;
 let output: string;
-
-function smallImage(seed: number): Promise<Buffer> {
-  const size = 64 + (seed % 4) * 16;
-  return sharp({
-    create: { width: size, height: size, channels: 3, background: { r: seed % 256, g: 80, b: 160 } },
-  })
-    .composite([
-      {
-        input: { create: { width: size / 2, height: size / 2, channels: 3, background: '#e03c1e' } },
-        left: size / 4,
-        top: size / 4,
-      },
-    ])
-    .png()
-    .toBuffer();
-}
 
 async function upload(bucket: string, key: string, body: Buffer, contentType = 'image/png') {
   await p.s3.store.put(bucket, key, body, { contentType });

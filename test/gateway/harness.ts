@@ -49,6 +49,8 @@ export interface GatewayHarness {
   readonly masterKey: Buffer;
   /** Every result event published while the harness runs. */
   readonly results: Collector;
+  /** The gateways startGateway started, first to last. */
+  readonly gateways: readonly Gateway[];
   tenant(tier?: string): Promise<string>;
   key(tenantId: string, options?: { algorithm?: KeyAlgorithm; expiresAt?: Date | null }): Promise<TestKey>;
   grant(tenantId: string, bucket: string, prefix: string, access: 'read' | 'write'): Promise<void>;
@@ -62,7 +64,6 @@ export interface GatewayHarness {
   decisions(jobId: string, count: number): Promise<ResultEvent[]>;
   startGateway(env?: Environment): Promise<Gateway>;
   /** Broker connections the gateways lost (none expected). */
-  readonly fatalErrors: readonly Error[];
   dispose(): Promise<void>;
 }
 
@@ -88,7 +89,6 @@ export async function createGatewayHarness(
   const results = await broker.collect(broker.names.resultsExchange, '#');
   const masterKey = requireMasterKey(environment.config.gateway.masterKey);
   const gateways: Gateway[] = [];
-  const fatalErrors: Error[] = [];
   let tenants = 0;
   const decisions = async (jobId: string, count: number) => {
     const of = (messages: readonly ReceivedMessage[]) =>
@@ -140,14 +140,11 @@ export async function createGatewayHarness(
     decisions,
     async startGateway(env = {}) {
       const config = loadConfig({ ...environment.env, ...env });
-      const gateway = await startGateway(config, {
-        log: createLogger(config.log.level),
-        onFatal: (error) => fatalErrors.push(error),
-      });
+      const gateway = await startGateway(config, { log: createLogger(config.log.level) });
       gateways.push(gateway);
       return gateway;
     },
-    fatalErrors,
+    gateways,
     async dispose() {
       for (const gateway of gateways) await gateway.stop();
       await broker.dispose();

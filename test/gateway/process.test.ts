@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ResultEvent } from '../../src/contracts/result-event.js';
 import type { Task } from '../../src/contracts/task.js';
+import { type HoldingProxy, startHoldingProxy } from '../support/tcp-proxy.js';
 import { createGatewayHarness, type GatewayHarness, jobBody } from './harness.js';
-import { type HoldingProxy, startHoldingProxy } from './tcp-proxy.js';
 
 // A gateway process is SIGKILLed after its admission transaction committed and before its ack
 // reached the broker (its broker connection runs through a proxy that holds everything it sends).

@@ -1,3 +1,5 @@
+import type { Channel } from 'amqplib';
+import { createLogger } from '../../src/log.js';
 import { type AmqpBus, connectAmqpBus } from '../../src/queue/amqp-bus.js';
 import { declareTopology } from '../../src/queue/amqp-topology.js';
 import { gatewayTopology, type Topology, topologyNames } from '../../src/queue/topology.js';
@@ -40,12 +42,32 @@ export interface Collector {
   waitFor(predicate: (messages: readonly ReceivedMessage[]) => boolean, timeoutMs?: number): Promise<void>;
 }
 
-/** Broker resources named after the test's prefix (test/support/environment.ts). */
+/**
+ * Broker resources named after the test's prefix (test/support/environment.ts). The connection
+ * comes back after a broker restart (collectors do not: their queues die with it).
+ */
 export async function createTestBroker(prefix: string): Promise<TestBroker> {
   const names = topologyNames(prefix);
-  const bus = await connectAmqpBus(testAmqpUrl, { connectionName: `test ${prefix}` });
-  const channel = await bus.channel();
+  const bus = await connectAmqpBus(testAmqpUrl, {
+    connectionName: `test ${prefix}`,
+    reconnect: { backoff: { initialMs: 100, maxMs: 1000 }, log: createLogger('silent') },
+  });
   const publisher = await bus.publisher();
+  let open: Channel | undefined;
+  /** One channel for everything, opened again once a broker restart or a channel error closed it. */
+  const control = async () => {
+    const deadline = Date.now() + 60_000;
+    while (!bus.connected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    if (!open) {
+      const opened = await bus.channel();
+      opened.on('error', () => {});
+      opened.on('close', () => {
+        if (open === opened) open = undefined;
+      });
+      open = opened;
+    }
+    return open;
+  };
   const extraQueues: string[] = [];
   const toReceived = (message: {
     content: Buffer;
@@ -61,7 +83,7 @@ export async function createTestBroker(prefix: string): Promise<TestBroker> {
   return {
     names,
     bus,
-    declare: () => declareTopology(channel, gatewayTopology(names)),
+    declare: async () => declareTopology(await control(), gatewayTopology(names)),
     async publishJob(message) {
       // Exactly what the test says, including what no well-behaved producer would send.
       await publisher.publish([
@@ -76,6 +98,7 @@ export async function createTestBroker(prefix: string): Promise<TestBroker> {
       ]);
     },
     async collect(exchange, routingKey) {
+      const channel = await control();
       const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
       extraQueues.push(queue);
       await channel.bindQueue(queue, exchange, routingKey);
@@ -96,6 +119,7 @@ export async function createTestBroker(prefix: string): Promise<TestBroker> {
       };
     },
     async drain(queue) {
+      const channel = await control();
       const taken: ReceivedMessage[] = [];
       for (;;) {
         const message = await channel.get(queue, { noAck: true });
@@ -104,10 +128,11 @@ export async function createTestBroker(prefix: string): Promise<TestBroker> {
       }
     },
     async depth(queue) {
-      return (await channel.checkQueue(queue)).messageCount;
+      return (await (await control()).checkQueue(queue)).messageCount;
     },
     async dispose() {
       const { queues, exchanges } = gatewayTopology(names);
+      const channel = await control();
       for (const queue of [...queues.map((q) => q.name), ...extraQueues]) await channel.deleteQueue(queue);
       for (const exchange of exchanges) await channel.deleteExchange(exchange.name);
       await bus.close();

@@ -173,3 +173,20 @@ export function orientedJpeg(width: number, height: number, orientation: number)
     .withMetadata({ orientation })
     .toBuffer();
 }
+
+/** A small PNG product shot (a red square on a coloured ground), 64–112 px depending on `seed`. */
+export function smallProductPng(seed: number): Promise<Buffer> {
+  const size = 64 + (seed % 4) * 16;
+  return sharp({
+    create: { width: size, height: size, channels: 3, background: { r: seed % 256, g: 80, b: 160 } },
+  })
+    .composite([
+      {
+        input: { create: { width: size / 2, height: size / 2, channels: 3, background: '#e03c1e' } },
+        left: size / 4,
+        top: size / 4,
+      },
+    ])
+    .png()
+    .toBuffer();
+}

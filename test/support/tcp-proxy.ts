@@ -2,19 +2,29 @@ import type { AddressInfo } from 'node:net';
 import { connect, createServer, type Socket } from 'node:net';
 
 /**
- * A TCP proxy whose client-to-server direction can be held: a process behind it keeps receiving
- * (deliveries) while nothing it sends (acks, publishes) reaches the server.
+ * A TCP proxy in front of a service, for network faults a test controls: the client-to-server
+ * direction can be held (a process behind it keeps receiving deliveries while nothing it sends,
+ * acks or publishes, reaches the server), its connections cut, and new ones refused for a while.
  */
 export interface HoldingProxy {
   readonly port: number;
   hold(): void;
+  /** Cuts every open connection, as a network failure or a server crash would. */
+  sever(): void;
+  /** While true, connections are accepted and closed at once (the server looks down). */
+  refuse(refusing: boolean): void;
   close(): Promise<void>;
 }
 
 export async function startHoldingProxy(target: { host: string; port: number }): Promise<HoldingProxy> {
   let held = false;
+  let refusing = false;
   const clients = new Set<Socket>();
   const server = createServer((client) => {
+    if (refusing) {
+      client.destroy();
+      return;
+    }
     clients.add(client);
     const upstream = connect(target.port, target.host);
     // Held bytes are read and dropped, not left unread: the proxy must still see the client die.
@@ -35,6 +45,12 @@ export async function startHoldingProxy(target: { host: string; port: number }):
     port: (server.address() as AddressInfo).port,
     hold() {
       held = true;
+    },
+    sever() {
+      for (const client of clients) client.destroy();
+    },
+    refuse(value) {
+      refusing = value;
     },
     close: () =>
       new Promise<void>((resolve) => {
