@@ -75,6 +75,12 @@ export const gatewaySection = section(
       default: '9465',
       schema: wholeNumber(0, 65_535),
     }),
+    CLEARCUT_EVENTS_HTTP_PORT: variable({
+      doc: 'Port of the /healthz, /readyz and /metrics HTTP server of a standalone `clearcut events`; 0 picks a free port. (Inside the gateway the event consumer reports on the gateway port.)',
+      expected: 'a port number from 0 to 65535',
+      default: '9466',
+      schema: wholeNumber(0, 65_535),
+    }),
     CLEARCUT_GATEWAY_EVENTS: variable({
       doc: 'Whether the gateway process also runs the S3 event consumer (events queue → trigger rules → jobs, see docs/events.md); set false when `clearcut events` runs apart.',
       expected: 'true or false',
@@ -95,6 +101,7 @@ export const gatewaySection = section(
     dispatchIntervalMs: v.CLEARCUT_DISPATCH_INTERVAL,
     publishLeaseMs: v.CLEARCUT_PUBLISH_LEASE,
     httpPort: v.CLEARCUT_GATEWAY_HTTP_PORT,
+    eventsHttpPort: v.CLEARCUT_EVENTS_HTTP_PORT,
     events: v.CLEARCUT_GATEWAY_EVENTS,
   }),
 );

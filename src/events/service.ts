@@ -1,3 +1,4 @@
+import type { Registry } from 'prom-client';
 import type { Config } from '../config.js';
 import { createDatabase } from '../db/postgres.js';
 import { listModels } from '../inference/registry.js';
@@ -5,25 +6,33 @@ import { createDispatcher } from '../jobs/dispatcher.js';
 import { createOutboxRelay } from '../jobs/outbox-relay.js';
 import type { PollLoop } from '../jobs/poll-loop.js';
 import type { Logger } from '../log.js';
+import { startOpsServer } from '../ops/http-server.js';
+import { createMetricsRegistry } from '../ops/metrics.js';
 import { connectAmqpBus } from '../queue/amqp-bus.js';
-import { declareTopology } from '../queue/amqp-topology.js';
 import { gatewayTopology, topologyNames } from '../queue/topology.js';
 import { countOutcomes, createEventConsumer } from './consumer.js';
+import { createEventDispatchMetrics, createEventMetrics } from './metrics.js';
 
 export interface EventService {
+  /** Port of its own /healthz, /readyz, /metrics server; undefined when its owner serves them. */
+  readonly httpPort: number | undefined;
   /** Drains: stops consuming, decides and acks what it holds, then closes its connections. */
   stop(): Promise<void>;
 }
 
 export interface EventServiceOptions {
   readonly log: Logger;
-  /** The broker connection or consumer died; the owner stops the process (exit non-zero). */
-  readonly onFatal: (error: Error) => void;
   /**
    * Also release the tasks and publish the result events it creates. A standalone
    * `clearcut events` needs this; inside a gateway process the gateway's own loops do it.
    */
   readonly dispatch: boolean;
+  /**
+   * Where its metrics go. `{ registry }`: registered there, for the owner's ops server to serve
+   * (the gateway's). `{ port }`: a registry of its own (role `events`), served with /healthz and
+   * /readyz on that port (0 picks a free one), as `clearcut events` does.
+   */
+  readonly ops: { readonly registry: Registry } | { readonly port: number };
 }
 
 /** Wires the S3 event consumer from configuration: its own database pool and broker connection. */
@@ -44,17 +53,18 @@ export async function startEventService(config: Config, options: EventServiceOpt
     if (!migrated?.ok) throw new Error('the database schema is not migrated: run `clearcut migrate` first');
     const bus = await connectAmqpBus(config.broker.url, {
       connectionName: 'clearcut events',
-      onConnectionLost: options.onFatal,
+      topology: gatewayTopology(names),
+      reconnect: { backoff: config.broker.reconnect, log },
     });
     cleanups.push(() => bus.close());
-    const channel = await bus.channel();
-    await declareTopology(channel, gatewayTopology(names));
-    await channel.close();
 
+    const registry = 'registry' in options.ops ? options.ops.registry : createMetricsRegistry('events');
+    const metrics = createEventMetrics(registry);
     const loops: PollLoop[] = [];
     if (options.dispatch) {
       const publisher = await bus.publisher();
       cleanups.push(() => publisher.close());
+      const published = createEventDispatchMetrics(registry);
       const common = {
         db,
         publisher,
@@ -63,8 +73,19 @@ export async function startEventService(config: Config, options: EventServiceOpt
         log,
       };
       loops.push(
-        createDispatcher({ ...common, names, quantum: config.gateway.dispatchQuantum, maxTenants: 100 }),
-        createOutboxRelay({ ...common, exchange: names.resultsExchange, batchSize: 500 }),
+        createDispatcher({
+          ...common,
+          names,
+          quantum: config.gateway.dispatchQuantum,
+          maxTenants: 100,
+          onPublished: (lane, count) => published.tasksPublished.inc({ lane }, count),
+        }),
+        createOutboxRelay({
+          ...common,
+          exchange: names.resultsExchange,
+          batchSize: 500,
+          onPublished: (count) => published.resultEventsPublished.inc(count),
+        }),
       );
     }
     const consumer = createEventConsumer({
@@ -80,21 +101,40 @@ export async function startEventService(config: Config, options: EventServiceOpt
       },
       log,
       onCommitted: (decisions, malformed) => {
-        if (decisions.length + malformed > 0)
-          log.info({ events: countOutcomes(decisions, malformed) }, 'S3 events decided');
+        if (decisions.length + malformed > 0) {
+          const counts = countOutcomes(decisions, malformed);
+          metrics.countOutcomes(counts);
+          log.info({ events: counts }, 'S3 events decided');
+        }
         if (decisions.some((d) => d.outcome === 'accepted')) for (const loop of loops) loop.nudge();
       },
-      onLost: options.onFatal,
     });
+    // Alone it serves its own probes and metrics; inside the gateway, the gateway's server does.
+    const ops =
+      'port' in options.ops
+        ? await startOpsServer({
+            port: options.ops.port,
+            registry,
+            readiness: {
+              broker: () => bus.connected,
+              database: async () => (await db.query('SELECT 1')).length === 1,
+            },
+          })
+        : undefined;
+    if (ops) cleanups.push(() => ops.close());
     for (const loop of loops) {
       loop.start();
       cleanups.push(() => loop.stop());
     }
     await consumer.start();
     cleanups.push(() => consumer.stop());
-    log.info({ queue: names.eventsQueue, dispatch: options.dispatch }, 'S3 event consumer started');
+    log.info(
+      { queue: names.eventsQueue, dispatch: options.dispatch, httpPort: ops?.port },
+      'S3 event consumer started',
+    );
     let stopping: Promise<void> | undefined;
     return {
+      httpPort: ops?.port,
       stop() {
         stopping ??= cleanUp().then(() => log.info('S3 event consumer stopped'));
         return stopping;

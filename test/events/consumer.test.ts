@@ -241,12 +241,7 @@ describe('event consumer', () => {
   it('runs as a service that publishes the tasks and accepted events, without a signing key', async () => {
     const config = loadConfig({ ...environment.env, CLEARCUT_DISPATCH_INTERVAL: '50ms' });
     await broker.drain(broker.names.tasksQueue);
-    const fatal: Error[] = [];
-    const service = await startEventService(config, {
-      log,
-      dispatch: true,
-      onFatal: (error) => fatal.push(error),
-    });
+    const service = await startEventService(config, { log, dispatch: true, ops: { port: 0 } });
     try {
       await publishRaw([minioEvent({ bucket: 'shop-in', key: 'new arrivals/blue hat.jpg', eTag: 'hat-1' })]);
       // The dispatcher also releases the tasks the earlier tests left pending.
@@ -284,6 +279,5 @@ describe('event consumer', () => {
     } finally {
       await service.stop();
     }
-    expect(fatal).toEqual([]);
   });
 });

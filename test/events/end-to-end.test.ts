@@ -3,6 +3,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { type EventService, startEventService } from '../../src/events/service.js';
 import { createLogger } from '../../src/log.js';
+import { createMetricsRegistry } from '../../src/ops/metrics.js';
 import { addTrigger } from '../../src/triggers/trigger-store.js';
 import { createPipelineHarness, type PipelineHarness, until } from '../e2e/pipeline-harness.js';
 import { awsEvent, minioEvent } from './event-messages.js';
@@ -68,9 +69,7 @@ beforeAll(async () => {
   events = await startEventService(config, {
     log: createLogger('silent'),
     dispatch: false, // the harness's gateway releases the tasks, as in the gateway process
-    onFatal: (error) => {
-      throw error;
-    },
+    ops: { registry: createMetricsRegistry('gateway') },
   });
   await p.startWorker();
 }, 120_000);

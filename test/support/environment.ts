@@ -46,6 +46,7 @@ export async function createTestEnvironment(
     CLEARCUT_AMQP_PREFIX: amqpPrefix,
     CLEARCUT_LOG_LEVEL: 'silent',
     CLEARCUT_HTTP_PORT: '0',
+    CLEARCUT_EVENTS_HTTP_PORT: '0',
     CLEARCUT_MASTER_KEY: randomBytes(32).toString('base64'),
     ...extra,
   };
