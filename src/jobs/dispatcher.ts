@@ -7,6 +7,7 @@ import { type Topology, taskLaneRoutingKeys } from '../queue/topology.js';
 import { jobRefKey } from './job-store.js';
 import { createPollLoop, type PollLoop } from './poll-loop.js';
 import {
+  abandonLeases,
   type JobForTasks,
   jobsForTasks,
   markPublished,
@@ -57,11 +58,14 @@ export function createDispatcher(options: DispatcherOptions): PollLoop {
         (await jobsForTasks(options.db, [...refs.values()])).map((j) => [jobRefKey(j), j]),
       );
       const messages = tasks.map((task) => taskMessage(task, jobs.get(jobRefKey(task))!, options.names));
-      await options.publisher.publish(messages);
-      await markPublished(
-        options.db,
-        tasks.map((t) => t.id),
-      );
+      const ids = tasks.map((t) => t.id);
+      try {
+        await options.publisher.publish(messages);
+      } catch (error) {
+        await abandonLeases(options.db, ids).catch(() => {}); // else the lease runs out first
+        throw error;
+      }
+      await markPublished(options.db, ids);
       for (const lane of ['normal', 'priority'] as const) {
         const count = messages.filter((m) => m.routingKey === taskLaneRoutingKeys[lane]).length;
         if (count > 0) options.onPublished?.(lane, count);

@@ -1,7 +1,7 @@
 import type { Database } from '../db/database.js';
 import type { Logger } from '../log.js';
 import type { Publisher } from '../queue/bus.js';
-import { claimEvents, deleteEvents } from './outbox.js';
+import { abandonEvents, claimEvents, deleteEvents } from './outbox.js';
 import { createPollLoop, type PollLoop } from './poll-loop.js';
 
 export interface OutboxRelayOptions {
@@ -26,18 +26,21 @@ export function createOutboxRelay(options: OutboxRelayOptions): PollLoop {
     async step() {
       const events = await claimEvents(options.db, options.batchSize, options.leaseMs);
       if (events.length === 0) return 0;
-      await options.publisher.publish(
-        events.map((event) => ({
-          exchange: options.exchange,
-          routingKey: event.routingKey,
-          messageId: event.messageId,
-          body: Buffer.from(event.body),
-        })),
-      );
-      await deleteEvents(
-        options.db,
-        events.map((event) => event.id),
-      );
+      const ids = events.map((event) => event.id);
+      try {
+        await options.publisher.publish(
+          events.map((event) => ({
+            exchange: options.exchange,
+            routingKey: event.routingKey,
+            messageId: event.messageId,
+            body: Buffer.from(event.body),
+          })),
+        );
+      } catch (error) {
+        await abandonEvents(options.db, ids).catch(() => {}); // else the lease runs out first
+        throw error;
+      }
+      await deleteEvents(options.db, ids);
       options.onPublished?.(events.length);
       return events.length;
     },

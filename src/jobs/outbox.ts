@@ -38,3 +38,10 @@ export async function claimEvents(q: Queryable, limit: number, leaseMs: number):
 export async function deleteEvents(q: Queryable, ids: readonly string[]): Promise<void> {
   if (ids.length > 0) await q.query('DELETE FROM outbox WHERE id = ANY($1::bigint[])', [ids]);
 }
+
+/** Publishing these failed (the broker is away): the next round takes them again, not after the lease. */
+export async function abandonEvents(q: Queryable, ids: readonly string[]): Promise<void> {
+  if (ids.length > 0) {
+    await q.query(`UPDATE outbox SET lease_until = '-infinity' WHERE id = ANY($1::bigint[])`, [ids]);
+  }
+}

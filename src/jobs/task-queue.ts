@@ -88,6 +88,18 @@ export async function markPublished(q: Queryable, ids: readonly string[]): Promi
   );
 }
 
+/**
+ * Publishing these failed (the broker is away): give their leases up at once, so the next round
+ * publishes them when the broker is back, instead of after the lease. Confirmed ones stay marked.
+ */
+export async function abandonLeases(q: Queryable, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await q.query(
+    `UPDATE tasks SET lease_until = '-infinity' WHERE id = ANY($1::bigint[]) AND published_at IS NULL`,
+    [ids],
+  );
+}
+
 export interface JobForTasks {
   readonly tenantId: string;
   readonly jobId: string;

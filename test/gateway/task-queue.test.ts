@@ -4,8 +4,8 @@ import { migrate } from '../../src/db/migrate.js';
 import { createDatabase } from '../../src/db/postgres.js';
 import { sweepNonces } from '../../src/gateway/nonces.js';
 import { insertJobs, insertTasks, type NewTask } from '../../src/jobs/job-store.js';
-import { claimEvents, deleteEvents, enqueueEvents } from '../../src/jobs/outbox.js';
-import { markPublished, reclaimUnpublished, releaseTasks } from '../../src/jobs/task-queue.js';
+import { abandonEvents, claimEvents, deleteEvents, enqueueEvents } from '../../src/jobs/outbox.js';
+import { abandonLeases, markPublished, reclaimUnpublished, releaseTasks } from '../../src/jobs/task-queue.js';
 import { createTenant } from '../../src/tenants/tenants.js';
 import { createTestEnvironment, type TestEnvironment } from '../support/environment.js';
 
@@ -93,6 +93,21 @@ describe('releasing tasks', () => {
     expect(reclaimed.map((t) => t.id)).toEqual([mine[1]!.id]);
     expect(await reclaimUnpublished(db, 100, 60_000)).toEqual([]); // leased again, to us
   });
+
+  it('offers tasks whose publishing failed again at once, but never ones already confirmed', async () => {
+    const tenant = await createTenant(db, 'broker-away', 'pro');
+    await admit(tenant.id, 2);
+    const mine = (await releaseTasks(db, { quantum: 10, maxTenants: 100, leaseMs: 60_000 })).filter(
+      (t) => t.tenantId === 'broker-away',
+    );
+    await markPublished(db, [mine[0]!.id]);
+    await abandonLeases(
+      db,
+      mine.map((t) => t.id),
+    );
+    const again = (await reclaimUnpublished(db, 100, 60_000)).filter((t) => t.tenantId === 'broker-away');
+    expect(again.map((t) => t.id)).toEqual([mine[1]!.id]);
+  });
 });
 
 describe('result-event outbox', () => {
@@ -109,6 +124,21 @@ describe('result-event outbox', () => {
       claimed.map((e) => e.id),
     );
     expect(await db.query('SELECT 1 FROM outbox')).toEqual([]);
+  });
+
+  it('offers events whose publishing failed again at once, not after the lease', async () => {
+    await enqueueEvents(db, [{ routingKey: 't.j.accepted', messageId: 'e4', body: '{}' }]);
+    const claimed = await claimEvents(db, 10, 60_000);
+    expect(await claimEvents(db, 10, 60_000)).toEqual([]);
+    await abandonEvents(
+      db,
+      claimed.map((e) => e.id),
+    );
+    expect((await claimEvents(db, 10, 60_000)).map((e) => e.messageId)).toEqual(['e4']);
+    await deleteEvents(
+      db,
+      claimed.map((e) => e.id),
+    );
   });
 
   it('hands an event claimed by a relay that crashed to the next one after the lease', async () => {
