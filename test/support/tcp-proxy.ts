@@ -8,7 +8,8 @@ import { connect, createServer, type Socket } from 'node:net';
  */
 export interface HoldingProxy {
   readonly port: number;
-  hold(): void;
+  /** Drops what clients send from now on (or, with false, forwards it again). */
+  hold(holding?: boolean): void;
   /** Cuts every open connection, as a network failure or a server crash would. */
   sever(): void;
   /** While true, connections are accepted and closed at once (the server looks down). */
@@ -43,8 +44,8 @@ export async function startHoldingProxy(target: { host: string; port: number }):
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,
-    hold() {
-      held = true;
+    hold(holding = true) {
+      held = holding;
     },
     sever() {
       for (const client of clients) client.destroy();
