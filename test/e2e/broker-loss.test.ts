@@ -38,6 +38,7 @@ const readiness = async (port: number) => {
 it('finishes a job whose gateway and worker lose the broker twice, with one output set per image', async () => {
   await runInterruptedJob(p, 'cut', async (progress) => {
     await progress.succeeded(3);
+    expect(await progress.unfinished()).toBeGreaterThan(0);
     proxy.refuse(true);
     proxy.sever();
     // Down for a while: both say so on /readyz, and keep trying.

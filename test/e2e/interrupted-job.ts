@@ -10,6 +10,8 @@ import { until } from './pipeline-harness.js';
 export interface JobProgress {
   /** Resolves once at least `count` of the job's tasks have succeeded. */
   succeeded(count: number): Promise<void>;
+  /** Tasks not yet succeeded: a fault injected while this is 0 would prove nothing. */
+  unfinished(): Promise<number>;
 }
 
 export interface InterruptedJobOptions {
@@ -47,13 +49,13 @@ export async function runInterruptedJob(
     model: 'u2netp',
   });
 
+  const succeeded = async () =>
+    (await p.tasks(key.tenantId, jobId).catch(() => [])).filter((row) => row.status === 'succeeded').length;
   await fault({
     async succeeded(count) {
-      await until(async () => {
-        const rows = await p.tasks(key.tenantId, jobId).catch(() => []);
-        return rows.filter((row) => row.status === 'succeeded').length >= count;
-      }, `${count} tasks of ${jobId} to succeed`);
+      await until(async () => (await succeeded()) >= count, `${count} tasks of ${jobId} to succeed`);
     },
+    unfinished: async () => images - (await succeeded()),
   });
 
   expect(await p.waitForJob(key.tenantId, jobId, 240_000)).toEqual({
