@@ -192,6 +192,12 @@ it('refuses bad dlq usage with a precise message', async () => {
   expect(noQueue.err).toMatch(/no_such_prefix\.tasks\.dead does not exist yet: start a worker once/);
 });
 
+it('refuses to start a worker asked to preload a model that does not exist', async () => {
+  await expect(p.startWorker({ CLEARCUT_WORKER_PRELOAD: 'u2netp,u2net-nano' })).rejects.toThrow(
+    /CLEARCUT_WORKER_PRELOAD names unknown models \(u2net-nano\); known: u2net, /,
+  );
+});
+
 it('shares one queue between two workers, and both do work', async () => {
   const second = await p.startWorker();
   const keys = Array.from({ length: 10 }, (_, i) => `shared/${i}.png`);
