@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import sharp from 'sharp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ResultEvent } from '../../src/contracts/result-event.js';
-import { createPipelineHarness, type PipelineHarness, root, until } from './pipeline-harness.js';
+import { startServiceProcess } from '../support/service-process.js';
+import { createPipelineHarness, type PipelineHarness, until } from './pipeline-harness.js';
 
 // Worker processes that are killed (SIGKILL, repeatedly, mid-job) or drained (SIGTERM): nothing
 // lost, nothing duplicated, whatever the moment.
@@ -25,27 +26,9 @@ afterAll(async () => {
 });
 
 async function startWorkerProcess(overrides: Record<string, string> = {}): Promise<ChildProcess> {
-  // `node --import tsx` rather than the tsx CLI, so a SIGKILL reaches the worker itself.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/inference.ts'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      ...p.env,
-      CLEARCUT_LOG_LEVEL: 'info',
-      CLEARCUT_WORKER_DRAIN_TIMEOUT: '2m',
-      ...overrides,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const env = { ...p.env, CLEARCUT_WORKER_DRAIN_TIMEOUT: '2m', ...overrides };
+  const { child } = await startServiceProcess(['workers/inference.ts'], env, 'worker started');
   children.add(child);
-  let log = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      log += chunk.toString();
-      if (log.includes('worker started')) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`worker exited with ${code} before starting:\n${log}`)));
-  });
   return child;
 }
 

@@ -10,12 +10,11 @@ import { createEventConsumer } from '../../src/events/consumer.js';
 import { startEventService } from '../../src/events/service.js';
 import { createLogger } from '../../src/log.js';
 import { addGrant } from '../../src/policy/grant-admin.js';
-import type { Publisher } from '../../src/queue/bus.js';
 import { createTenant } from '../../src/tenants/tenants.js';
 import { addTrigger } from '../../src/triggers/trigger-store.js';
 import { type Collector, createTestBroker, type TestBroker } from '../support/broker.js';
 import { createTestEnvironment, type TestEnvironment } from '../support/environment.js';
-import { awsEvent, minioEvent } from './event-messages.js';
+import { awsEvent, minioEvent, publishEvents } from './event-messages.js';
 
 // The event consumer against the real RabbitMQ and PostgreSQL: real MinIO- and AWS-shaped
 // notifications go through the events exchange, and the tasks table must hold exactly the work
@@ -24,7 +23,6 @@ import { awsEvent, minioEvent } from './event-messages.js';
 let environment: TestEnvironment;
 let db: Database;
 let broker: TestBroker;
-let publisher: Publisher;
 let results: Collector;
 const log = createLogger('silent');
 
@@ -38,7 +36,6 @@ beforeAll(async () => {
   await migrate(db);
   broker = await createTestBroker(environment.amqpPrefix);
   await broker.declare();
-  publisher = await broker.bus.publisher();
   results = await broker.collect(broker.names.resultsExchange, '#');
   await createTenant(db, 'acme', 'pro');
   await createTenant(db, 'beta', 'pro');
@@ -78,21 +75,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await publisher?.close();
   await broker?.dispose();
   await db?.close();
   await environment?.dispose();
 });
-
-async function publishRaw(bodies: readonly (object | string)[]) {
-  await publisher.publish(
-    bodies.map((body) => ({
-      exchange: broker.names.eventsExchange,
-      routingKey: 'bucketevents',
-      body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
-    })),
-  );
-}
 
 /** Runs a consumer until it has decided `records` records (events + malformed), then drains it. */
 async function consume(records: number): Promise<EventDecision[]> {
@@ -128,7 +114,7 @@ const taskRows = () =>
 describe('event consumer', () => {
   it('turns exactly the matching created objects into tasks, and nothing else', async () => {
     const shoe = { bucket: 'photos-in', key: 'summer sale/red shoe.jpg', eTag: 'aaa111' };
-    await publishRaw([
+    await publishEvents(broker, [
       minioEvent(shoe),
       awsEvent([{ bucket: 'shop-in', key: 'a/b+c.png', eTag: 'bbb222' }]),
       // the same notification again (MinIO retry): no second task
@@ -228,7 +214,7 @@ describe('event consumer', () => {
 
   it('makes no second task for a repeated event in a later batch, but a new eTag is new work', async () => {
     const before = (await taskRows()).length;
-    await publishRaw([
+    await publishEvents(broker, [
       minioEvent({ bucket: 'photos-in', key: 'summer sale/red shoe.jpg', eTag: 'aaa111' }),
       awsEvent([{ bucket: 'shop-in', key: 'c.png', eTag: 'ddd444' }]),
       awsEvent([{ bucket: 'shop-in', key: 'c.png', eTag: 'changed-999' }]),
@@ -243,7 +229,9 @@ describe('event consumer', () => {
     await broker.drain(broker.names.tasksQueue);
     const service = await startEventService(config, { log, dispatch: true, ops: { port: 0 } });
     try {
-      await publishRaw([minioEvent({ bucket: 'shop-in', key: 'new arrivals/blue hat.jpg', eTag: 'hat-1' })]);
+      await publishEvents(broker, [
+        minioEvent({ bucket: 'shop-in', key: 'new arrivals/blue hat.jpg', eTag: 'hat-1' }),
+      ]);
       // The dispatcher also releases the tasks the earlier tests left pending.
       const tasks: Task[] = [];
       const hat = () => tasks.find((t) => t.source.key === 'new arrivals/blue hat.jpg');

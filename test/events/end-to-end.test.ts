@@ -6,7 +6,7 @@ import { createLogger } from '../../src/log.js';
 import { createMetricsRegistry } from '../../src/ops/metrics.js';
 import { addTrigger } from '../../src/triggers/trigger-store.js';
 import { createPipelineHarness, type PipelineHarness, until } from '../e2e/pipeline-harness.js';
-import { awsEvent, minioEvent } from './event-messages.js';
+import { awsEvent, minioEvent, publishEvents } from './event-messages.js';
 
 // Storage → pipeline with nobody publishing a job: S3 event notifications for images uploaded to
 // the embedded S3 server go through the events exchange, a trigger rule admits them, the gateway
@@ -29,21 +29,6 @@ async function upload(key: string, shade: number) {
     key,
     ...(await p.s3.store.put(bucket, key, await image(shade), { contentType: 'image/png' })),
   };
-}
-
-async function publish(bodies: readonly object[]) {
-  const publisher = await p.h.broker.bus.publisher();
-  try {
-    await publisher.publish(
-      bodies.map((body) => ({
-        exchange: p.h.broker.names.eventsExchange,
-        routingKey: 'bucketevents',
-        body: Buffer.from(JSON.stringify(body)),
-      })),
-    );
-  } finally {
-    await publisher.close();
-  }
 }
 
 const jobsOf = () =>
@@ -82,7 +67,7 @@ afterAll(async () => {
 it('processes uploaded images end to end, once each, and never loops on its own outputs', async () => {
   const shoe = await upload('new arrivals/red shoe.png', 200);
   const hat = await upload('hat.png', 100);
-  await publish([minioEvent(shoe), awsEvent([hat]), minioEvent(shoe)]);
+  await publishEvents(p.h.broker, [minioEvent(shoe), awsEvent([hat]), minioEvent(shoe)]);
 
   await until(async () => {
     const jobs = await jobsOf();
@@ -105,7 +90,7 @@ it('processes uploaded images end to end, once each, and never loops on its own 
     .filter((key) => key.startsWith('cutouts/'))
     .map((key) => ({ bucket, key, eTag: 'out' }));
   const fence = await upload('fence.png', 50);
-  await publish([...outputs.map((object) => minioEvent(object)), minioEvent(fence)]);
+  await publishEvents(p.h.broker, [...outputs.map((object) => minioEvent(object)), minioEvent(fence)]);
   await until(
     async () => (await jobsOf()).length === 3 && (await jobsOf()).every((j) => j.state === 'completed'),
     'the fence job',

@@ -1,3 +1,5 @@
+import type { TestBroker } from '../support/broker.js';
+
 // S3 event notification bodies exactly as MinIO's AMQP target and AWS S3 publish them.
 
 export interface ObjectVersion {
@@ -57,4 +59,23 @@ export function minioEvent(object: ObjectVersion, eventName = 's3:ObjectCreated:
 /** AWS: only Records; event names without the prefix. */
 export function awsEvent(objects: readonly ObjectVersion[], eventName = 'ObjectCreated:Put') {
   return { Records: objects.map((object) => record('aws:s3', eventName, object, nextSequencer())) };
+}
+
+/**
+ * Publishes S3 event bodies to the events exchange, as the storage system's AMQP target does; a
+ * string is sent as it is (for bodies that are not JSON).
+ */
+export async function publishEvents(broker: TestBroker, bodies: readonly (object | string)[]): Promise<void> {
+  const publisher = await broker.bus.publisher();
+  try {
+    await publisher.publish(
+      bodies.map((body) => ({
+        exchange: broker.names.eventsExchange,
+        routingKey: 'bucketevents',
+        body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
+      })),
+    );
+  } finally {
+    await publisher.close();
+  }
 }

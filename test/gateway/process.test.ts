@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ResultEvent } from '../../src/contracts/result-event.js';
 import type { Task } from '../../src/contracts/task.js';
+import { startServiceProcess } from '../support/service-process.js';
 import { type HoldingProxy, startHoldingProxy } from '../support/tcp-proxy.js';
 import { createGatewayHarness, type GatewayHarness, jobBody } from './harness.js';
 
@@ -11,7 +11,6 @@ import { createGatewayHarness, type GatewayHarness, jobBody } from './harness.js
 // reached the broker (its broker connection runs through a proxy that holds everything it sends).
 // The broker redelivers the job to the next gateway, which must neither lose nor repeat it.
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
 let h: GatewayHarness;
 let proxy: HoldingProxy;
 let child: ChildProcess | undefined;
@@ -29,31 +28,8 @@ afterAll(async () => {
 async function startGatewayProcess(
   amqpUrl = `amqp://guest:guest@127.0.0.1:${proxy.port}`,
 ): Promise<ChildProcess> {
-  // `tsx workers/gateway.ts` as one process: the tsx CLI would run the gateway in a grandchild that
-  // a SIGKILL of the CLI leaves running.
-  const process_ = spawn(process.execPath, ['--import', 'tsx', 'workers/gateway.ts'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      ...h.environment.env,
-      CLEARCUT_AMQP_URL: amqpUrl,
-      CLEARCUT_PUBLISH_LEASE: '1s',
-      CLEARCUT_LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const started = new Promise<void>((resolve, reject) => {
-    process_.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('gateway started')) resolve();
-    });
-    process_.on('exit', (code) =>
-      reject(new Error(`gateway exited with ${code} before starting:\n${output}`)),
-    );
-  });
-  await started;
-  return process_;
+  const env = { ...h.environment.env, CLEARCUT_AMQP_URL: amqpUrl, CLEARCUT_PUBLISH_LEASE: '1s' };
+  return (await startServiceProcess(['workers/gateway.ts'], env, 'gateway started')).child;
 }
 
 async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 20_000) {
