@@ -7,8 +7,9 @@ Runs the S3 event consumer alone: reads MinIO- or AWS-shaped S3 event notificati
 <prefix>.events, matches ObjectCreated events against the trigger rules (\`clearcut triggers\`),
 admits each match as a job under the tenant's grants and quotas, releases its tasks to
 <prefix>.tasks and publishes result events to <prefix>.results. The gateway runs the same
-consumer unless CLEARCUT_GATEWAY_EVENTS=false; run this when you want it apart. SIGTERM or
-Ctrl-C drains and exits 0; a lost broker connection exits 1. Needs a migrated database
+consumer unless CLEARCUT_GATEWAY_EVENTS=false; run this when you want it apart. Serves
+/healthz, /readyz and /metrics on CLEARCUT_EVENTS_HTTP_PORT (default 9466). SIGTERM or Ctrl-C
+drains and exits 0; broker and database restarts are ridden out. Needs a migrated database
 (\`clearcut migrate\`). Logs are JSON on stdout. See docs/events.md.`;
 
 export const run = serviceCommand('events', help, runEventsUntilSignal);
