@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type JobInput, parseJob } from '../contracts/job.js';
-import { connectAmqpBus } from '../queue/amqp-bus.js';
+import { connectAmqpBus, type StateLog } from '../queue/amqp-bus.js';
 import type { Publisher } from '../queue/bus.js';
 import { topologyNames } from '../queue/topology.js';
 import { messageIdPattern } from '../signing/headers.js';
@@ -15,6 +15,7 @@ import { type FollowOptions, followJobResults, type ResultFollower } from './res
 export type { Job, JobInput } from '../contracts/job.js';
 export type { RejectionReason } from '../contracts/reasons.js';
 export type { ResultEvent, ResultKind } from '../contracts/result-event.js';
+export type { StateLog } from '../queue/amqp-bus.js';
 export type { SigningSecret } from '../signing/keys.js';
 export { describeResultEvent } from './describe-event.js';
 export { InvalidJobError, PublishError } from './errors.js';
@@ -32,6 +33,12 @@ export interface ProducerOptions {
   readonly secret: string | SigningSecret;
   /** Shown in the broker's management UI. */
   readonly connectionName?: string;
+  /**
+   * After a lost connection the producer reconnects by itself (waits doubling from 0.5 s to 30 s);
+   * a `submit` meanwhile fails with PublishError and may be retried with the same job id. This
+   * hears of each loss and reconnection (a pino logger fits); default: nothing is logged.
+   */
+  readonly log?: StateLog;
 }
 
 /** A job as a producer writes it; `version` may be left out (the SDK fills in 1). */
@@ -50,6 +57,8 @@ export interface Producer {
   close(): Promise<void>;
 }
 
+const quiet: StateLog = { warn() {}, info() {} };
+
 export async function createProducer(options: ProducerOptions): Promise<Producer> {
   const { keyId } = parseKeyId(options.keyId);
   const secret = typeof options.secret === 'string' ? decodeSigningSecret(options.secret) : options.secret;
@@ -58,12 +67,9 @@ export async function createProducer(options: ProducerOptions): Promise<Producer
     throw new Error(`prefix "${prefix}" is not a lowercase identifier ([a-z][a-z0-9_]*)`);
   }
   const names = topologyNames(prefix);
-  let lost: Error | undefined;
   const bus = await connectAmqpBus(options.amqpUrl, {
     connectionName: options.connectionName ?? 'clearcut-producer',
-    onConnectionLost: (error) => {
-      lost = error;
-    },
+    reconnect: { backoff: { initialMs: 500, maxMs: 30_000 }, log: options.log ?? quiet },
   });
   let publisher: Promise<Publisher> | undefined;
 
@@ -75,7 +81,6 @@ export async function createProducer(options: ProducerOptions): Promise<Producer
       const request = { version: 1, ...job };
       const parsed = parseJob(request);
       if (!parsed.ok) throw new InvalidJobError(parsed.problems);
-      if (lost) throw new PublishError(`the broker connection is lost: ${lost.message}`);
       const body = Buffer.from(JSON.stringify(request), 'utf8');
       const { headers } = signJob({ keyId, secret, messageId: jobId, contentType: jobContentType, body });
       publisher ??= bus.publisher();

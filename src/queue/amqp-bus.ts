@@ -5,7 +5,6 @@ import amqp, {
   type ConsumeMessage,
   type Message,
 } from 'amqplib';
-import type { Logger } from '../log.js';
 import { type BackoffPolicy, backoffDelay } from '../ops/backoff.js';
 import { declareTopology } from './amqp-topology.js';
 import type { Delivery, MessageBus, OutboundMessage, Publisher, Subscription } from './bus.js';
@@ -21,8 +20,14 @@ export interface AmqpBusOptions {
    * topology, consume again on every subscription. Without it a lost connection is final and
    * `onConnectionLost` reports it (commands and tests, which end instead).
    */
-  readonly reconnect?: { readonly backoff: BackoffPolicy; readonly log: Logger };
+  readonly reconnect?: { readonly backoff: BackoffPolicy; readonly log: StateLog };
   readonly onConnectionLost?: (error: Error) => void;
+}
+
+/** Where a reconnecting bus reports each state change (a pino Logger fits). */
+export interface StateLog {
+  warn(context: object, message: string): void;
+  info(context: object, message: string): void;
 }
 
 export interface AmqpBus extends MessageBus {

@@ -15,6 +15,7 @@ import {
   verifySignature,
 } from '../../src/signing/index.js';
 import { testAmqpUrl } from '../support/environment.js';
+import { startHoldingProxy } from '../support/tcp-proxy.js';
 import { createJobsTap, type JobsTap } from './broker-tap.js';
 
 const prefix = `t_client_${randomBytes(4).toString('hex')}`;
@@ -67,6 +68,46 @@ describe('submit', () => {
     await tap.declareExchanges();
     await expect(made.submit(job)).resolves.toMatch(uuid);
     await tap.nthJob(1);
+  });
+
+  it('reconnects by itself after losing the broker; a submit meanwhile fails and can be retried', async () => {
+    const proxy = await startHoldingProxy({ host: '127.0.0.1', port: 5672 });
+    const states: string[] = [];
+    const made = await createProducer({
+      amqpUrl: `amqp://guest:guest@127.0.0.1:${proxy.port}`,
+      prefix,
+      keyId: hmac.keyId,
+      secret: hmac.shownOnce,
+      log: { warn: (_, message) => states.push(message), info: (_, message) => states.push(message) },
+    });
+    try {
+      const before = tap.jobs.length;
+      proxy.refuse(true);
+      proxy.sever();
+      await expect(made.submit(job, { jobId: 'while-away' })).rejects.toThrow(PublishError);
+      proxy.refuse(false);
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        try {
+          await made.submit(job, { jobId: 'while-away' });
+          break;
+        } catch (error) {
+          expect(error).toBeInstanceOf(PublishError);
+          if (Date.now() > deadline) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+      await tap.nthJob(before + 1);
+      // At least once: a retry after an unconfirmed publish may send it twice (the gateway dedupes).
+      expect(new Set(tap.jobs.slice(before).map((j) => j.properties.messageId))).toEqual(
+        new Set(['while-away']),
+      );
+      expect(states[0]).toBe('broker connection lost; reconnecting');
+      expect(states.at(-1)).toBe('broker connection restored; topology declared, consuming again');
+    } finally {
+      await made.close();
+      await proxy.close();
+    }
   });
 
   it('publishes a persistent JSON message whose signature verifies with the secret', async () => {
