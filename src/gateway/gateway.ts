@@ -1,3 +1,4 @@
+import type { Registry } from 'prom-client';
 import { registry } from '../../models/registry.js';
 import { createExpander } from '../catalog/expander.js';
 import type { Config } from '../config.js';
@@ -28,6 +29,8 @@ export interface Gateway {
 
 export interface GatewayOptions {
   readonly log: Logger;
+  /** The process's metrics registry, when others in the process (the event consumer) share it. */
+  readonly registry?: Registry;
 }
 
 const nonceSweepIntervalMs = 30_000;
@@ -36,7 +39,10 @@ const nonceSweepIntervalMs = 30_000;
 const knownModels = new Set([...registry, ...quantizedVariants()].map((model) => model.name));
 
 /** Wires the gateway from configuration: database, key store, broker topology, consumer, dispatcher, relay. */
-export async function startGateway(config: Config, { log }: GatewayOptions): Promise<Gateway> {
+export async function startGateway(
+  config: Config,
+  { log, registry: shared }: GatewayOptions,
+): Promise<Gateway> {
   const masterKey = requireMasterKey(config.gateway.masterKey);
   const names = topologyNames(config.broker.prefix);
   const db = createDatabase(config.database, (error) =>
@@ -60,7 +66,7 @@ export async function startGateway(config: Config, { log }: GatewayOptions): Pro
     const publisher = await bus.publisher();
     cleanups.push(() => publisher.close());
 
-    const registry = createMetricsRegistry('gateway');
+    const registry = shared ?? createMetricsRegistry('gateway');
     const metrics = createGatewayMetrics(registry);
     const idleMs = config.gateway.dispatchIntervalMs;
     const dispatcher = createDispatcher({

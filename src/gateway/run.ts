@@ -11,10 +11,9 @@ import { startGateway } from './gateway.js';
  * (docs/events.md).
  */
 export function runGatewayUntilSignal(config: Config, log: Logger): Promise<number> {
-  // The process's registry, for the event consumer's metrics. Served once startGateway accepts it
-  // (GatewayOptions.registry); until then startGateway serves a registry of its own.
+  // One registry for the process: the gateway serves the event consumer's metrics too.
   const registry = createMetricsRegistry('gateway');
   return runWithEventConsumer(config, log, registry, () =>
-    runUntilSignal(log, () => startGateway(config, { log })),
+    runUntilSignal(log, () => startGateway(config, { log, registry })),
   );
 }

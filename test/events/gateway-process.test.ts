@@ -47,14 +47,17 @@ it('consumes S3 events inside the gateway process and drains on SIGTERM', async 
   }
   const [message] = await h.broker.drain(h.broker.names.tasksQueue);
   expect(taskSchema.parse(message!.json()).source).toEqual({ bucket: 'photos-in', key: 'a b/c.jpg' });
+  // Its metrics are served on the gateway's port, beside the gateway's own.
+  const { httpPort } = child.logLine('gateway started') as { httpPort: number };
+  const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  expect(metrics).toContain('clearcut_events_records_total{outcome="accepted",role="gateway"} 1');
+  expect(metrics).toContain('clearcut_gateway_tasks_published_total');
   expect(await child.stop()).toBe(0);
   expect(await h.broker.depth(h.broker.names.eventsQueue)).toBe(0);
 });
 
 it('leaves the events queue alone with CLEARCUT_GATEWAY_EVENTS=false', async () => {
   child = await startGatewayProcess({ CLEARCUT_GATEWAY_EVENTS: 'false' });
-  // runGatewayUntilSignal installs its SIGTERM handler just after "gateway started" is logged.
-  await new Promise((resolve) => setTimeout(resolve, 500));
   expect(await child.stop()).toBe(0);
   expect(child.output()).not.toContain('S3 event consumer');
 });

@@ -9,7 +9,7 @@ once, writes every rendition to its output key, records the result, then acks. T
 failures retry through one retry queue per CLEARCUT_RETRY_DELAYS entry; after
 CLEARCUT_MAX_ATTEMPTS they go to <prefix>.tasks.dead (see \`clearcut dlq\`).
 Serves /healthz, /readyz and /metrics on CLEARCUT_HTTP_PORT. SIGTERM or Ctrl-C drains (waits up
-to CLEARCUT_WORKER_DRAIN_TIMEOUT) and exits 0; a lost broker connection exits 1.
+to CLEARCUT_WORKER_DRAIN_TIMEOUT) and exits 0; broker and database restarts are ridden out.
 Logs are JSON on stdout. See docs/worker.md.`;
 
 export const run = serviceCommand('worker', help, runWorkerUntilSignal);
