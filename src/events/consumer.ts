@@ -1,10 +1,9 @@
 import { type AuditRow, recordAudit } from '../audit/audit.js';
 import type { Database } from '../db/database.js';
-import { createBatchInbox } from '../gateway/batch-inbox.js';
-import { isTransientDatabaseError } from '../gateway/database-errors.js';
+import { type BatchedConsumer, createBatchedConsumer } from '../gateway/batched-consumer.js';
 import type { PlanContext } from '../gateway/job-plan.js';
 import type { Logger } from '../log.js';
-import type { Delivery, MessageBus, Subscription } from '../queue/bus.js';
+import type { Delivery, MessageBus } from '../queue/bus.js';
 import { admitEvents, type EventDecision, type EventOutcome } from './admission.js';
 import { type MalformedRecord, parseEventMessage } from './parse.js';
 
@@ -20,38 +19,33 @@ export interface EventConsumerOptions {
   readonly db: Database;
   readonly settings: EventConsumerSettings;
   readonly log: Logger;
-  /** A batch committed; `decisions` says what became of each object event. */
-  readonly onCommitted?: (decisions: readonly EventDecision[], malformed: number) => void;
+  /** A batch committed and was acked; `decisions` says what became of each object event. */
+  readonly onCommitted?: (decisions: readonly EventDecision[], malformed: number, seconds: number) => void;
   /** The consumer's channel died on a bus that does not reconnect by itself. */
   readonly onLost?: (error: Error) => void;
   readonly now?: () => Date;
 }
 
-export interface EventConsumer {
-  start(): Promise<void>;
-  /** Stops taking messages, decides and acks those already received, closes the channel. */
-  stop(): Promise<void>;
-}
+export type EventConsumer = BatchedConsumer;
 
 export type EventCounts = Partial<Record<EventOutcome | 'malformed', number>>;
 
-const retryDelaysMs = [100, 250, 500, 1000, 2000, 5000];
+interface Settled {
+  readonly decisions: readonly EventDecision[];
+  readonly malformed: number;
+}
 
 /**
- * Consumes S3 event notifications in batches: parse (pure), then ONE transaction that writes the
- * jobs, tasks, dedupe rows, audit rows and result events of the whole batch; the batch is acked
- * (multiple=true) only after it commits. A message that breaks its transaction every time is
- * audited as malformed and acked alone, so it cannot block the queue or crash the process.
+ * Consumes S3 event notifications in batches (batched-consumer.ts, one batch at a time): parse
+ * (pure), then ONE transaction that writes the jobs, tasks, dedupe rows, audit rows and result
+ * events of the whole batch; acked only after it commits. A message that breaks its transaction
+ * every time is audited as malformed and acked alone, so it cannot block the queue.
  */
 export function createEventConsumer(options: EventConsumerOptions): EventConsumer {
   const { settings, log, db } = options;
   const now = options.now ?? (() => new Date());
-  const inbox = createBatchInbox<Delivery>(settings.batchSize, settings.batchWindowMs);
-  let subscription: Subscription | undefined;
-  let running: Promise<void> | undefined;
-  let stopping: Promise<void> | undefined;
 
-  async function decideAndCommit(batch: readonly Delivery[]) {
+  async function decideAndCommit(batch: readonly Delivery[]): Promise<Settled> {
     const at = now();
     const parsed = batch.map((delivery) => ({ delivery, message: parseEventMessage(delivery.body) }));
     const events = parsed.flatMap((p) => p.message.events);
@@ -74,75 +68,32 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     return { decisions, malformed: malformed.length };
   }
 
-  async function settle(batch: readonly Delivery[]): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const { decisions, malformed } = await decideAndCommit(batch);
-        options.onCommitted?.(decisions, malformed);
-        return;
-      } catch (error) {
-        if (!isTransientDatabaseError(error)) {
-          if (batch.length > 1) {
-            log.warn(
-              { err: error, size: batch.length },
-              'event batch failed; deciding its messages one by one',
-            );
-            for (const delivery of batch) await settle([delivery]);
-            return;
-          }
-          await refuseUnstorable(batch[0]!, error);
-          return;
-        }
-        if (stopping) throw error;
-        const delay = retryDelaysMs[Math.min(attempt, retryDelaysMs.length - 1)]!;
-        log.warn({ err: error, attempt, delayMs: delay }, 'database unavailable; retrying the event batch');
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
-    }
-  }
-
-  async function refuseUnstorable(delivery: Delivery, error: unknown) {
+  async function refuseUnstorable(delivery: Delivery, error: unknown): Promise<Settled> {
     log.error({ err: error }, 'an S3 event message could not be stored; dropping it');
     const record = { problems: [`could not be stored: ${String(error).slice(0, 300)}`] };
     await db.transaction((tx) => recordAudit(tx, [malformedAudit(delivery, record, now())]));
-    options.onCommitted?.([], 1);
+    return { decisions: [], malformed: 1 };
   }
 
-  async function loop() {
-    for (;;) {
-      const batch = await inbox.next();
-      if (batch.length === 0) return;
-      // Deliveries from before a reconnect are back in the queue: their copies are decided instead.
-      const held = batch.filter((delivery) => subscription?.holds(delivery));
-      try {
-        if (held.length > 0) await settle(held);
-        subscription?.ack(batch[batch.length - 1]!, true);
-      } catch (error) {
-        log.error({ err: error }, 'giving the undecided event batch back to the queue');
-        for (const delivery of batch) subscription?.requeue(delivery);
-      }
-    }
-  }
-
-  return {
-    async start() {
-      subscription = await options.bus.consume(
-        options.queue,
-        { prefetch: settings.prefetch, onLost: options.onLost },
-        (delivery) => inbox.push(delivery),
-      );
-      running = loop();
+  return createBatchedConsumer({
+    bus: options.bus,
+    queue: options.queue,
+    prefetch: settings.prefetch,
+    batchSize: settings.batchSize,
+    batchWindowMs: settings.batchWindowMs,
+    // One at a time: two batches holding the same object's event would race on its dedupe row.
+    batchesInFlight: 1,
+    log,
+    onLost: options.onLost,
+    noun: 'event batch',
+    commit: decideAndCommit,
+    refuse: refuseUnstorable,
+    onSettled(results, seconds) {
+      const decisions = results.flatMap((result) => result.decisions);
+      const malformed = results.reduce((sum, result) => sum + result.malformed, 0);
+      options.onCommitted?.(decisions, malformed, seconds);
     },
-    stop() {
-      stopping ??= (async () => {
-        await subscription?.cancel();
-        inbox.close();
-        await running;
-        await subscription?.close();
-      })();
-      return stopping;
-    },
-  };
+  });
 }
 
 /** Counts of a committed batch by outcome, for logs and metrics. */

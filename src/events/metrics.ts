@@ -1,9 +1,11 @@
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Histogram, type Registry } from 'prom-client';
 import type { EventCounts } from './consumer.js';
 
 export interface EventMetrics {
   /** Adds a committed batch's counts (countOutcomes) to clearcut_events_records_total. */
   countOutcomes(counts: EventCounts): void;
+  /** clearcut_events_batch_seconds: time to decide and commit one batch of event messages. */
+  readonly batchSeconds: Histogram;
 }
 
 /** What a standalone `clearcut events` also counts: it publishes the tasks and result events itself. */
@@ -19,7 +21,14 @@ export function createEventMetrics(registry: Registry): EventMetrics {
     labelNames: ['outcome'] as const,
     registers: [registry],
   });
+  const batchSeconds = new Histogram({
+    name: 'clearcut_events_batch_seconds',
+    help: 'Time to decide and commit one batch of S3 event messages.',
+    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
   return {
+    batchSeconds,
     countOutcomes(counts) {
       for (const [outcome, count] of Object.entries(counts)) records.inc({ outcome }, count);
     },

@@ -100,7 +100,8 @@ export async function startEventService(config: Config, options: EventServiceOpt
         knownModels: new Set(listModels().map((model) => model.name)),
       },
       log,
-      onCommitted: (decisions, malformed) => {
+      onCommitted: (decisions, malformed, seconds) => {
+        metrics.batchSeconds.observe(seconds);
         if (decisions.length + malformed > 0) {
           const counts = countOutcomes(decisions, malformed);
           metrics.countOutcomes(counts);

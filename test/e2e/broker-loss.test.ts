@@ -46,7 +46,11 @@ it('finishes a job whose gateway and worker lose the broker twice, with one outp
       async () => (await readiness(worker.httpPort)).status === 503,
       'the worker to report not ready',
     );
-    expect((await readiness(worker.httpPort)).body.checks).toEqual({ broker: false, database: true, models: true });
+    expect((await readiness(worker.httpPort)).body.checks).toEqual({
+      broker: false,
+      database: true,
+      models: true,
+    });
     expect((await readiness(gateway.httpPort)).body.checks).toMatchObject({ broker: false, database: true });
     await new Promise((resolve) => setTimeout(resolve, 1500));
     proxy.refuse(false);
