@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import sharp from 'sharp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ResultEvent } from '../../src/contracts/result-event.js';
-import { startServiceProcess } from '../support/service-process.js';
+import { type ServiceProcess, startServiceProcess } from '../support/service-process.js';
 import { createPipelineHarness, type PipelineHarness, until } from './pipeline-harness.js';
 
 // Worker processes that are killed (SIGKILL, repeatedly, mid-job) or drained (SIGTERM): nothing
@@ -25,11 +25,11 @@ afterAll(async () => {
   await p?.dispose();
 });
 
-async function startWorkerProcess(overrides: Record<string, string> = {}): Promise<ChildProcess> {
+async function startWorkerProcess(overrides: Record<string, string> = {}): Promise<ServiceProcess> {
   const env = { ...p.env, CLEARCUT_WORKER_DRAIN_TIMEOUT: '2m', ...overrides };
-  const { child } = await startServiceProcess(['workers/inference.ts'], env, 'worker started');
-  children.add(child);
-  return child;
+  const worker = await startServiceProcess(['workers/inference.ts'], env, 'worker started');
+  children.add(worker.child);
+  return worker;
 }
 
 async function catalogJob(prefix: string, count: number) {
@@ -86,7 +86,7 @@ async function expectExactlyOnce(keys: string[], tenant: string, jobId: string, 
 it('loses and duplicates nothing when workers are SIGKILLed mid-task, again and again', async () => {
   const { keys, tenant, jobId } = await catalogJob('kill', 24);
   for (let round = 0; round < 3; round++) {
-    const worker = await startWorkerProcess();
+    const { child: worker } = await startWorkerProcess();
     const before = await succeededSoFar(tenant, jobId);
     // Killed right after a task ended: its neighbours (prefetch 2) are mid-flight.
     await until(async () => (await succeededSoFar(tenant, jobId)) > before, 'progress', 90_000);
@@ -94,7 +94,7 @@ it('loses and duplicates nothing when workers are SIGKILLed mid-task, again and 
     await once(worker, 'exit');
   }
   expect(await succeededSoFar(tenant, jobId)).toBeLessThan(keys.length);
-  const last = await startWorkerProcess();
+  const { child: last } = await startWorkerProcess();
   await expectExactlyOnce(keys, tenant, jobId, 'kill');
   last.kill('SIGTERM');
   await once(last, 'exit');
@@ -102,7 +102,7 @@ it('loses and duplicates nothing when workers are SIGKILLed mid-task, again and 
 
 it('drains on SIGTERM: finishes what it holds, exits 0, and the rest is done by the next worker', async () => {
   const { keys, tenant, jobId } = await catalogJob('term', 8);
-  const worker = await startWorkerProcess();
+  const { child: worker } = await startWorkerProcess();
   let log = '';
   worker.stdout!.on('data', (chunk: Buffer) => {
     log += chunk.toString();
@@ -113,7 +113,7 @@ it('drains on SIGTERM: finishes what it holds, exits 0, and the rest is done by 
   expect(code).toBe(0);
   expect(log).toContain('worker stopped');
   expect(log).not.toContain('drain timed out');
-  const next = await startWorkerProcess();
+  const { child: next } = await startWorkerProcess();
   await expectExactlyOnce(keys, tenant, jobId, 'term');
   next.kill('SIGTERM');
   await once(next, 'exit');
@@ -122,16 +122,18 @@ it('drains on SIGTERM: finishes what it holds, exits 0, and the rest is done by 
 it('hands unfinished tasks back when the drain times out, and they still end exactly once', async () => {
   const { keys, tenant, jobId } = await catalogJob('cut', 6);
   const worker = await startWorkerProcess({ CLEARCUT_WORKER_DRAIN_TIMEOUT: '0ms' });
-  let log = '';
-  worker.stdout!.on('data', (chunk: Buffer) => {
-    log += chunk.toString();
-  });
-  await until(async () => log.includes('model loaded'), 'the model to load', 90_000);
-  worker.kill('SIGTERM');
-  const [code] = await once(worker, 'exit');
+  // Stopped while it holds tasks (its model is preloaded, so they run at once).
+  const { httpPort } = worker.logLine('worker started') as { httpPort: number };
+  const holding = async () => {
+    const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+    return Number(/clearcut_worker_tasks_in_flight\{[^}]*\} (\d+)/.exec(metrics)?.[1] ?? 0) > 0;
+  };
+  await until(holding, 'the worker to hold tasks', 90_000);
+  worker.child.kill('SIGTERM');
+  const [code] = await once(worker.child, 'exit');
   expect(code).toBe(0);
-  expect(log).toContain('drain timed out');
-  const next = await startWorkerProcess();
+  expect(worker.output()).toContain('drain timed out');
+  const { child: next } = await startWorkerProcess();
   await expectExactlyOnce(keys, tenant, jobId, 'cut');
   const rows = await p.tasks(tenant, jobId);
   expect(rows.every((row) => row.attempts === 1)).toBe(true); // a shutdown is not a failed attempt
