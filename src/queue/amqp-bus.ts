@@ -77,6 +77,8 @@ export async function connectAmqpBus(url: string, options: AmqpBusOptions): Prom
       }
       for (const subscription of subscriptions) await subscription.attach(opened);
       if (diedEarly) throw diedEarly;
+      // Closed while this attempt was under way: it must not outlive the bus.
+      if (closing) throw new Error('the bus was closed while reconnecting');
     } catch (error) {
       await opened.close().catch(() => {});
       throw error;
