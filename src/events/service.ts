@@ -1,6 +1,5 @@
 import type { Registry } from 'prom-client';
 import type { Config } from '../config.js';
-import { createDatabase } from '../db/postgres.js';
 import { listModels } from '../inference/registry.js';
 import { createDispatcher } from '../jobs/dispatcher.js';
 import { createOutboxRelay } from '../jobs/outbox-relay.js';
@@ -8,7 +7,12 @@ import type { PollLoop } from '../jobs/poll-loop.js';
 import type { Logger } from '../log.js';
 import { startOpsServer } from '../ops/http-server.js';
 import { createMetricsRegistry } from '../ops/metrics.js';
-import { connectAmqpBus } from '../queue/amqp-bus.js';
+import {
+  connectServiceBus,
+  createCleanups,
+  dependencyChecks,
+  openServiceDatabase,
+} from '../ops/service-parts.js';
 import { gatewayTopology, topologyNames } from '../queue/topology.js';
 import { countOutcomes, createEventConsumer } from './consumer.js';
 import { createEventDispatchMetrics, createEventMetrics } from './metrics.js';
@@ -39,31 +43,22 @@ export interface EventServiceOptions {
 export async function startEventService(config: Config, options: EventServiceOptions): Promise<EventService> {
   const { log } = options;
   const names = topologyNames(config.broker.prefix);
-  const db = createDatabase(config.database, (error) =>
-    log.warn({ err: error }, 'idle database connection failed'),
-  );
-  const cleanups: (() => Promise<unknown>)[] = [() => db.close()];
-  const cleanUp = async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-  };
+  const db = openServiceDatabase(config.database, log);
+  const cleanups = createCleanups(() => db.close());
   try {
     const [migrated] = await db.query<{ ok: boolean }>(
       `SELECT to_regclass('triggers') IS NOT NULL AND to_regclass('processed_events') IS NOT NULL AS ok`,
     );
     if (!migrated?.ok) throw new Error('the database schema is not migrated: run `clearcut migrate` first');
-    const bus = await connectAmqpBus(config.broker.url, {
-      connectionName: 'clearcut events',
-      topology: gatewayTopology(names),
-      reconnect: { backoff: config.broker.reconnect, log },
-    });
-    cleanups.push(() => bus.close());
+    const bus = await connectServiceBus(config.broker, 'clearcut events', gatewayTopology(names), log);
+    cleanups.add(() => bus.close());
 
     const registry = 'registry' in options.ops ? options.ops.registry : createMetricsRegistry('events');
     const metrics = createEventMetrics(registry);
     const loops: PollLoop[] = [];
     if (options.dispatch) {
       const publisher = await bus.publisher();
-      cleanups.push(() => publisher.close());
+      cleanups.add(() => publisher.close());
       const published = createEventDispatchMetrics(registry);
       const common = {
         db,
@@ -116,19 +111,16 @@ export async function startEventService(config: Config, options: EventServiceOpt
         ? await startOpsServer({
             port: options.ops.port,
             registry,
-            readiness: {
-              broker: () => bus.connected,
-              database: async () => (await db.query('SELECT 1')).length === 1,
-            },
+            readiness: dependencyChecks(bus, db),
           })
         : undefined;
-    if (ops) cleanups.push(() => ops.close());
+    if (ops) cleanups.add(() => ops.close());
     for (const loop of loops) {
       loop.start();
-      cleanups.push(() => loop.stop());
+      cleanups.add(() => loop.stop());
     }
     await consumer.start();
-    cleanups.push(() => consumer.stop());
+    cleanups.add(() => consumer.stop());
     log.info(
       { queue: names.eventsQueue, dispatch: options.dispatch, httpPort: ops?.port },
       'S3 event consumer started',
@@ -137,12 +129,12 @@ export async function startEventService(config: Config, options: EventServiceOpt
     return {
       httpPort: ops?.port,
       stop() {
-        stopping ??= cleanUp().then(() => log.info('S3 event consumer stopped'));
+        stopping ??= cleanups.run().then(() => log.info('S3 event consumer stopped'));
         return stopping;
       },
     };
   } catch (error) {
-    await cleanUp();
+    await cleanups.run();
     throw error;
   }
 }

@@ -2,7 +2,6 @@ import type { Registry } from 'prom-client';
 import { registry } from '../../models/registry.js';
 import { createExpander } from '../catalog/expander.js';
 import type { Config } from '../config.js';
-import { createDatabase } from '../db/postgres.js';
 import { quantizedVariants } from '../inference/model-variants.js';
 import { createDispatcher } from '../jobs/dispatcher.js';
 import { createJobFinalizer } from '../jobs/job-finalizer.js';
@@ -13,7 +12,12 @@ import { requireMasterKey } from '../keys/secret-box.js';
 import type { Logger } from '../log.js';
 import { startOpsServer } from '../ops/http-server.js';
 import { createMetricsRegistry } from '../ops/metrics.js';
-import { connectAmqpBus } from '../queue/amqp-bus.js';
+import {
+  connectServiceBus,
+  createCleanups,
+  dependencyChecks,
+  openServiceDatabase,
+} from '../ops/service-parts.js';
 import { gatewayTopology, topologyNames } from '../queue/topology.js';
 import { createS3BlobStore } from '../storage/s3-blob-store.js';
 import { createJobConsumer } from './job-consumer.js';
@@ -45,26 +49,16 @@ export async function startGateway(
 ): Promise<Gateway> {
   const masterKey = requireMasterKey(config.gateway.masterKey);
   const names = topologyNames(config.broker.prefix);
-  const db = createDatabase(config.database, (error) =>
-    log.warn({ err: error }, 'idle database connection failed'),
-  );
-  const cleanups: (() => Promise<unknown>)[] = [() => db.close()];
-  const cleanUp = async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-  };
+  const db = openServiceDatabase(config.database, log);
+  const cleanups = createCleanups(() => db.close());
   try {
     await requireMigrated(db.query.bind(db));
     const keys = await createKeyStore(db, masterKey, { cacheTtlMs: config.gateway.keyCacheTtlMs });
-    cleanups.push(() => keys.close());
-    // A broker restart is ridden out: the bus reconnects, declares the topology and consumes again.
-    const bus = await connectAmqpBus(config.broker.url, {
-      connectionName: 'clearcut gateway',
-      topology: gatewayTopology(names),
-      reconnect: { backoff: config.broker.reconnect, log },
-    });
-    cleanups.push(() => bus.close());
+    cleanups.add(() => keys.close());
+    const bus = await connectServiceBus(config.broker, 'clearcut gateway', gatewayTopology(names), log);
+    cleanups.add(() => bus.close());
     const publisher = await bus.publisher();
-    cleanups.push(() => publisher.close());
+    cleanups.add(() => publisher.close());
 
     const registry = shared ?? createMetricsRegistry('gateway');
     const metrics = createGatewayMetrics(registry);
@@ -92,7 +86,7 @@ export async function startGateway(
     });
     // Catalog jobs: listing prefix/manifest inputs into tasks, and the results manifest at the end.
     const store = createS3BlobStore(config.storage);
-    cleanups.push(async () => store.close());
+    cleanups.add(async () => store.close());
     const expander = createExpander({
       db,
       store,
@@ -138,31 +132,28 @@ export async function startGateway(
     const ops = await startOpsServer({
       port: config.gateway.httpPort,
       registry,
-      readiness: {
-        broker: () => bus.connected,
-        database: async () => (await db.query('SELECT 1')).length === 1,
-      },
+      readiness: dependencyChecks(bus, db),
     });
-    cleanups.push(() => ops.close());
+    cleanups.add(() => ops.close());
 
     for (const loop of [dispatcher, relay, sweeper, expander, finalizer]) {
       loop.start();
-      cleanups.push(() => loop.stop());
+      cleanups.add(() => loop.stop());
     }
     await consumer.start();
-    cleanups.push(() => consumer.stop());
+    cleanups.add(() => consumer.stop());
     log.info({ queue: names.jobsQueue, httpPort: ops.port }, 'gateway started');
 
     let stopping: Promise<void> | undefined;
     return {
       httpPort: ops.port,
       stop() {
-        stopping ??= cleanUp().then(() => log.info('gateway stopped'));
+        stopping ??= cleanups.run().then(() => log.info('gateway stopped'));
         return stopping;
       },
     };
   } catch (error) {
-    await cleanUp();
+    await cleanups.run();
     throw error;
   }
 }

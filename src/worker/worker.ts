@@ -1,13 +1,17 @@
 // The inference worker process, wired from configuration: database, broker topology, a consumer
 // per task lane, the engine pool, and the ops server. The per-task logic is in task-handler.ts.
 import type { Config } from '../config.js';
-import { createDatabase } from '../db/postgres.js';
 import { modelNames } from '../inference/registry.js';
 import type { Logger } from '../log.js';
 import { startOpsServer } from '../ops/http-server.js';
 import { createMetricsRegistry } from '../ops/metrics.js';
+import {
+  connectServiceBus,
+  createCleanups,
+  dependencyChecks,
+  openServiceDatabase,
+} from '../ops/service-parts.js';
 import { loadGrants } from '../policy/grants.js';
-import { connectAmqpBus } from '../queue/amqp-bus.js';
 import type { Subscription } from '../queue/bus.js';
 import { gatewayTopology, type TaskLane, topologyNames } from '../queue/topology.js';
 import { workerTopology } from '../queue/worker-topology.js';
@@ -37,9 +41,7 @@ export async function startWorker(config: Config, options: WorkerOptions): Promi
   const { log } = options;
   const names = topologyNames(config.broker.prefix);
   const topology = workerTopology(names, config.worker.retryDelaysMs);
-  const db = createDatabase(config.database, (error) =>
-    log.warn({ err: error }, 'idle database connection failed'),
-  );
+  const db = openServiceDatabase(config.database, log);
   const store = options.store ?? createS3BlobStore(config.storage);
   const registry = createMetricsRegistry('worker');
   const metrics = createWorkerMetrics(registry);
@@ -47,14 +49,11 @@ export async function startWorker(config: Config, options: WorkerOptions): Promi
     metrics.modelLoadSeconds.set({ model }, seconds);
     log.info({ model, seconds }, 'model loaded');
   });
-  const cleanups: (() => Promise<unknown>)[] = [
+  const cleanups = createCleanups(
     () => db.close(),
     async () => store.close(),
     () => engines.close(),
-  ];
-  const cleanUp = async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-  };
+  );
   try {
     const preload = config.worker.preload ?? [config.models.defaultModel];
     const unknown = preload.filter((model) => !modelNames().includes(model));
@@ -73,17 +72,18 @@ export async function startWorker(config: Config, options: WorkerOptions): Promi
     );
     // Either process may start first: both declare what they use (idempotent), again after every
     // reconnect. A broker restart is ridden out: tasks held then are redelivered and end once.
-    const bus = await connectAmqpBus(config.broker.url, {
-      connectionName: 'clearcut worker',
-      topology: {
+    const bus = await connectServiceBus(
+      config.broker,
+      'clearcut worker',
+      {
         exchanges: gatewayTopology(names).exchanges,
         queues: [...gatewayTopology(names).queues, ...topology.queues],
       },
-      reconnect: { backoff: config.broker.reconnect, log },
-    });
-    cleanups.push(() => bus.close());
+      log,
+    );
+    cleanups.add(() => bus.close());
     const publisher = await bus.publisher();
-    cleanups.push(() => publisher.close());
+    cleanups.add(() => publisher.close());
 
     const deps: TaskHandlerDeps = {
       db,
@@ -129,13 +129,9 @@ export async function startWorker(config: Config, options: WorkerOptions): Promi
     const ops = await startOpsServer({
       port: config.worker.httpPort,
       registry,
-      readiness: {
-        broker: () => bus.connected,
-        database: async () => (await db.query('SELECT 1')).length === 1,
-        models: modelsLoaded,
-      },
+      readiness: { ...dependencyChecks(bus, db), models: modelsLoaded },
     });
-    cleanups.push(() => ops.close());
+    cleanups.add(() => ops.close());
     log.info({ queues: lanes.map(([, queue]) => queue), httpPort: ops.port }, 'worker started');
 
     const settled = async (ms: number) => {
@@ -164,13 +160,13 @@ export async function startWorker(config: Config, options: WorkerOptions): Promi
       httpPort: ops.port,
       stop() {
         stopping ??= drain()
-          .then(cleanUp)
+          .then(cleanups.run)
           .then(() => log.info('worker stopped'));
         return stopping;
       },
     };
   } catch (error) {
-    await cleanUp();
+    await cleanups.run();
     throw error;
   }
 }
