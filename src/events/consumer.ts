@@ -78,11 +78,8 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   return createBatchedConsumer({
     bus: options.bus,
     queue: options.queue,
-    prefetch: settings.prefetch,
-    batchSize: settings.batchSize,
-    batchWindowMs: settings.batchWindowMs,
     // One at a time: two batches holding the same object's event would race on its dedupe row.
-    batchesInFlight: 1,
+    settings: { ...settings, batchesInFlight: 1 },
     log,
     onLost: options.onLost,
     noun: 'event batch',

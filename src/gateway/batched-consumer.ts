@@ -6,14 +6,18 @@ import type { Delivery, MessageBus, Subscription } from '../queue/bus.js';
 import { createBatchInbox } from './batch-inbox.js';
 import { isTransientDatabaseError } from './database-errors.js';
 
-export interface BatchedConsumerOptions<R> {
-  readonly bus: MessageBus;
-  readonly queue: string;
+export interface BatchSettings {
   readonly prefetch: number;
   readonly batchSize: number;
   readonly batchWindowMs: number;
   /** Batches decided at once; acks still go out in delivery order. */
   readonly batchesInFlight: number;
+}
+
+export interface BatchedConsumerOptions<R> {
+  readonly bus: MessageBus;
+  readonly queue: string;
+  readonly settings: BatchSettings;
   readonly log: Logger;
   /** The consumer's channel died on a bus that does not reconnect by itself. */
   readonly onLost?: (error: Error) => void;
@@ -36,8 +40,8 @@ export interface BatchedConsumer {
 const retryDelaysMs = [100, 250, 500, 1000, 2000, 5000];
 
 export function createBatchedConsumer<R>(options: BatchedConsumerOptions<R>): BatchedConsumer {
-  const { log, noun } = options;
-  const inbox = createBatchInbox<Delivery>(options.batchSize, options.batchWindowMs);
+  const { log, noun, settings } = options;
+  const inbox = createBatchInbox<Delivery>(settings.batchSize, settings.batchWindowMs);
   let subscription: Subscription | undefined;
   let running: Promise<void> | undefined;
   let stopping: Promise<void> | undefined;
@@ -84,7 +88,7 @@ export function createBatchedConsumer<R>(options: BatchedConsumerOptions<R>): Ba
     let previous: Promise<void> = Promise.resolve();
     const inFlight = new Set<Promise<void>>();
     for (;;) {
-      while (inFlight.size >= options.batchesInFlight) await Promise.race(inFlight);
+      while (inFlight.size >= settings.batchesInFlight) await Promise.race(inFlight);
       const batch = await inbox.next();
       if (batch.length === 0) break;
       const started = process.hrtime.bigint();
@@ -107,7 +111,7 @@ export function createBatchedConsumer<R>(options: BatchedConsumerOptions<R>): Ba
     async start() {
       subscription = await options.bus.consume(
         options.queue,
-        { prefetch: options.prefetch, onLost: options.onLost },
+        { prefetch: settings.prefetch, onLost: options.onLost },
         (delivery) => inbox.push(delivery),
       );
       running = loop();

@@ -3,18 +3,13 @@ import type { SigningKey } from '../keys/signing-key.js';
 import type { Logger } from '../log.js';
 import type { Delivery, MessageBus } from '../queue/bus.js';
 import { type AdmissionContext, decideBatch } from './admission.js';
-import { type BatchedConsumer, createBatchedConsumer } from './batched-consumer.js';
+import { type BatchedConsumer, type BatchSettings, createBatchedConsumer } from './batched-consumer.js';
 import { type Decided, reject } from './decisions.js';
 import type { GatewayMetrics } from './metrics.js';
 import { recordDecisions } from './record.js';
 import { readableMessageId, screenDelivery } from './screen.js';
 
-export interface JobConsumerSettings {
-  readonly prefetch: number;
-  readonly batchSize: number;
-  readonly batchWindowMs: number;
-  /** Batches decided at once; acks still go out in delivery order. */
-  readonly batchesInFlight: number;
+export interface JobConsumerSettings extends BatchSettings {
   readonly timestampWindowMs: number;
   readonly maxBodyBytes: number;
   readonly defaultModel: string;
@@ -82,10 +77,7 @@ export function createJobConsumer(options: JobConsumerOptions): JobConsumer {
   return createBatchedConsumer({
     bus: options.bus,
     queue: options.queue,
-    prefetch: settings.prefetch,
-    batchSize: settings.batchSize,
-    batchWindowMs: settings.batchWindowMs,
-    batchesInFlight: settings.batchesInFlight,
+    settings,
     log,
     onLost: options.onLost,
     noun: 'job batch',
