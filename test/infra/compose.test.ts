@@ -180,12 +180,14 @@ describe('infra/Dockerfile', () => {
     expect(scripts.build).toContain('tsconfig.build.json');
   });
 
-  it('runs a built worker by default and exposes both ops ports', () => {
+  it('runs a built worker by default and exposes every ops port', () => {
     const cmd = instructions.find((line) => line.startsWith('CMD '))!;
     const command = processCommand(JSON.parse(cmd.slice(4)));
     expect(commandExists(command)).toBe(true);
     const defaults = configOf({});
-    expect(instructions).toContain(`EXPOSE ${defaults.worker.httpPort} ${defaults.gateway.httpPort}`);
+    expect(instructions).toContain(
+      `EXPOSE ${defaults.worker.httpPort} ${defaults.gateway.httpPort} ${defaults.gateway.eventsHttpPort}`,
+    );
   });
 
   it('keeps weights and local state out of the build context', () => {
