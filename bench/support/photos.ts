@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { sniffImage } from '../../src/images/sniff.js';
+import { seededRandom } from '../../src/seeded-random.js';
 
 export interface Photo {
   readonly name: string;
@@ -25,24 +26,12 @@ export async function photosIn(dir: string): Promise<Photo[]> {
   return photos;
 }
 
-/** Small, fast, seeded PRNG (mulberry32). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 /**
  * A product-style photo: a soft gradient backdrop, an object of a few shapes with a shadow, and
  * sensor-like noise, as a quality-90 JPEG (what catalogs upload).
  */
 export async function generatePhoto(width: number, height: number, seed: number): Promise<Photo> {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const hue = () => Math.floor(next() * 360);
   const cx = width * (0.35 + next() * 0.3);
   const cy = height * (0.4 + next() * 0.2);

@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import { PermanentError } from '../../errors.js';
 import { type DecodedImage, decodeImage, type ImageLimits } from '../../images/decode.js';
 import { findLocalImages } from '../../images/local-files.js';
+import { seededRandom } from '../../seeded-random.js';
 import { normalizeForModel, resizeForModel } from '../preprocess.js';
 import type { CalibrationInput } from './calibrate.js';
 
@@ -57,18 +58,6 @@ export async function generatedImages(count: number, seed = 1): Promise<DecodedI
   return images;
 }
 
-/** mulberry32: small and portable, so the same seed gives the same image everywhere. */
-function randomFrom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 const shapes = ['bottle', 'box', 'shoe', 'mug', 'bag', 'shirt', 'person'] as const;
 type Shape = (typeof shapes)[number];
 const sizes: readonly [number, number][] = [
@@ -79,7 +68,7 @@ const sizes: readonly [number, number][] = [
 ];
 
 async function catalogImage(seed: number): Promise<DecodedImage> {
-  const random = randomFrom(seed);
+  const random = seededRandom(seed);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
   const between = (low: number, high: number) => low + random() * (high - low);
   const [width, height] = pick(sizes);
