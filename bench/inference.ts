@@ -10,10 +10,10 @@ import sharp, { type Sharp } from 'sharp';
 import { loadConfig } from '../src/config.js';
 import { type Rendition, renditionListSchema } from '../src/contracts/renditions.js';
 import { decodeImage } from '../src/images/decode.js';
+import { normalizeForModel, resizeForModel } from '../src/images/model-input.js';
 import { createEngine, type MaskTimings } from '../src/inference/engine.js';
-import { normalizeForModel, resizeForModel } from '../src/inference/preprocess.js';
-import { type ResolvedModel, resolveModel } from '../src/inference/registry.js';
 import { composeCutout, renderRenditions } from '../src/inference/render.js';
+import { type ResolvedModel, resolveModel } from '../src/models/registry.js';
 import { generatePhoto, generatePhotos, type Photo, photosIn, sharedPhotoDir } from './support/photos.js';
 import { markdownTable, median, writeResults } from './support/results.js';
 

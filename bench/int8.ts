@@ -9,7 +9,7 @@
 // was chosen). Prints Markdown tables; writes bench/results/int8-*.json.
 import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import type { QuantizeRecipe } from '../src/inference/quantize/quantize.js';
+import type { QuantizeRecipe } from '../src/quantize/quantize.js';
 import {
   describeRecipe,
   fidelityRows,

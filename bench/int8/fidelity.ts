@@ -6,16 +6,16 @@ import { availableParallelism } from 'node:os';
 import { loadConfig } from '../../src/config.js';
 import { type DecodedImage, decodeImage } from '../../src/images/decode.js';
 import { createEngine, type MaskTimings } from '../../src/inference/engine.js';
-import { calibrationInputs, generatedImages } from '../../src/inference/quantize/calibration-images.js';
-import { openOrtProbe } from '../../src/inference/quantize/ort-probe.js';
+import type { ResolvedModel } from '../../src/models/registry.js';
+import { calibrationInputs, generatedImages } from '../../src/quantize/calibration-images.js';
+import { openOrtProbe } from '../../src/quantize/ort-probe.js';
 import {
   calibrateModel,
   planModel,
   prepareQuantization,
   type QuantizeRecipe,
   writeQuantized,
-} from '../../src/inference/quantize/quantize.js';
-import type { ResolvedModel } from '../../src/inference/registry.js';
+} from '../../src/quantize/quantize.js';
 import type { TruthImage } from '../quality/composites.js';
 import { compareMasks, type MaskAgreement, meanAgreement } from '../quality/metrics.js';
 import { median } from '../support/results.js';

@@ -3,15 +3,15 @@
 // peer benchmark reassembles (models/weights/peer/isnet-medium-fp32.onnx), quantized beside them
 // with the `isnet-general-use-int8` recipe.
 import { loadConfig } from '../../src/config.js';
-import { resolveLocalModel } from '../../src/inference/local-model.js';
+import { resolveLocalModel } from '../../src/models/local-model.js';
 import {
   currentQuantized,
   generatedCalibration,
   quantizedPathFor,
   quantizeToFile,
-} from '../../src/inference/model-quantized.js';
-import { findVariant } from '../../src/inference/model-variants.js';
-import { type ResolvedModel, resolveModel } from '../../src/inference/registry.js';
+} from '../../src/models/model-quantized.js';
+import { findVariant } from '../../src/models/model-variants.js';
+import { type ResolvedModel, resolveModel } from '../../src/models/registry.js';
 import { ensurePeerIsnetModel, peerIsnetFamily } from '../peer-support/isnet-model.js';
 
 export interface ModelPair {

@@ -10,7 +10,7 @@ import {
   type GraphProto,
   type TensorProto,
   type ValueInfoProto,
-} from '../../src/inference/quantize/onnx-model.js';
+} from '../../src/quantize/onnx-model.js';
 
 const { FLOAT, FLOAT16 } = DataType;
 

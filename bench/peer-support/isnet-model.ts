@@ -11,8 +11,8 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fileDigest } from '../../src/inference/model-digest.js';
-import { writeFileAtomically } from '../../src/inference/model-file-writer.js';
+import { fileDigest } from '../../src/models/model-digest.js';
+import { writeFileAtomically } from '../../src/models/model-file-writer.js';
 import { widenFloat16Model } from './fp16-to-fp32.js';
 import { ensurePeerInstalled, peerDistDir, peerVersion } from './install.js';
 
@@ -28,7 +28,7 @@ export type PeerIsnetVariant = (typeof peerIsnetVariants)[number];
 /** The registry family whose pre/post-processing these files take. */
 export const peerIsnetFamily = 'isnet-general-use';
 
-export const defaultPeerModelDir = fileURLToPath(new URL('../../models/weights/peer/', import.meta.url));
+export const defaultPeerModelDir = fileURLToPath(new URL('../../models/weights/peer', import.meta.url));
 
 export interface PeerIsnetModel {
   readonly variant: PeerIsnetVariant;

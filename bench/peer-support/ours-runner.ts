@@ -3,8 +3,8 @@
 import { loadConfig } from '../../src/config.js';
 import { renditionListSchema } from '../../src/contracts/renditions.js';
 import { createEngine } from '../../src/inference/engine.js';
-import { resolveLocalModel } from '../../src/inference/local-model.js';
 import { removeBackground } from '../../src/inference/remove.js';
+import { resolveLocalModel } from '../../src/models/local-model.js';
 import { maxRssMiB, type OursRunnerOptions, type RunnerReply, serveRequests } from './runner-protocol.js';
 
 const options = JSON.parse(process.argv[2] ?? '{}') as OursRunnerOptions;

@@ -6,8 +6,8 @@
 // the same bilinear back to the source size.
 import * as ort from 'onnxruntime-node';
 import { decodeImage } from '../../src/images/decode.js';
+import { normalizeForModel, resizeForModel } from '../../src/images/model-input.js';
 import { predictionToMask, resizeMask } from '../../src/inference/postprocess.js';
-import { normalizeForModel, resizeForModel } from '../../src/inference/preprocess.js';
 import { compareMasks, type MaskAgreement, meanAgreement } from '../quality/metrics.js';
 import { markdownTable } from '../support/results.js';
 import type { BenchImage } from './images.js';

@@ -1,7 +1,7 @@
-// `npm run demo`: the whole pipeline on this machine (src/demo/run-demo.ts says what it does).
+// `npm run demo`: the whole pipeline on this machine (infra/dev/demo/run-demo.ts says what it does).
 import { resolve } from 'node:path';
 import { ConfigError } from '../../src/config.js';
-import { DemoServicesError, runDemo } from '../../src/demo/run-demo.js';
+import { DemoServicesError, runDemo } from './demo/run-demo.js';
 
 try {
   process.exitCode = await runDemo({

@@ -1,10 +1,10 @@
 import type { Registry } from 'prom-client';
 import type { Config } from '../config.js';
-import { listModels } from '../inference/registry.js';
 import { createDispatcher } from '../jobs/dispatcher.js';
 import { createOutboxRelay } from '../jobs/outbox-relay.js';
 import type { PollLoop } from '../jobs/poll-loop.js';
 import type { Logger } from '../log.js';
+import { listModels } from '../models/registry.js';
 import { startOpsServer } from '../ops/http-server.js';
 import { createMetricsRegistry } from '../ops/metrics.js';
 import {

@@ -2,7 +2,6 @@ import type { Registry } from 'prom-client';
 import { registry } from '../../models/registry.js';
 import { createExpander } from '../catalog/expander.js';
 import type { Config } from '../config.js';
-import { quantizedVariants } from '../inference/model-variants.js';
 import { createDispatcher } from '../jobs/dispatcher.js';
 import { createJobFinalizer } from '../jobs/job-finalizer.js';
 import { createOutboxRelay } from '../jobs/outbox-relay.js';
@@ -10,6 +9,7 @@ import { createPollLoop } from '../jobs/poll-loop.js';
 import { createKeyStore } from '../keys/key-store.js';
 import { requireMasterKey } from '../keys/secret-box.js';
 import type { Logger } from '../log.js';
+import { quantizedVariants } from '../models/model-variants.js';
 import { startOpsServer } from '../ops/http-server.js';
 import { createMetricsRegistry } from '../ops/metrics.js';
 import {
@@ -38,7 +38,7 @@ export interface GatewayOptions {
 }
 
 const nonceSweepIntervalMs = 30_000;
-// What modelNames() in src/inference/registry.ts lists, read from the data modules alone: that
+// What modelNames() in src/models/registry.ts lists, read from the data modules alone: that
 // module loads ONNX Runtime and sharp, which a gateway has no use for.
 const knownModels = new Set([...registry, ...quantizedVariants()].map((model) => model.name));
 

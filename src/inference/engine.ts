@@ -1,10 +1,10 @@
 // The inference engine: one model session per process, created once, shared by every caller.
 import { PermanentError } from '../errors.js';
 import type { DecodedImage } from '../images/decode.js';
-import { findVariant } from './model-variants.js';
+import { normalizeForModel, resizeForModel } from '../images/model-input.js';
+import { findVariant } from '../models/model-variants.js';
+import type { ResolvedModel } from '../models/registry.js';
 import { predictionToMask, resizeMask } from './postprocess.js';
-import { normalizeForModel, resizeForModel } from './preprocess.js';
-import type { ResolvedModel } from './registry.js';
 import { type ModelSession, openModelSession, type ValueInfo } from './session.js';
 
 export interface MaskTimings {

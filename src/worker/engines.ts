@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import { createEngine, type Engine } from '../inference/engine.js';
-import { resolveModel } from '../inference/registry.js';
+import { resolveModel } from '../models/registry.js';
 
 export interface EnginePool {
   /** The engine of `model`, loaded on first use and shared by every task after. */

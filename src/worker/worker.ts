@@ -1,8 +1,8 @@
 // The inference worker process, wired from configuration: database, broker topology, a consumer
 // per task lane, the engine pool, and the ops server. The per-task logic is in task-handler.ts.
 import type { Config } from '../config.js';
-import { modelNames } from '../inference/registry.js';
 import type { Logger } from '../log.js';
+import { modelNames } from '../models/registry.js';
 import { startOpsServer } from '../ops/http-server.js';
 import { createMetricsRegistry } from '../ops/metrics.js';
 import {

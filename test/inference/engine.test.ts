@@ -5,11 +5,11 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renditionListSchema } from '../../src/contracts/renditions.js';
 import { PermanentError } from '../../src/errors.js';
+import { normalizeForModel, resizeForModel } from '../../src/images/model-input.js';
 import { createEngine, type Engine } from '../../src/inference/engine.js';
 import { predictionToMask, resizeMask } from '../../src/inference/postprocess.js';
-import { normalizeForModel, resizeForModel } from '../../src/inference/preprocess.js';
-import type { ResolvedModel } from '../../src/inference/registry.js';
 import { removeBackground } from '../../src/inference/remove.js';
+import type { ResolvedModel } from '../../src/models/registry.js';
 import { decoded, encode, rectangleScene } from '../support/images.js';
 import { syntheticModel } from '../support/models.js';
 

@@ -5,8 +5,8 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PermanentError } from '../../src/errors.js';
 import { createEngine } from '../../src/inference/engine.js';
-import { resolveLocalModel } from '../../src/inference/local-model.js';
-import { findModel } from '../../src/inference/registry.js';
+import { resolveLocalModel } from '../../src/models/local-model.js';
+import { findModel } from '../../src/models/registry.js';
 import { decoded, rectangleScene } from '../support/images.js';
 import { syntheticModel } from '../support/models.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeForModel, resizeForModel } from '../../src/inference/preprocess.js';
+import { normalizeForModel, resizeForModel } from '../../src/images/model-input.js';
 
 const imagenet = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } as const;
 

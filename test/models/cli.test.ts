@@ -11,8 +11,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/commands/models.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { PermanentError, TransientError, UsageError } from '../../src/errors.js';
-import { rememberDigest } from '../../src/inference/model-digest.js';
-import { findModel } from '../../src/inference/registry.js';
+import { rememberDigest } from '../../src/models/model-digest.js';
+import { findModel } from '../../src/models/registry.js';
 import { syntheticModel } from '../support/models.js';
 
 const execFileAsync = promisify(execFile);

@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { PermanentError, TransientError } from '../../src/errors.js';
-import { fileDigest } from '../../src/inference/model-digest.js';
-import { pullModel } from '../../src/inference/model-download.js';
-import { findModel, type ModelSpec, type ModelsConfig } from '../../src/inference/registry.js';
+import { fileDigest } from '../../src/models/model-digest.js';
+import { pullModel } from '../../src/models/model-download.js';
+import { findModel, type ModelSpec, type ModelsConfig } from '../../src/models/registry.js';
 
 const payload = Buffer.alloc(300_000, 0);
 for (let i = 0; i < payload.length; i++) payload[i] = (i * 7919) % 251;

@@ -4,15 +4,15 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { PermanentError } from '../../src/errors.js';
-import { fileDigest, hashFile, rememberDigest } from '../../src/inference/model-digest.js';
-import { buildSyntheticFile } from '../../src/inference/model-synthetic.js';
+import { fileDigest, hashFile, rememberDigest } from '../../src/models/model-digest.js';
+import { buildSyntheticFile } from '../../src/models/model-synthetic.js';
 import {
   findModel,
   listModels,
   type ModelsConfig,
   modelUrl,
   resolveModel,
-} from '../../src/inference/registry.js';
+} from '../../src/models/registry.js';
 import { syntheticModel } from '../support/models.js';
 
 const rembgRelease = 'https://github.com/danielgatis/rembg/releases/download/v0.0.0/';

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quantize } from '../../src/cli/commands/models-quantize.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { UsageError } from '../../src/errors.js';
-import { hashFile } from '../../src/inference/model-digest.js';
-import { readManifest } from '../../src/inference/model-quantized.js';
+import { hashFile } from '../../src/models/model-digest.js';
+import { readManifest } from '../../src/models/model-quantized.js';
 import { syntheticModel } from '../support/models.js';
 
 let dir: string;

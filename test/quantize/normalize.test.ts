@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { PermanentError } from '../../src/errors.js';
-import { normalizeModel } from '../../src/inference/quantize/normalize.js';
+import { normalizeModel } from '../../src/quantize/normalize.js';
 import {
   DataType,
   encodeModel,
@@ -13,7 +13,7 @@ import {
   makeNode,
   type NodeProto,
   type TensorProto,
-} from '../../src/inference/quantize/onnx-model.js';
+} from '../../src/quantize/onnx-model.js';
 import { opCounts } from './support.js';
 
 const intsAttribute = (name: string, ints: number[]) => ({ name, type: 7, ints });

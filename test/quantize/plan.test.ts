@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PermanentError } from '../../src/errors.js';
-import type { GraphIndex } from '../../src/inference/quantize/graph-index.js';
-import { planQuantization, type QuantizationPlan } from '../../src/inference/quantize/plan.js';
+import type { GraphIndex } from '../../src/quantize/graph-index.js';
+import { planQuantization, type QuantizationPlan } from '../../src/quantize/plan.js';
 import { u2netpIndex } from './support.js';
 
 function quantizedCounts(plan: QuantizationPlan): Record<string, number> {

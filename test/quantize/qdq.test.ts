@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { floatTensor } from '../../src/inference/quantize/onnx-model.js';
-import { quantizeWeight } from '../../src/inference/quantize/qdq.js';
+import { floatTensor } from '../../src/quantize/onnx-model.js';
+import { quantizeWeight } from '../../src/quantize/qdq.js';
 
 describe('quantizeWeight', () => {
   it('scales each output channel by its own largest magnitude, symmetric around 0', () => {

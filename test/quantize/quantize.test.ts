@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CalibrationInput } from '../../src/inference/quantize/calibrate.js';
-import { calibrationInputs, generatedImages } from '../../src/inference/quantize/calibration-images.js';
-import { DataType, decodeModel, type ModelProto } from '../../src/inference/quantize/onnx-model.js';
-import { openOrtProbe, optimizedOpCounts } from '../../src/inference/quantize/ort-probe.js';
-import { type QuantizeOptions, quantizeModel } from '../../src/inference/quantize/quantize.js';
-import { findModel } from '../../src/inference/registry.js';
+import { findModel } from '../../src/models/registry.js';
+import type { CalibrationInput } from '../../src/quantize/calibrate.js';
+import { calibrationInputs, generatedImages } from '../../src/quantize/calibration-images.js';
+import { DataType, decodeModel, type ModelProto } from '../../src/quantize/onnx-model.js';
+import { openOrtProbe, optimizedOpCounts } from '../../src/quantize/ort-probe.js';
+import { type QuantizeOptions, quantizeModel } from '../../src/quantize/quantize.js';
 import { metadataOf, u2netpBytes } from './support.js';
 
 let dir: string;

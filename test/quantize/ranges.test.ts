@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseRange, Histogram, klThresholdBins, uint8Params } from '../../src/inference/quantize/ranges.js';
+import { chooseRange, Histogram, klThresholdBins, uint8Params } from '../../src/quantize/ranges.js';
 
 /** 99 990 values spread evenly over [0, 1) and 10 outliers at 1000: a Relu output with rare spikes. */
 function spiky(): { values: Float32Array; histogram: Histogram } {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readManifest } from '../../src/inference/model-quantized.js';
+import { readManifest } from '../../src/models/model-quantized.js';
 import { runCli } from '../support/cli.js';
 import { encode, rectangleScene } from '../support/images.js';
 

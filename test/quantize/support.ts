@@ -1,8 +1,8 @@
 // Shared by the quantizer tests: the synthetic U²-Netp in memory, and small hand-made graphs.
 import { writeSyntheticModel } from '../../models/synth/index.js';
-import { indexGraph } from '../../src/inference/quantize/graph-index.js';
-import { normalizeModel } from '../../src/inference/quantize/normalize.js';
-import { decodeModel, type ModelProto } from '../../src/inference/quantize/onnx-model.js';
+import { indexGraph } from '../../src/quantize/graph-index.js';
+import { normalizeModel } from '../../src/quantize/normalize.js';
+import { decodeModel, type ModelProto } from '../../src/quantize/onnx-model.js';
 
 let u2netp: Promise<Buffer> | undefined;
 

@@ -8,11 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSyntheticModel } from '../../models/synth/index.js';
 import { quantize } from '../../src/cli/commands/models-quantize.js';
 import { loadConfig } from '../../src/config.js';
-import { hashFile } from '../../src/inference/model-digest.js';
-import { manifestPath, readManifest } from '../../src/inference/model-quantized.js';
-import { findVariant } from '../../src/inference/model-variants.js';
-import { decodeModel } from '../../src/inference/quantize/onnx-model.js';
-import { type ModelsConfig, modelNames, resolveModel } from '../../src/inference/registry.js';
+import { hashFile } from '../../src/models/model-digest.js';
+import { manifestPath, readManifest } from '../../src/models/model-quantized.js';
+import { findVariant } from '../../src/models/model-variants.js';
+import { type ModelsConfig, modelNames, resolveModel } from '../../src/models/registry.js';
+import { decodeModel } from '../../src/quantize/onnx-model.js';
 import { metadataOf } from './support.js';
 
 let dir: string;

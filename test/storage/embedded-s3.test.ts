@@ -10,8 +10,8 @@ import { text } from 'node:stream/consumers';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { startEmbeddedS3 } from '../../infra/dev/embedded-s3/embedded-s3.js';
 import { loadConfig } from '../../src/config.js';
-import { startEmbeddedS3 } from '../../src/storage/embedded-s3.js';
 import { createS3BlobStore } from '../../src/storage/s3-blob-store.js';
 
 // The embedded server's lifecycle: its files, and that it never outlives whoever started it.

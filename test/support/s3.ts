@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { type EmbeddedS3, startEmbeddedS3 } from '../../infra/dev/embedded-s3/embedded-s3.js';
 import { type Config, type Environment, loadConfig } from '../../src/config.js';
 import type { BlobStore } from '../../src/storage/blob-store.js';
-import { type EmbeddedS3, startEmbeddedS3 } from '../../src/storage/embedded-s3.js';
 import { createS3BlobStore } from '../../src/storage/s3-blob-store.js';
 
 /**

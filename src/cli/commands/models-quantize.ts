@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { loadConfig } from '../../config.js';
 import { PermanentError, UsageError } from '../../errors.js';
-import { hashFile } from '../../inference/model-digest.js';
+import { hashFile } from '../../models/model-digest.js';
 import {
   type Calibration,
   currentQuantized,
@@ -12,14 +12,14 @@ import {
   quantizedPathFor,
   quantizeToFile,
   sameRecipe,
-} from '../../inference/model-quantized.js';
-import { findVariant, type QuantizedSpec, variantOfModel } from '../../inference/model-variants.js';
-import { imagesInFolder, type ModelInputProfile } from '../../inference/quantize/calibration-images.js';
-import { decodeModel, modelInputSide } from '../../inference/quantize/onnx-model.js';
-import { keepFloatGroups } from '../../inference/quantize/plan.js';
-import type { QuantizeRecipe } from '../../inference/quantize/quantize.js';
-import { type CalibrationMethod, calibrationMethods } from '../../inference/quantize/ranges.js';
-import { findModel, listModels, resolveModel } from '../../inference/registry.js';
+} from '../../models/model-quantized.js';
+import { findVariant, type QuantizedSpec, variantOfModel } from '../../models/model-variants.js';
+import { findModel, listModels, resolveModel } from '../../models/registry.js';
+import { imagesInFolder, type ModelInputProfile } from '../../quantize/calibration-images.js';
+import { decodeModel, modelInputSide } from '../../quantize/onnx-model.js';
+import { keepFloatGroups } from '../../quantize/plan.js';
+import type { QuantizeRecipe } from '../../quantize/quantize.js';
+import { type CalibrationMethod, calibrationMethods } from '../../quantize/ranges.js';
 import { parseCommandArgs } from '../args.js';
 import type { CliIo, Command } from '../io.js';
 import { formatBytes } from '../progress.js';

@@ -3,14 +3,10 @@ import { join, resolve } from 'node:path';
 import { type Topology, topologies } from '../../../models/synth/index.js';
 import { loadConfig } from '../../config.js';
 import { UsageError } from '../../errors.js';
-import { pullModel } from '../../inference/model-download.js';
-import { modelStatuses, syntheticEntries } from '../../inference/model-status.js';
-import {
-  buildSyntheticFile,
-  defaultSyntheticSeed,
-  syntheticFileName,
-} from '../../inference/model-synthetic.js';
-import { listModels, type ModelSpec, syntheticDir } from '../../inference/registry.js';
+import { pullModel } from '../../models/model-download.js';
+import { modelStatuses, syntheticEntries } from '../../models/model-status.js';
+import { buildSyntheticFile, defaultSyntheticSeed, syntheticFileName } from '../../models/model-synthetic.js';
+import { listModels, type ModelSpec, syntheticDir } from '../../models/registry.js';
 import { parseCommandArgs } from '../args.js';
 import { formatTable } from '../format.js';
 import type { CliIo, Command } from '../io.js';

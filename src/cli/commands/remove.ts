@@ -17,9 +17,9 @@ import {
   writeFileAtomically,
 } from '../../images/local-files.js';
 import { createEngine, type Engine } from '../../inference/engine.js';
-import { findVariant, variantBuildHint } from '../../inference/model-variants.js';
-import { type ResolvedModel, resolveModel } from '../../inference/registry.js';
 import { removeBackground } from '../../inference/remove.js';
+import { findVariant, variantBuildHint } from '../../models/model-variants.js';
+import { type ResolvedModel, resolveModel } from '../../models/registry.js';
 import { parseCommandArgs, requireOption } from '../args.js';
 import type { CliIo, Command } from '../io.js';
 import { createProgress } from '../progress.js';

@@ -1,7 +1,7 @@
 import { parseS3Uri } from '../../contracts/object-keys.js';
 import { parseRenditionShorthand } from '../../contracts/renditions.js';
 import { errorMessage, UsageError } from '../../errors.js';
-import { listModels } from '../../inference/registry.js';
+import { listModels } from '../../models/registry.js';
 import { allows, loadGrants } from '../../policy/grants.js';
 import { requireTenant } from '../../tenants/tenants.js';
 import {

@@ -6,7 +6,7 @@
 // that a quantized op reads or writes gets one Q → DQ pair, and every consumer reads the DQ side.
 // Conv → Relu stays one unit: the pair goes after the Relu, whose uint8 zero point of 0 lets ORT
 // drop the Relu altogether.
-import { PermanentError } from '../../errors.js';
+import { PermanentError } from '../errors.js';
 import { consumersOf, type GraphIndex, isActivation } from './graph-index.js';
 import { dimsOf, type NodeProto } from './onnx-model.js';
 

@@ -6,17 +6,21 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { DecodedImage } from '../images/decode.js';
-import { type FileDigest, fileDigest } from './model-digest.js';
-import { writeFileAtomically } from './model-file-writer.js';
-import type { QuantizedSpec } from './model-variants.js';
-import { calibrationInputs, generatedImages, type ModelInputProfile } from './quantize/calibration-images.js';
-import { openOrtProbe, optimizedOpCounts } from './quantize/ort-probe.js';
+import {
+  calibrationInputs,
+  generatedImages,
+  type ModelInputProfile,
+} from '../quantize/calibration-images.js';
+import { openOrtProbe, optimizedOpCounts } from '../quantize/ort-probe.js';
 import {
   type QuantizeRecipe,
   type QuantizeReport,
   quantizeModel,
   quantizerVersion,
-} from './quantize/quantize.js';
+} from '../quantize/quantize.js';
+import { type FileDigest, fileDigest } from './model-digest.js';
+import { writeFileAtomically } from './model-file-writer.js';
+import type { QuantizedSpec } from './model-variants.js';
 import type { ResolvedModel } from './registry.js';
 
 export interface QuantizedManifest {

@@ -1,7 +1,7 @@
 // The int8 variants: one per published model, named `<model>-int8`, derived on this machine from the
-// verified fp32 file by our quantizer (src/inference/quantize/). Data, like the registry itself.
+// verified fp32 file by our quantizer (src/quantize/). Data, like the registry itself.
 import { registry } from '../../models/registry.js';
-import type { QuantizeRecipe } from './quantize/quantize.js';
+import type { QuantizeRecipe } from '../quantize/quantize.js';
 import type { ModelProfile, ModelSpec } from './registry.js';
 
 export const int8Suffix = '-int8';

@@ -1,7 +1,7 @@
 // Brings a float model into the shape the quantizer works on: float32 everywhere (fp16 exports are
 // upcast, their casts removed so producer and consumer meet), and opset ≥ 13 (per-channel
 // DequantizeLinear needs the `axis` attribute of opset 13).
-import { PermanentError } from '../../errors.js';
+import { PermanentError } from '../errors.js';
 import { indexGraph } from './graph-index.js';
 import {
   DataType,

@@ -5,11 +5,11 @@
 // some clutter and sensor grain. Seeded, so a variant rebuilt tomorrow is calibrated identically.
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
-import { PermanentError } from '../../errors.js';
-import { type DecodedImage, decodeImage, type ImageLimits } from '../../images/decode.js';
-import { findLocalImages } from '../../images/local-files.js';
-import { seededRandom } from '../../seeded-random.js';
-import { normalizeForModel, resizeForModel } from '../preprocess.js';
+import { PermanentError } from '../errors.js';
+import { type DecodedImage, decodeImage, type ImageLimits } from '../images/decode.js';
+import { findLocalImages } from '../images/local-files.js';
+import { normalizeForModel, resizeForModel } from '../images/model-input.js';
+import { seededRandom } from '../seeded-random.js';
 import type { CalibrationInput } from './calibrate.js';
 
 export interface ModelInputProfile {

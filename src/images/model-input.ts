@@ -5,7 +5,7 @@
 //   tmp[:, :, c] = (im_ary[:, :, c] - mean[c]) / std[c]      (float64)
 //   tmp.transpose((2, 0, 1))[None].astype(np.float32)       (NCHW)
 import sharp from 'sharp';
-import type { DecodedImage } from '../images/decode.js';
+import type { DecodedImage } from './decode.js';
 
 export interface Normalization {
   readonly mean: readonly [number, number, number];

@@ -3,7 +3,7 @@
 // extremes without copying a single activation out of ONNX Runtime. Histogram methods then need a
 // second pass that does fetch activations, a bounded number of values per run (IS-Net's at
 // 1024×1024 add up to gigabytes), in as many groups as that takes.
-import { PermanentError } from '../../errors.js';
+import { PermanentError } from '../errors.js';
 import {
   DataType,
   encodeModel,
