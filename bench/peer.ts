@@ -51,7 +51,7 @@ if (!['both', 'registry'].includes(values.normalisation)) {
   throw new Error('--normalisation: expected "both" or "registry"');
 }
 const threads = loadConfig(process.env).inference.threads;
-const outputDir = fileURLToPath(new URL('./output/peer', import.meta.url));
+const outputDir = fileURLToPath(new URL('./output/peer/', import.meta.url));
 const log = (line: string) => console.error(line);
 
 /** IS-Net's own normalisation (its repo, and what the peer does: (x − 128) / 256). */

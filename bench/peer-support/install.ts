@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** bench/peer/: the peer's own npm project (package.json, .npmrc with ignore-scripts, lock). */
-export const peerProjectDir = fileURLToPath(new URL('../peer', import.meta.url));
+export const peerProjectDir = fileURLToPath(new URL('../peer/', import.meta.url));
 
 export const peerPackageName = '@imgly/background-removal-node';
 

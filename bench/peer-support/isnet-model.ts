@@ -28,7 +28,7 @@ export type PeerIsnetVariant = (typeof peerIsnetVariants)[number];
 /** The registry family whose pre/post-processing these files take. */
 export const peerIsnetFamily = 'isnet-general-use';
 
-export const defaultPeerModelDir = fileURLToPath(new URL('../../models/weights/peer', import.meta.url));
+export const defaultPeerModelDir = fileURLToPath(new URL('../../models/weights/peer/', import.meta.url));
 
 export interface PeerIsnetModel {
   readonly variant: PeerIsnetVariant;

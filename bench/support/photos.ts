@@ -13,7 +13,7 @@ export interface Photo {
 }
 
 /** ../shared/fixtures/photos relative to the repository. */
-export const sharedPhotoDir = fileURLToPath(new URL('../../../shared/fixtures/photos', import.meta.url));
+export const sharedPhotoDir = fileURLToPath(new URL('../../../shared/fixtures/photos/', import.meta.url));
 
 /** Every JPEG/PNG/WebP in `dir` (by content), in name order; empty when the folder is absent. */
 export async function photosIn(dir: string): Promise<Photo[]> {

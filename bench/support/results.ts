@@ -34,7 +34,7 @@ export function machineInfo(): MachineInfo {
 
 /** Writes `bench/results/<name>-<timestamp>.json` (git-ignored) and returns its path. */
 export async function writeResults(name: string, data: Record<string, unknown>): Promise<string> {
-  const dir = fileURLToPath(new URL('../results', import.meta.url));
+  const dir = fileURLToPath(new URL('../results/', import.meta.url));
   await mkdir(dir, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const path = `${dir}${name}-${stamp}.json`;

@@ -21,7 +21,7 @@ const contracts = [
   },
 ] as const;
 
-export const contractSchemaDirectory = new URL('../../src/contracts/schemas', import.meta.url);
+export const contractSchemaDirectory = new URL('../../src/contracts/schemas/', import.meta.url);
 
 /** File name → file text, exactly as checked in. */
 export function renderContractSchemas(): Map<string, string> {

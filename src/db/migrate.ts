@@ -7,7 +7,7 @@ import type { Database, Queryable } from './database.js';
 // transaction and recorded in a ledger with its checksum. Every step holds a transaction-scoped
 // advisory lock on the schema, so processes migrating at once take turns and each file runs once.
 
-export const migrationsDirectory = new URL('./migrations', import.meta.url);
+export const migrationsDirectory = new URL('./migrations/', import.meta.url);
 const fileNamePattern = /^(\d{3})_[a-z0-9_]+\.sql$/;
 
 export interface Migration {

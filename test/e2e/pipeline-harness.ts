@@ -13,7 +13,7 @@ import { type FlakyS3, startFlakyS3 } from './flaky-s3.js';
 // proxy that can fail chosen requests. Workers run in this process (their S3 traffic still goes
 // over HTTP), except where a test kills one.
 
-export const root = fileURLToPath(new URL('../..', import.meta.url));
+export const root = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface PipelineHarness {
   readonly h: GatewayHarness;

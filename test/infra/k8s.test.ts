@@ -205,7 +205,7 @@ describe('infra/k8s', () => {
 
   it.runIf(existsSync('/usr/bin/kubectl'))('builds with kubectl kustomize', () => {
     const output = execFileSync('kubectl', ['kustomize', directory], {
-      cwd: new URL('../..', import.meta.url),
+      cwd: new URL('../../', import.meta.url),
       encoding: 'utf8',
     });
     const built = parseAllDocuments(output).map((document) => document.toJS() as K8sObject);

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { type Config, configVariables, type Environment, loadConfig } from '../../src/config.js';
 
-export const repoRoot = new URL('../..', import.meta.url);
+export const repoRoot = new URL('../../', import.meta.url);
 export const repoFile = (path: string) => new URL(path, repoRoot);
 
 /** Every YAML document of a file; a syntax error anywhere fails loudly with its position. */

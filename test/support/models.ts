@@ -6,7 +6,7 @@ import type { Topology } from '../../models/synth/index.js';
 import { ensureSyntheticModel } from '../../src/models/model-synthetic.js';
 import { findModel, type ResolvedModel } from '../../src/models/registry.js';
 
-export const testModelDir = fileURLToPath(new URL('../../.cache/models', import.meta.url));
+export const testModelDir = fileURLToPath(new URL('../../.cache/models/', import.meta.url));
 
 const built = new Map<Topology, Promise<ResolvedModel>>();
 

@@ -5,7 +5,7 @@ import type { Environment } from '../../src/config.js';
 
 // A long-running ClearCut process (gateway, worker, `clearcut events`) as a child of the test.
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
+const root = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface ServiceProcess {
   readonly child: ChildProcess;

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 // The demo's gateway and worker: real processes from workers/, run with tsx, as `npm run gateway`
 // and `npm run worker` would run them.
 
-export const repositoryRoot = fileURLToPath(new URL('../../..', import.meta.url));
+export const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 export interface Child {
   readonly name: string;
