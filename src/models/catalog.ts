@@ -2,6 +2,7 @@
 // models (models/registry.ts) and their int8 variants. Data only: importing this loads neither
 // ONNX Runtime nor sharp, so a gateway can use it.
 import { registry } from '../../models/registry.js';
+import type { Config } from '../config.js';
 import { quantizedVariants } from './model-variants.js';
 
 export interface ModelCatalog {
@@ -31,4 +32,9 @@ export function modelCatalog({ defaultModel }: CatalogSettings): ModelCatalog {
     has: (name) => names.has(name),
     unknownModelMessage: (name) => `model "${name}" is not known; known models: ${catalogNames.join(', ')}`,
   };
+}
+
+/** The catalog a process serves, from its parsed configuration. */
+export function catalogFor(config: Pick<Config, 'models'>): ModelCatalog {
+  return modelCatalog({ defaultModel: config.models.defaultModel });
 }
