@@ -1,6 +1,7 @@
 // The messages and schemas of docs/asyncapi.yaml: JSON Schemas that zod makes of the contracts
 // (src/contracts/, src/worker/dead-letters.ts), so the document follows every change.
 import { z } from 'zod';
+import { keyIdPattern } from '../../src/contracts/identifiers.js';
 import { jobSchema } from '../../src/contracts/job.js';
 import {
   acceptedEventSchema,
@@ -17,7 +18,6 @@ import {
 import { taskSchema } from '../../src/contracts/task.js';
 import { taskLaneRoutingKeys } from '../../src/queue/topology.js';
 import { noncePattern, timestampPattern } from '../../src/signing/headers.js';
-import { keyIdPattern } from '../../src/signing/keys.js';
 import { deadLetterHeaders } from '../../src/worker/dead-letters.js';
 
 // The signing headers (the patterns are the gateway's, src/signing/).

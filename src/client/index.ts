@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { messageIdPattern } from '../contracts/identifiers.js';
 import { type JobInput, parseJob } from '../contracts/job.js';
 import { connectAmqpBus, type StateLog } from '../queue/amqp-bus.js';
 import type { Publisher } from '../queue/bus.js';
 import { topologyNames } from '../queue/topology.js';
-import { messageIdPattern } from '../signing/headers.js';
 import { decodeSigningSecret, parseKeyId, type SigningSecret } from '../signing/keys.js';
 import { signJob } from '../signing/sign.js';
 import { InvalidJobError, PublishError } from './errors.js';

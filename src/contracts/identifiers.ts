@@ -1,9 +1,16 @@
 import { z } from 'zod';
-import { messageIdPattern } from '../signing/headers.js';
-import { keyIdPattern } from '../signing/keys.js';
 
 // Identifiers that travel in messages. Each is one word of a routing key or a path segment,
 // so none may contain dots, slashes or whitespace.
+
+/**
+ * Job ids (the AMQP message_id): letters, digits, `_` and `-`, up to 128. No dots: the id is a word
+ * of the result routing key `<tenant>.<job id>.<kind>`; no `/`: it names objects such as the
+ * results manifest.
+ */
+export const messageIdPattern = /^[A-Za-z0-9_-]{1,128}$/;
+/** Signing key ids; the id body is base62 so ids survive URLs, shells and routing keys. */
+export const keyIdPattern = /^ck_(live|test)_[0-9A-Za-z]{24}$/;
 
 export const tenantIdPattern = /^[a-z][a-z0-9-]{1,62}$/;
 export const tenantIdSchema = z

@@ -1,6 +1,6 @@
+import { messageIdPattern } from '../contracts/identifiers.js';
 import { type KeyState, keyState, type SigningKey } from '../keys/signing-key.js';
 import type { Delivery } from '../queue/bus.js';
-import { messageIdPattern } from '../signing/headers.js';
 import {
   assertFreshTimestamp,
   parseSignedHeaders,

@@ -1,5 +1,5 @@
+import { keyIdPattern, messageIdPattern } from '../contracts/identifiers.js';
 import { SignatureError } from './errors.js';
-import { keyIdPattern } from './keys.js';
 
 // Validation of everything that enters the canonical string, before any of it is used. Each
 // pattern excludes newlines and control characters by construction and bounds the length.
@@ -13,11 +13,6 @@ export const nonceBytes = 16;
 export const noncePattern = /^[A-Za-z0-9_-]{22,128}$/;
 /** Unix seconds, decimal, no sign, no leading zero, at most 12 digits. */
 export const timestampPattern = /^(0|[1-9][0-9]{0,11})$/;
-/**
- * Job ids: letters, digits, `_` and `-`, up to 128. No dots: the id is a word of the result routing
- * key `<tenant>.<job id>.<kind>`; no `/`: it names objects such as the results manifest.
- */
-export const messageIdPattern = /^[A-Za-z0-9_-]{1,128}$/;
 /** The body is JSON; a UTF-8 charset parameter is tolerated. The exact text is what gets signed. */
 export const contentTypePattern = /^application\/json(; ?charset=utf-8)?$/i;
 const hmacSignaturePattern = /^v1=([0-9a-f]{64})$/;

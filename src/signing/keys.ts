@@ -5,6 +5,7 @@ import {
   type KeyObject,
   randomBytes,
 } from 'node:crypto';
+import { keyIdPattern } from '../contracts/identifiers.js';
 import { KeyFormatError } from './errors.js';
 
 // Key material formats, shared by `clearcut keys` (which makes keys), the gateway (which verifies
@@ -36,8 +37,6 @@ export type VerificationKey =
   | { readonly algorithm: 'ed25519'; readonly publicKey: KeyObject };
 
 const keyIdBodyLength = 24;
-/** Accepts what generateKeyId makes; the id body is base62 so ids survive URLs, shells and routing keys. */
-export const keyIdPattern = /^ck_(live|test)_[0-9A-Za-z]{24}$/;
 export const hmacSecretBytes = 32;
 const hmacSecretPrefix = 'cks_';
 const ed25519PrivateKeyPrefix = 'cked_';
