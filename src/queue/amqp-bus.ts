@@ -5,8 +5,8 @@ import amqp, {
   type ConsumeMessage,
   type Message,
 } from 'amqplib';
-import { type BackoffPolicy, backoffDelay } from '../ops/backoff.js';
 import { declareTopology } from './amqp-topology.js';
+import { type BackoffPolicy, backoffDelay } from './backoff.js';
 import type { Delivery, MessageBus, OutboundMessage, Publisher, Subscription } from './bus.js';
 import type { Declarations } from './topology.js';
 

@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { backoffDelay } from '../../src/ops/backoff.js';
+import { backoffDelay } from '../../src/queue/backoff.js';
 
 const policy = { initialMs: 500, maxMs: 30_000 };
 
