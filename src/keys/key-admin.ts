@@ -1,12 +1,12 @@
 import { recordAudit } from '../audit/audit.js';
 import type { Database, Queryable } from '../db/database.js';
-import { PolicyStoreError } from '../policy/errors.js';
 import {
   generateSigningKey,
   type KeyAlgorithm,
   type KeyEnvironment,
   type NewSigningKey,
 } from '../signing/keys.js';
+import { PolicyStoreError } from '../tenants/errors.js';
 import { requireTenant } from '../tenants/tenants.js';
 import { keyChangesChannel } from './key-rows.js';
 import { sealSecret } from './secret-box.js';

@@ -1,6 +1,6 @@
 import { recordAudit } from '../audit/audit.js';
 import type { Database, Queryable } from '../db/database.js';
-import { PolicyStoreError, unknownTenant } from './errors.js';
+import { PolicyStoreError, unknownTenant } from '../tenants/errors.js';
 import { type ImageWindow, imageWindows, windowStarts } from './quota-windows.js';
 import { type EffectivePolicy, effectivePolicy } from './quotas.js';
 

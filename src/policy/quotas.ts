@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/database.js';
-import { unknownTenant } from './errors.js';
+import { unknownTenant } from '../tenants/errors.js';
 import { type ImageWindow, imageWindows, windowEnd, windowStarts } from './quota-windows.js';
 
 // The gateway's quota checks. Each is ONE SQL statement that decides and records atomically

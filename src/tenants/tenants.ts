@@ -1,7 +1,7 @@
 import { recordAudit } from '../audit/audit.js';
 import { tenantIdPattern } from '../contracts/identifiers.js';
 import type { Database, Queryable } from '../db/database.js';
-import { PolicyStoreError, unknownTenant } from '../policy/errors.js';
+import { PolicyStoreError, unknownTenant } from './errors.js';
 
 export interface Tenant {
   readonly id: string;

@@ -5,13 +5,13 @@ import { createDatabase } from '../../src/db/postgres.js';
 import { createKey, listKeys, revokeKey, rotateKey } from '../../src/keys/key-admin.js';
 import { createKeyStore, type KeyStore, keyState } from '../../src/keys/key-store.js';
 import { SecretBoxError } from '../../src/keys/secret-box.js';
-import { PolicyStoreError } from '../../src/policy/errors.js';
 import {
   decodeSigningSecret,
   parseSignedHeaders,
   signJob,
   verifySignature,
 } from '../../src/signing/index.js';
+import { PolicyStoreError } from '../../src/tenants/errors.js';
 import { type MigratedDatabase, migratedDatabase } from '../policy/migrated-database.js';
 
 let store: MigratedDatabase;

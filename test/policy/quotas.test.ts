@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PolicyStoreError } from '../../src/policy/errors.js';
 import { quotaReport, setQuota } from '../../src/policy/quota-settings.js';
 import { effectivePolicy, refundImages, reserveImages, takeJobToken } from '../../src/policy/quotas.js';
+import { PolicyStoreError } from '../../src/tenants/errors.js';
 import { setTenantTier } from '../../src/tenants/tenants.js';
 import { type MigratedDatabase, migratedDatabase } from './migrated-database.js';
 

@@ -1,4 +1,4 @@
-/** An admin or policy operation that names something that is not there, or collides with what is. */
+/** An admin operation (tenants, keys, grants, tiers) that names something absent, or collides with what exists. */
 export class PolicyStoreError extends Error {
   constructor(
     readonly code: 'unknown_tenant' | 'unknown_tier' | 'unknown_key' | 'duplicate_tenant' | 'invalid_state',
