@@ -44,12 +44,22 @@ export interface ReadOptions {
   readonly maxBytes: number;
   /** Aborting fails the request with TransientError `aborted` and closes the connection. */
   readonly signal?: AbortSignal;
+  /**
+   * Bytes to skip (a ranged read), to resume a long read where it stopped; `maxBytes` then counts
+   * from here. An offset at or past the end gives an empty body.
+   */
+  readonly offset?: number;
 }
 
 export interface PutOptions {
   readonly contentType: string;
   readonly metadata?: BlobMetadata;
   readonly signal?: AbortSignal;
+}
+
+export interface StreamPutOptions extends PutOptions {
+  /** Bytes buffered per part of a multipart upload (S3's minimum, 5 MiB, unless told otherwise). */
+  readonly partBytes?: number;
 }
 
 export interface ListOptions {
@@ -65,6 +75,16 @@ export interface BlobStore {
   openRead(bucket: string, key: string, options: ReadOptions): Promise<BlobReadStream>;
   /** One PUT request; the object is complete and readable when the promise resolves. */
   put(bucket: string, key: string, body: Buffer, options: PutOptions): Promise<{ eTag: string }>;
+  /**
+   * Streams `body` to the object holding at most one part in memory: one PUT when it fits in a
+   * part, else a multipart upload (aborted if anything fails, so no half object ever appears).
+   */
+  putStream(
+    bucket: string,
+    key: string,
+    body: AsyncIterable<Buffer>,
+    options: StreamPutOptions,
+  ): Promise<{ eTag: string; parts: number }>;
   /** Size, eTag and metadata of an object; undefined when it (or its bucket) does not exist. */
   head(bucket: string, key: string): Promise<BlobInfo | undefined>;
   /** Keys under `prefix` in S3 order, fetched one page (≤ 1,000 keys) at a time as the caller iterates. */

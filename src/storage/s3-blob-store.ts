@@ -13,11 +13,13 @@ import type { Config } from '../config.js';
 import { PermanentError } from '../errors.js';
 import type { BlobStore, ListedBlob } from './blob-store.js';
 import { checkListing, checkLocation, checkMetadata } from './request-checks.js';
+import { unquote, uploadStream } from './s3-multipart-upload.js';
 import { errorName, type StorageRequest, storageFailure, toStorageError } from './storage-errors.js';
 
-// The one file that imports the AWS SDK. Uploads are always one PUT of a Buffer with its length:
-// the SDK sends aws-chunked (which S3-protocol servers other than AWS may store corrupted, see
-// docs/storage.md) only for streamed bodies.
+// With ./s3-multipart-upload.ts, the only files that import the AWS SDK. Uploads are always
+// Buffers with their length (one PUT, or one per part): the SDK sends aws-chunked (which
+// S3-protocol servers other than AWS may store corrupted, see docs/storage.md) only for streamed
+// bodies.
 
 function createS3Client(config: Config['storage']): S3Client {
   const checksum = config.checksum === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
@@ -50,12 +52,18 @@ export function createS3BlobStore(config: Config['storage']): BlobStore {
     }
   }
 
-  const openRead: BlobStore['openRead'] = async (bucket, key, { maxBytes, signal }) => {
+  const openRead: BlobStore['openRead'] = async (bucket, key, { maxBytes, signal, offset = 0 }) => {
     const request: StorageRequest = { action: 'GET', bucket, key, signal };
     checkLocation(request);
-    const output = await attempt(request, (abortSignal) =>
-      client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal }),
-    );
+    const range = offset > 0 ? `bytes=${offset}-` : undefined;
+    let output: Awaited<ReturnType<typeof getObject>>;
+    try {
+      output = await getObject(bucket, key, range, signal);
+    } catch (error) {
+      // S3 answers a range starting at or past the end with 416: nothing is left to read.
+      if (range === undefined || errorName(error) !== 'InvalidRange') throw toStorageError(error, request);
+      return { eTag: '', contentType: undefined, metadata: {}, size: 0, body: Readable.from([]) };
+    }
     const body = output.Body;
     if (!(body instanceof Readable)) {
       throw storageFailure('storage_unavailable', request, 'the response has no readable body');
@@ -74,8 +82,18 @@ export function createS3BlobStore(config: Config['storage']): BlobStore {
     return { ...describe(output), size: declared, body: stream };
   };
 
+  const getObject = (bucket: string, key: string, range: string | undefined, abortSignal?: AbortSignal) =>
+    client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: range }), { abortSignal });
+
   return {
     openRead,
+
+    async putStream(bucket, key, body, options) {
+      const request = { action: 'PUT' as const, bucket, key, signal: options.signal };
+      checkLocation(request);
+      checkMetadata(request, options.metadata ?? {});
+      return uploadStream(client, attempt, request, body, options);
+    },
 
     async get(bucket, key, options) {
       const { body, ...info } = await openRead(bucket, key, options);
@@ -208,8 +226,4 @@ function tooLarge(request: StorageRequest, found: string, maxBytes: number) {
 
 function describe(output: { ETag?: string; ContentType?: string; Metadata?: Record<string, string> }) {
   return { eTag: unquote(output.ETag), contentType: output.ContentType, metadata: output.Metadata ?? {} };
-}
-
-function unquote(eTag: string | undefined): string {
-  return (eTag ?? '').replace(/^"(.*)"$/, '$1');
 }
