@@ -1,6 +1,7 @@
-import { type Job, parseJobBody } from '../contracts/job.js';
+import { type Job, parseJob, parseJobBody } from '../contracts/job.js';
+import type { ModelCatalog } from '../models/catalog.js';
 import { allows, type Grant } from '../policy/grants.js';
-import { type Decision, reject } from './decisions.js';
+import { type Rejected, reject } from './decision.js';
 
 // Pure: what an admitted job body turns into, and whether the tenant's grants cover it.
 
@@ -15,31 +16,33 @@ export interface JobPlan {
   readonly laneRank: 0 | 1;
 }
 
-export interface PlanContext {
-  readonly defaultModel: string;
-  /** Model names the workers can run; undefined skips the check. */
-  readonly knownModels?: ReadonlySet<string>;
-}
+/** A job as a door received it: the producer's raw bytes, or a value the door built (a trigger rule's job). */
+export type JobBody = { readonly bytes: Buffer } | { readonly value: unknown };
 
 const maxProblemsShown = 10;
+const maxProblemsKept = 50;
 
-export function planJob(body: Buffer, context: PlanContext): { plan: JobPlan } | { decision: Decision } {
-  const parsed = parseJobBody(body);
+/** The job's plan, or why it cannot be admitted (invalid_body, unknown_model). Never throws. */
+export function planJob(body: JobBody, catalog: ModelCatalog): { plan: JobPlan } | { decision: Rejected } {
+  let parsed: ReturnType<typeof parseJob>;
+  try {
+    parsed = 'bytes' in body ? parseJobBody(body.bytes) : parseJob(body.value);
+  } catch (error) {
+    // Nothing a producer writes may crash the consumer: a body the parser chokes on is an invalid body.
+    return { decision: reject('invalid_body', `the body could not be read: ${String(error).slice(0, 200)}`) };
+  }
   if (!parsed.ok) {
     const shown = parsed.problems.slice(0, maxProblemsShown);
     const more = parsed.problems.length - shown.length;
     return {
       decision: reject('invalid_body', shown.join('; ') + (more > 0 ? `; and ${more} more problems` : ''), {
-        problems: parsed.problems.slice(0, 50),
+        problems: parsed.problems.slice(0, maxProblemsKept),
       }),
     };
   }
   const job = parsed.job;
-  const model = job.model ?? context.defaultModel;
-  if (context.knownModels && !context.knownModels.has(model)) {
-    const known = [...context.knownModels].join(', ');
-    return { decision: reject('unknown_model', `model "${model}" is not available; known models: ${known}`) };
-  }
+  const model = job.model ?? catalog.defaultModel;
+  if (!catalog.has(model)) return { decision: reject('unknown_model', catalog.unknownModelMessage(model)) };
   const input = job.input;
   const laneRank = job.priority === 'high' ? 0 : 1;
   if ('manifest' in input || 'prefix' in input) {

@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/database.js';
 import { type EffectivePolicy, reserveImages, takeJobToken } from '../policy/quotas.js';
-import { type Decision, reject } from './decisions.js';
+import { type Rejected, reject } from './decision.js';
 
 /** One job's claim on its tenant's quotas. */
 export interface QuotaClaim {
@@ -19,8 +19,8 @@ export async function takeQuotas(
   claims: readonly QuotaClaim[],
   policies: ReadonlyMap<string, EffectivePolicy>,
   now: Date,
-): Promise<Map<number, Decision>> {
-  const refusals = new Map<number, Decision>();
+): Promise<Map<number, Rejected>> {
+  const refusals = new Map<number, Rejected>();
   const byTenant = new Map<string, number[]>();
   for (const [index, claim] of claims.entries()) {
     byTenant.set(claim.tenantId, [...(byTenant.get(claim.tenantId) ?? []), index]);
@@ -52,7 +52,7 @@ function rateLimited(
   tenant: string,
   policy: EffectivePolicy | undefined,
   retryAfterSeconds: number,
-): Decision {
+): Rejected {
   return reject(
     'rate_limited',
     `tenant ${tenant} may submit ${policy?.jobsPerMinute} jobs per minute (burst ${policy?.burst}); retry in ${retryAfterSeconds} s`,

@@ -81,6 +81,12 @@ export const gatewaySection = section(
       default: '9466',
       schema: wholeNumber(0, 65_535),
     }),
+    CLEARCUT_GATEWAY_UNVERIFIED_AUDIT_LIMIT: variable({
+      doc: 'Unverified job messages (unreadable headers, unknown key, bad signature) a gateway audits one by one per minute; beyond it they are counted into one audit row per reason and batch, and get no `rejected` event.',
+      expected: 'a whole number from 0 to 1000000',
+      default: '100',
+      schema: wholeNumber(0, 1_000_000),
+    }),
     CLEARCUT_GATEWAY_EVENTS: variable({
       doc: 'Whether the gateway process also runs the S3 event consumer (events queue → trigger rules → jobs, see docs/events.md); set false when `clearcut events` runs apart.',
       expected: 'true or false',
@@ -103,5 +109,6 @@ export const gatewaySection = section(
     httpPort: v.CLEARCUT_GATEWAY_HTTP_PORT,
     eventsHttpPort: v.CLEARCUT_EVENTS_HTTP_PORT,
     events: v.CLEARCUT_GATEWAY_EVENTS,
+    unverifiedAuditPerMinute: v.CLEARCUT_GATEWAY_UNVERIFIED_AUDIT_LIMIT,
   }),
 );

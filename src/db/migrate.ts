@@ -123,7 +123,7 @@ function checkLedger(
   }
 }
 
-async function configuredSchema(db: Queryable): Promise<string> {
+export async function configuredSchema(db: Queryable): Promise<string> {
   const [row] = await db.query<{ path: string }>(`SELECT current_setting('search_path') AS path`);
   const first = row?.path
     .split(',')[0]

@@ -1,13 +1,13 @@
 import { type AuditRow, recordAudit } from '../audit/audit.js';
 import type { Database } from '../db/database.js';
 import { type BatchedConsumer, createBatchedConsumer } from '../gateway/batched-consumer.js';
-import type { PlanContext } from '../gateway/job-plan.js';
 import type { Logger } from '../log.js';
+import type { ModelCatalog } from '../models/catalog.js';
 import type { Delivery, MessageBus } from '../queue/bus.js';
 import { admitEvents, type EventDecision, type EventOutcome } from './admission.js';
 import { type MalformedRecord, parseEventMessage } from './parse.js';
 
-export interface EventConsumerSettings extends PlanContext {
+export interface EventConsumerSettings {
   readonly prefetch: number;
   readonly batchSize: number;
   readonly batchWindowMs: number;
@@ -18,6 +18,7 @@ export interface EventConsumerOptions {
   readonly queue: string;
   readonly db: Database;
   readonly settings: EventConsumerSettings;
+  readonly catalog: ModelCatalog;
   readonly log: Logger;
   /** A batch committed and was acked; `decisions` says what became of each object event. */
   readonly onCommitted?: (decisions: readonly EventDecision[], malformed: number, seconds: number) => void;
@@ -53,7 +54,7 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
       message.malformed.map((record) => malformedAudit(delivery, record, at)),
     );
     const decisions = await db.transaction(async (tx) => {
-      const decided = await admitEvents(tx, events, { ...settings, now: at });
+      const decided = await admitEvents(tx, events, { now: at, catalog: options.catalog });
       await recordAudit(tx, malformed);
       return decided;
     });

@@ -1,10 +1,10 @@
 import type { Registry } from 'prom-client';
 import type { Config } from '../config.js';
-import { createDispatcher } from '../jobs/dispatcher.js';
-import { createOutboxRelay } from '../jobs/outbox-relay.js';
+import { requireSchemaCurrent } from '../db/schema-check.js';
 import type { PollLoop } from '../jobs/poll-loop.js';
+import { createPublishingLoops } from '../jobs/publishing.js';
 import type { Logger } from '../log.js';
-import { listModels } from '../models/registry.js';
+import { catalogFor } from '../models/catalog.js';
 import { startOpsServer } from '../ops/http-server.js';
 import { createMetricsRegistry } from '../ops/metrics.js';
 import {
@@ -46,10 +46,7 @@ export async function startEventService(config: Config, options: EventServiceOpt
   const db = openServiceDatabase(config.database, log);
   const cleanups = createCleanups(() => db.close());
   try {
-    const [migrated] = await db.query<{ ok: boolean }>(
-      `SELECT to_regclass('triggers') IS NOT NULL AND to_regclass('processed_events') IS NOT NULL AS ok`,
-    );
-    if (!migrated?.ok) throw new Error('the database schema is not migrated: run `clearcut migrate` first');
+    await requireSchemaCurrent(db);
     const bus = await connectServiceBus(config.broker, 'clearcut events', gatewayTopology(names), log);
     cleanups.add(() => bus.close());
 
@@ -60,28 +57,16 @@ export async function startEventService(config: Config, options: EventServiceOpt
       const publisher = await bus.publisher();
       cleanups.add(() => publisher.close());
       const published = createEventDispatchMetrics(registry);
-      const common = {
+      const { dispatcher, relay } = createPublishingLoops({
+        settings: config.gateway,
         db,
         publisher,
-        leaseMs: config.gateway.publishLeaseMs,
-        idleMs: config.gateway.dispatchIntervalMs,
+        names,
         log,
-      };
-      loops.push(
-        createDispatcher({
-          ...common,
-          names,
-          quantum: config.gateway.dispatchQuantum,
-          maxTenants: 100,
-          onPublished: (lane, count) => published.tasksPublished.inc({ lane }, count),
-        }),
-        createOutboxRelay({
-          ...common,
-          exchange: names.resultsExchange,
-          batchSize: 500,
-          onPublished: (count) => published.resultEventsPublished.inc(count),
-        }),
-      );
+        onTasksPublished: (lane, count) => published.tasksPublished.inc({ lane }, count),
+        onEventsPublished: (count) => published.resultEventsPublished.inc(count),
+      });
+      loops.push(dispatcher, relay);
     }
     const consumer = createEventConsumer({
       bus,
@@ -91,9 +76,8 @@ export async function startEventService(config: Config, options: EventServiceOpt
         prefetch: config.gateway.prefetch,
         batchSize: config.gateway.batchSize,
         batchWindowMs: config.gateway.batchWindowMs,
-        defaultModel: config.models.defaultModel,
-        knownModels: new Set(listModels().map((model) => model.name)),
       },
+      catalog: catalogFor(config),
       log,
       onCommitted: (decisions, malformed, seconds) => {
         metrics.batchSeconds.observe(seconds);

@@ -1,15 +1,15 @@
 import type { Registry } from 'prom-client';
-import { registry } from '../../models/registry.js';
+import { createRefusalBudget } from '../admission/refusals.js';
 import { createExpander } from '../catalog/expander.js';
 import type { Config } from '../config.js';
-import { createDispatcher } from '../jobs/dispatcher.js';
+import { requireSchemaCurrent } from '../db/schema-check.js';
 import { createJobFinalizer } from '../jobs/job-finalizer.js';
-import { createOutboxRelay } from '../jobs/outbox-relay.js';
 import { createPollLoop } from '../jobs/poll-loop.js';
+import { createPublishingLoops } from '../jobs/publishing.js';
 import { createKeyStore } from '../keys/key-store.js';
 import { requireMasterKey } from '../keys/secret-box.js';
 import type { Logger } from '../log.js';
-import { quantizedVariants } from '../models/model-variants.js';
+import { catalogFor } from '../models/catalog.js';
 import { startOpsServer } from '../ops/http-server.js';
 import { createMetricsRegistry } from '../ops/metrics.js';
 import {
@@ -38,9 +38,7 @@ export interface GatewayOptions {
 }
 
 const nonceSweepIntervalMs = 30_000;
-// What modelNames() in src/models/registry.ts lists, read from the data modules alone: that
-// module loads ONNX Runtime and sharp, which a gateway has no use for.
-const knownModels = new Set([...registry, ...quantizedVariants()].map((model) => model.name));
+const minuteMs = 60_000;
 
 /** Wires the gateway from configuration: database, key store, broker topology, consumer, dispatcher, relay. */
 export async function startGateway(
@@ -52,7 +50,7 @@ export async function startGateway(
   const db = openServiceDatabase(config.database, log);
   const cleanups = createCleanups(() => db.close());
   try {
-    await requireMigrated(db.query.bind(db));
+    await requireSchemaCurrent(db);
     const keys = await createKeyStore(db, masterKey, { cacheTtlMs: config.gateway.keyCacheTtlMs });
     cleanups.add(() => keys.close());
     const bus = await connectServiceBus(config.broker, 'clearcut gateway', gatewayTopology(names), log);
@@ -63,26 +61,14 @@ export async function startGateway(
     const registry = shared ?? createMetricsRegistry('gateway');
     const metrics = createGatewayMetrics(registry);
     const idleMs = config.gateway.dispatchIntervalMs;
-    const dispatcher = createDispatcher({
+    const { dispatcher, relay } = createPublishingLoops({
+      settings: config.gateway,
       db,
       publisher,
       names,
-      quantum: config.gateway.dispatchQuantum,
-      maxTenants: 100,
-      leaseMs: config.gateway.publishLeaseMs,
-      idleMs,
       log,
-      onPublished: (lane, count) => metrics.tasksPublished.inc({ lane }, count),
-    });
-    const relay = createOutboxRelay({
-      db,
-      publisher,
-      exchange: names.resultsExchange,
-      batchSize: 500,
-      leaseMs: config.gateway.publishLeaseMs,
-      idleMs,
-      log,
-      onPublished: (count) => metrics.eventsPublished.inc(count),
+      onTasksPublished: (lane, count) => metrics.tasksPublished.inc({ lane }, count),
+      onEventsPublished: (count) => metrics.eventsPublished.inc(count),
     });
     // Catalog jobs: listing prefix/manifest inputs into tasks, and the results manifest at the end.
     const store = createS3BlobStore(config.storage);
@@ -114,11 +100,9 @@ export async function startGateway(
       queue: names.jobsQueue,
       db,
       getKey: (keyId) => keys.get(keyId),
-      settings: {
-        ...config.gateway,
-        defaultModel: config.models.defaultModel,
-        knownModels,
-      },
+      settings: config.gateway,
+      catalog: catalogFor(config),
+      refusals: createRefusalBudget(config.gateway.unverifiedAuditPerMinute, minuteMs),
       log,
       metrics,
       onCommitted: (decided) => {
@@ -155,14 +139,5 @@ export async function startGateway(
   } catch (error) {
     await cleanups.run();
     throw error;
-  }
-}
-
-async function requireMigrated(query: (text: string) => Promise<{ ok: boolean }[]>) {
-  const [row] = await query(
-    `SELECT to_regclass('outbox') IS NOT NULL AND to_regclass('api_keys') IS NOT NULL AS ok`,
-  );
-  if (!row?.ok) {
-    throw new Error('the database schema is not migrated: run `clearcut migrate` first');
   }
 }

@@ -1,19 +1,20 @@
+import { admitBatch } from '../admission/admit.js';
+import { reject } from '../admission/decision.js';
+import { type RefusalBudget, recordRefusals } from '../admission/refusals.js';
 import type { Database } from '../db/database.js';
 import type { SigningKey } from '../keys/signing-key.js';
 import type { Logger } from '../log.js';
+import type { ModelCatalog } from '../models/catalog.js';
 import type { Delivery, MessageBus } from '../queue/bus.js';
-import { type AdmissionContext, decideBatch } from './admission.js';
 import { type BatchedConsumer, type BatchSettings, createBatchedConsumer } from './batched-consumer.js';
-import { type Decided, reject } from './decisions.js';
+import type { Decided } from './decisions.js';
 import type { GatewayMetrics } from './metrics.js';
-import { recordDecisions } from './record.js';
+import { admissionRequest, refusalOf } from './requests.js';
 import { readableMessageId, screenDelivery } from './screen.js';
 
 export interface JobConsumerSettings extends BatchSettings {
   readonly timestampWindowMs: number;
   readonly maxBodyBytes: number;
-  readonly defaultModel: string;
-  readonly knownModels?: ReadonlySet<string>;
 }
 
 export interface JobConsumerOptions {
@@ -22,6 +23,9 @@ export interface JobConsumerOptions {
   readonly db: Database;
   readonly getKey: (keyId: string) => Promise<SigningKey | undefined>;
   readonly settings: JobConsumerSettings;
+  readonly catalog: ModelCatalog;
+  /** How many unverified messages are audited one by one per interval (then counted). */
+  readonly refusals: RefusalBudget;
   readonly log: Logger;
   readonly metrics: GatewayMetrics;
   /** A batch committed with admitted jobs: the dispatcher and relay have work. */
@@ -54,23 +58,35 @@ export function createJobConsumer(options: JobConsumerOptions): JobConsumer {
         }),
       ),
     );
-    const context: AdmissionContext = { ...settings, now: at, windowMs: settings.timestampWindowMs };
+    const verified = screened.flatMap((s) => (s.verified ? [s] : []));
     return options.db.transaction(async (tx) => {
-      const decided = await decideBatch(tx, screened, context);
-      await recordDecisions(tx, decided, at);
-      return decided;
+      const admitted = await admitBatch(
+        tx,
+        verified.map((v) => admissionRequest(v, settings.timestampWindowMs)),
+        { now: at, catalog: options.catalog },
+      );
+      const refused = screened.flatMap((s) => (s.verified ? [] : [s]));
+      await recordRefusals(tx, refused.map(refusalOf), at, options.refusals);
+      const decisions = new Map(verified.map((v, index) => [v.delivery, admitted[index]!]));
+      return screened.map(
+        (s): Decided => ({
+          delivery: s.delivery,
+          sender: s.sender,
+          decision: s.verified ? decisions.get(s.delivery)! : s.decision,
+        }),
+      );
     });
   }
 
   /** The one message that breaks its transaction every time is rejected, so it cannot block the queue. */
   async function refuseUnstorable(delivery: Delivery, error: unknown): Promise<Decided[]> {
     log.error({ err: error }, 'a job message could not be stored; rejecting it');
-    const decided: Decided = {
+    const decided = {
       delivery,
       sender: { messageId: readableMessageId(delivery.messageId) },
       decision: reject('invalid_body', 'the gateway could not store this job; check its contents'),
     };
-    await options.db.transaction((tx) => recordDecisions(tx, [decided], now()));
+    await options.db.transaction((tx) => recordRefusals(tx, [refusalOf(decided)], now(), options.refusals));
     return [decided];
   }
 

@@ -1,3 +1,4 @@
+import { type Rejected, reject } from '../admission/decision.js';
 import { messageIdPattern } from '../contracts/identifiers.js';
 import { type KeyState, keyState, type SigningKey } from '../keys/signing-key.js';
 import type { Delivery } from '../queue/bus.js';
@@ -8,7 +9,7 @@ import {
   type SignedHeaders,
   verifySignature,
 } from '../signing/index.js';
-import { type Decided, reject, type Sender } from './decisions.js';
+import type { Sender } from './decisions.js';
 
 // The checks that need no database transaction, in the order the protocol fixes: body size,
 // headers, key, signature, timestamp. Key lookups hit the key store's cache.
@@ -27,9 +28,16 @@ export interface Verified {
   readonly key: SigningKey;
 }
 
-export type Screened = ({ readonly verified: true } & Verified) | ({ readonly verified: false } & Decided);
+/** Refused before admission; `sender.tenantId` is set only when the signature verified. */
+export interface Refused {
+  readonly delivery: Delivery;
+  readonly sender: Sender;
+  readonly decision: Rejected;
+}
 
-const keyRejections: Record<Exclude<KeyState, 'active'>, (key: SigningKey) => Decided['decision']> = {
+export type Screened = ({ readonly verified: true } & Verified) | ({ readonly verified: false } & Refused);
+
+const keyRejections: Record<Exclude<KeyState, 'active'>, (key: SigningKey) => Rejected> = {
   revoked: (key) => reject('revoked_key', `key ${key.keyId} was revoked at ${key.revokedAt?.toISOString()}`),
   expired: (key) =>
     reject(
@@ -41,7 +49,7 @@ const keyRejections: Record<Exclude<KeyState, 'active'>, (key: SigningKey) => De
 /** Anything wrong with the message becomes a rejection; it throws only when the key store fails. */
 export async function screenDelivery(delivery: Delivery, context: ScreenContext): Promise<Screened> {
   const sender: Sender = { messageId: readableMessageId(delivery.messageId) };
-  const rejected = (decision: Decided['decision'], who: Sender = sender): Screened => ({
+  const rejected = (decision: Rejected, who: Sender = sender): Screened => ({
     verified: false,
     delivery,
     sender: who,
@@ -67,16 +75,20 @@ export async function screenDelivery(delivery: Delivery, context: ScreenContext)
   if (key === undefined) {
     return rejected(reject('unknown_key', `no key ${headers.keyId}`), { ...sender, keyId: headers.keyId });
   }
+  // A key id is public: only a valid signature makes the message the tenant's, and only then is
+  // the verdict routed under the tenant (a forged one must not reach the tenant's followers).
+  const claimed: Sender = { messageId: headers.messageId, keyId: key.keyId };
+  const signed = verifySignature(headers, delivery.body, key);
   const known: Required<Sender> = { messageId: headers.messageId, keyId: key.keyId, tenantId: key.tenantId };
   const state = keyState(key, context.now);
-  if (state !== 'active') return rejected(keyRejections[state](key), known);
-  if (!verifySignature(headers, delivery.body, key)) {
+  if (state !== 'active') return rejected(keyRejections[state](key), signed ? known : claimed);
+  if (!signed) {
     return rejected(
       reject(
         'bad_signature',
         `the signature does not match the message under key ${key.keyId} (${key.algorithm}); was the body or a signed property changed?`,
       ),
-      known,
+      claimed,
     );
   }
   try {

@@ -62,9 +62,9 @@ export async function insertJobs(q: Queryable, jobs: readonly NewJob[]): Promise
 export async function jobOrigins(
   q: Queryable,
   refs: readonly JobRef[],
-): Promise<Map<string, { keyId: string; nonce: string }>> {
+): Promise<Map<string, { keyId: string | null; nonce: string | null }>> {
   if (refs.length === 0) return new Map();
-  const rows = await q.query<{ tenant_id: string; id: string; key_id: string; nonce: string }>(
+  const rows = await q.query<{ tenant_id: string; id: string; key_id: string | null; nonce: string | null }>(
     `SELECT tenant_id, id, key_id, nonce FROM jobs
      WHERE (tenant_id, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
     [refs.map((r) => r.tenantId), refs.map((r) => r.jobId)],

@@ -9,6 +9,7 @@ import type { EventDecision } from '../../src/events/admission.js';
 import { createEventConsumer } from '../../src/events/consumer.js';
 import { startEventService } from '../../src/events/service.js';
 import { createLogger } from '../../src/log.js';
+import { modelCatalog } from '../../src/models/catalog.js';
 import { addGrant } from '../../src/policy/grant-admin.js';
 import { createTenant } from '../../src/tenants/tenants.js';
 import { addTrigger } from '../../src/triggers/trigger-store.js';
@@ -88,7 +89,8 @@ async function consume(records: number): Promise<EventDecision[]> {
     bus: broker.bus,
     queue: broker.names.eventsQueue,
     db,
-    settings: { prefetch: 50, batchSize: 20, batchWindowMs: 5, defaultModel: 'u2net' },
+    settings: { prefetch: 50, batchSize: 20, batchWindowMs: 5 },
+    catalog: modelCatalog({ defaultModel: 'u2net' }),
     log,
     onCommitted: (decisions, malformed) => {
       decided.push(...decisions);

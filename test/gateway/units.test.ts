@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { forbiddenLocation, planJob } from '../../src/admission/job-plan.js';
 import { run as gatewayCommand } from '../../src/cli/commands/gateway.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { UsageError } from '../../src/errors.js';
 import { createBatchInbox } from '../../src/gateway/batch-inbox.js';
 import { isTransientDatabaseError } from '../../src/gateway/database-errors.js';
-import { forbiddenLocation, planJob } from '../../src/gateway/job-plan.js';
+import { modelCatalog } from '../../src/models/catalog.js';
 import type { Grant } from '../../src/policy/grants.js';
 
 // Pure parts of the gateway, alone.
@@ -50,9 +51,10 @@ describe('database errors', () => {
 });
 
 describe('job plan', () => {
-  const context = { defaultModel: 'u2net', knownModels: new Set(['u2net', 'u2netp']) };
-  const body = (job: object) =>
-    Buffer.from(JSON.stringify({ version: 1, output: { bucket: 'out-b', prefix: 'cut/' }, ...job }));
+  const context = modelCatalog({ defaultModel: 'u2net' });
+  const body = (job: object) => ({
+    bytes: Buffer.from(JSON.stringify({ version: 1, output: { bucket: 'out-b', prefix: 'cut/' }, ...job })),
+  });
 
   it('expands keys in input order, applies the default model and rendition, ranks high priority first', () => {
     const planned = planJob(
@@ -76,7 +78,7 @@ describe('job plan', () => {
         ? planned.decision.rejection.reason
         : 'admitted';
     };
-    expect(reason({ input: { bucket: 'in-b', key: 'a.jpg' }, model: 'silueta' })).toBe('unknown_model');
+    expect(reason({ input: { bucket: 'in-b', key: 'a.jpg' }, model: 'no-such-model' })).toBe('unknown_model');
     expect(reason({ input: { manifest: { bucket: 'in-b', key: 'list.csv' } } })).toBe('admitted');
     expect(reason({ input: { bucket: 'in-b', key: '../a.jpg' } })).toBe('invalid_body');
   });

@@ -1,0 +1,95 @@
+import { type AuditRow, recordAudit } from '../audit/audit.js';
+import type { Queryable } from '../db/database.js';
+import { enqueueEvents, type OutboxEvent } from '../jobs/outbox.js';
+import { acceptedEvent, rejectedEvent } from '../jobs/result-events.js';
+import type { Decision, Rejection } from './decision.js';
+import type { AdmissionRequest } from './request.js';
+
+// Audit rows and result events of admission decisions, in the admission transaction. Verified
+// requests only: their verdicts are routed under their tenant (`<tenant>.<job id>.<event>`).
+// Messages no door could verify are recorded by refusals.ts, never under a tenant.
+
+const maxMessageChars = 2000;
+const maxProblemChars = 1000;
+
+export async function recordDecisions(
+  tx: Queryable,
+  decided: readonly { readonly request: AdmissionRequest; readonly decision: Decision }[],
+  at: Date,
+): Promise<void> {
+  const audit: AuditRow[] = [];
+  const events: OutboxEvent[] = [];
+  for (const { request, decision } of decided) {
+    if (decision.outcome === 'redelivered') continue; // decided, audited and announced the first time
+    const who = {
+      at,
+      tenantId: request.tenantId,
+      ...(request.keyId === null ? {} : { keyId: request.keyId }),
+      messageId: request.jobId,
+      source: request.origin.source,
+    };
+    const about = (text: string) => (request.origin.context ? `${request.origin.context}: ${text}` : text);
+    if (decision.outcome === 'accepted') {
+      const { job } = decision;
+      audit.push({
+        ...who,
+        outcome: 'accepted',
+        detail: about(job.items === null ? 'listing' : `${job.items} items`),
+      });
+      events.push(
+        acceptedEvent(
+          {
+            tenant: job.tenantId,
+            jobId: job.jobId,
+            keyId: job.keyId,
+            items: job.items,
+            model: job.model,
+            ...(job.metadata === undefined ? {} : { metadata: job.metadata }),
+          },
+          at,
+        ),
+      );
+      continue;
+    }
+    const rejection = { ...decision.rejection, message: about(decision.rejection.message) };
+    audit.push(rejectionAudit(who, rejection));
+    events.push(
+      rejectionEvent({ tenant: request.tenantId, jobId: request.jobId, keyId: request.keyId }, rejection, at),
+    );
+  }
+  await recordAudit(tx, audit);
+  await enqueueEvents(tx, events);
+}
+
+/** The audit row of a rejection, verified or not. */
+export function rejectionAudit(
+  who: Omit<AuditRow, 'outcome' | 'reason' | 'detail'>,
+  rejection: Rejection,
+): AuditRow {
+  return {
+    ...who,
+    outcome: rejection.reason === 'duplicate' ? 'duplicate' : 'rejected',
+    reason: rejection.reason,
+    detail: rejection.message.slice(0, maxMessageChars),
+  };
+}
+
+/** The `rejected` result event of a rejection; `tenant` null routes it under `_`. */
+export function rejectionEvent(
+  to: { readonly tenant: string | null; readonly jobId: string | null; readonly keyId: string | null },
+  rejection: Rejection,
+  at: Date,
+): OutboxEvent {
+  return rejectedEvent(
+    {
+      ...to,
+      reason: rejection.reason,
+      message: rejection.message.slice(0, maxMessageChars),
+      ...(rejection.problems ? { problems: rejection.problems.map((p) => p.slice(0, maxProblemChars)) } : {}),
+      ...(rejection.retryAfterSeconds === undefined
+        ? {}
+        : { retryAfterSeconds: rejection.retryAfterSeconds }),
+    },
+    at,
+  );
+}

@@ -1,0 +1,24 @@
+import type { AuditSource } from '../audit/audit.js';
+import type { JobBody } from './job-plan.js';
+
+/**
+ * A request to run a job, from any front door (signed AMQP message, S3 event rule, HTTP), after
+ * the door has established who sent it. Transport-free: no broker or HTTP types in here.
+ */
+export interface AdmissionRequest {
+  /** The verified tenant: the door has checked the signature or the trigger rule's owner. */
+  readonly tenantId: string;
+  readonly jobId: string;
+  /** The signing key; null for jobs made by an S3 trigger rule. */
+  readonly keyId: string | null;
+  /** Replay protection of a signed request: its nonce, held until `expiresAt`. */
+  readonly nonce: { readonly value: string; readonly expiresAt: Date } | null;
+  readonly body: JobBody;
+  /**
+   * The transport may have delivered this request before (a broker redelivery): an earlier
+   * attempt may have admitted it, and then it is acknowledged quietly.
+   */
+  readonly repeated: boolean;
+  /** For audit rows: which door, and what the request was about (prefixed to details and messages). */
+  readonly origin: { readonly source: AuditSource; readonly context?: string };
+}
