@@ -1,6 +1,6 @@
 import type { Job } from '../contracts/job.js';
 import type { Database, Queryable } from '../db/database.js';
-import { PermanentError } from '../errors.js';
+import { errorMessage, PermanentError } from '../errors.js';
 import { insertTasks, unboundedInFlight } from '../jobs/job-store.js';
 import { createPollLoop, type PollLoop } from '../jobs/poll-loop.js';
 import type { Logger } from '../log.js';
@@ -14,8 +14,10 @@ import {
   insertProblems,
   lockAtCursor,
   type PageRecord,
+  recordExpansionFailure,
   recordPage,
   releaseExpandingJob,
+  renewExpansionLease,
   tenantBacklog,
 } from './expansion-store.js';
 import { type InputEntry, inputEntries, isCatalogInput } from './input-entries.js';
@@ -37,10 +39,24 @@ export interface ExpanderOptions {
   readonly backlog?: number;
   /** Pages listed per job before the expander looks at other jobs. */
   readonly pagesPerTurn?: number;
+  /** Failed pages in a row after which the job's listing ends as `expansion_failed`. */
+  readonly maxFailures?: number;
+  /** Wait before a job whose page failed is tried again; doubles with each failure in a row. */
+  readonly retryDelayMs?: number;
+  /** Skipped entries recorded per job (listed in the results manifest); the rest are only counted. */
+  readonly maxRecordedProblems?: number;
   readonly onPage?: (job: ExpandingJob, page: PageRecord) => void;
 }
 
-export const expanderDefaults = { pageSize: 1000, backlog: 10_000, pagesPerTurn: 50 } as const;
+export const expanderDefaults = {
+  pageSize: 1000,
+  backlog: 10_000,
+  pagesPerTurn: 50,
+  // 2 + 4 + ... + 128 s: a storage or database outage of about four minutes is ridden out.
+  maxFailures: 8,
+  retryDelayMs: 2000,
+  maxRecordedProblems: 10_000,
+} as const;
 
 interface Turn {
   readonly job: ExpandingJob;
@@ -58,6 +74,9 @@ export function createExpander(options: ExpanderOptions): PollLoop {
   const pageSize = options.pageSize ?? expanderDefaults.pageSize;
   const backlog = options.backlog ?? expanderDefaults.backlog;
   const pagesPerTurn = options.pagesPerTurn ?? expanderDefaults.pagesPerTurn;
+  const maxFailures = options.maxFailures ?? expanderDefaults.maxFailures;
+  const retryDelayMs = options.retryDelayMs ?? expanderDefaults.retryDelayMs;
+  const maxRecordedProblems = options.maxRecordedProblems ?? expanderDefaults.maxRecordedProblems;
   let turn: Turn | undefined;
 
   async function endTurn(release: boolean) {
@@ -74,12 +93,20 @@ export function createExpander(options: ExpanderOptions): PollLoop {
     return { job, spec: job.spec, cursor: job.cursor, counted: job.expandedItems + job.skipped, pages: 0 };
   }
 
-  /** Reads one page of entries; a permanent read failure (no manifest, no bucket) ends the listing. */
+  /**
+   * Reads one page of entries, renewing the job's lease meanwhile (a slow read must not hand the
+   * job to another gateway mid-page); a permanent read failure (no manifest, no bucket) ends the listing.
+   */
   async function readPage(current: Turn) {
     const input = current.spec.input;
     if (!isCatalogInput(input)) throw new Error(`job ${current.job.jobId} has no prefix or manifest input`);
     current.entries ??= inputEntries(store, input, current.cursor);
     const entries: InputEntry[] = [];
+    const renewal = setInterval(() => {
+      renewExpansionLease(db, current.job, current.cursor, leaseMs).catch((error: unknown) =>
+        log.warn({ err: error, job: current.job.jobId }, 'could not renew the listing lease'),
+      );
+    }, leaseMs / 3);
     try {
       while (entries.length < pageSize) {
         const next = await current.entries.next();
@@ -91,7 +118,34 @@ export function createExpander(options: ExpanderOptions): PollLoop {
       if (!(error instanceof PermanentError)) throw error;
       const truncated = { code: error.code, message: `the input could not be read: ${error.message}` };
       return { entries, exhausted: true, truncated };
+    } finally {
+      clearInterval(renewal);
     }
+  }
+
+  /**
+   * A page that failed (a database refusal, storage down) is retried later with backoff; after
+   * `maxFailures` in a row the listing ends as `expansion_failed` and the job completes with what
+   * was listed, so no job is retried forever.
+   */
+  async function pageFailed(current: Turn, error: unknown) {
+    const { job, cursor } = current;
+    const failures = await recordExpansionFailure(db, job, cursor, retryDelayMs);
+    log.warn({ err: error, tenant: job.tenantId, job: job.jobId, failures }, 'catalog page failed');
+    if (failures === undefined || failures < maxFailures) return;
+    const truncated = {
+      code: 'expansion_failed',
+      message: `listing the input failed ${failures} times in a row; the last error: ${errorMessage(error)}`,
+    };
+    await db.transaction(async (tx) => {
+      if (!(await lockAtCursor(tx, job, cursor))) return;
+      await recordPage(
+        tx,
+        job,
+        { cursor, created: 0, skipped: 0, reservedAt: new Date(), finished: true, truncated },
+        leaseMs,
+      );
+    });
   }
 
   async function expandPage(current: Turn): Promise<PageOutcome> {
@@ -136,7 +190,13 @@ export function createExpander(options: ExpanderOptions): PollLoop {
         })),
         new Map([[tenantId, policy?.maxInFlight ?? unboundedInFlight]]),
       );
-      await insertProblems(tx, current.job, plan.problems);
+      // Past the cap, skipped entries are only counted; the results manifest says how many more.
+      const recorded = Math.min(locked.skipped, maxRecordedProblems);
+      await insertProblems(
+        tx,
+        current.job,
+        plan.problems.slice(0, Math.max(maxRecordedProblems - recorded, 0)),
+      );
       const page: PageRecord = {
         cursor: entries.at(-1)?.cursor ?? current.cursor,
         created: sources.length,
@@ -174,8 +234,9 @@ export function createExpander(options: ExpanderOptions): PollLoop {
         else if (current.pages >= pagesPerTurn) await endTurn(true);
         return 1;
       } catch (error) {
-        await endTurn(true).catch(() => {});
-        throw error;
+        await endTurn(false).catch(() => {});
+        await pageFailed(current, error);
+        return 1;
       }
     },
   });

@@ -1,4 +1,5 @@
 import type { Job } from '../contracts/job.js';
+import { storableText } from '../contracts/storable-text.js';
 import type { Queryable } from '../db/database.js';
 
 // SQL of catalog expansion. A gateway leases one expanding job at a time; every page commits its
@@ -15,12 +16,14 @@ export interface ExpandingJob {
   readonly skipped: number;
 }
 
-const jobColumns = `tenant_id AS "tenantId", id AS "jobId", spec, lane, expansion_cursor AS cursor,
-  expanded_items AS "expandedItems", skipped`;
+const jobColumns = `jobs.tenant_id AS "tenantId", jobs.id AS "jobId", jobs.spec, jobs.lane,
+  jobs.expansion_cursor AS cursor, jobs.expanded_items AS "expandedItems", jobs.skipped`;
 
 /**
- * Leases the oldest expanding job nobody lists whose tenant has fewer than `backlog` tasks waiting
- * for the dispatcher (listing further would only grow the table, not the throughput).
+ * Leases an expanding job nobody lists whose tenant has fewer than `backlog` tasks waiting for the
+ * dispatcher (listing further would only grow the table, not the throughput): a job of the tenant
+ * served least recently (never served first), that tenant's oldest. So a tenant with a stuck or
+ * endless job takes one turn in every round of tenants, never all of them.
  */
 export async function claimExpandingJob(
   q: Queryable,
@@ -28,17 +31,62 @@ export async function claimExpandingJob(
   backlog: number,
 ): Promise<ExpandingJob | undefined> {
   const [job] = await q.query<ExpandingJob>(
-    `UPDATE jobs SET expansion_lease_until = now() + make_interval(secs => $1::double precision / 1000)
-     WHERE (tenant_id, id) = (
+    `WITH picked AS (
        SELECT j.tenant_id, j.id FROM jobs j
+       LEFT JOIN tenant_expansion_turns t ON t.tenant_id = j.tenant_id
        WHERE j.state = 'expanding' AND (j.expansion_lease_until IS NULL OR j.expansion_lease_until < now())
          AND NOT EXISTS (SELECT 1 FROM tenant_dispatch d WHERE d.tenant_id = j.tenant_id AND d.pending >= $2)
-       ORDER BY j.created_at LIMIT 1 FOR UPDATE SKIP LOCKED
+       ORDER BY t.served_at NULLS FIRST, j.created_at LIMIT 1 FOR UPDATE OF j SKIP LOCKED
+     ), served AS (
+       INSERT INTO tenant_expansion_turns (tenant_id, served_at) SELECT tenant_id, clock_timestamp() FROM picked
+       ON CONFLICT (tenant_id) DO UPDATE SET served_at = EXCLUDED.served_at
      )
+     UPDATE jobs SET expansion_lease_until = now() + make_interval(secs => $1::double precision / 1000)
+     FROM picked WHERE jobs.tenant_id = picked.tenant_id AND jobs.id = picked.id
      RETURNING ${jobColumns}`,
     [leaseMs, backlog],
   );
   return job;
+}
+
+/**
+ * Extends the lease while a page is being read (a slow manifest must not let another gateway take
+ * the job over mid-page); false once the job moved past `cursor` or stopped expanding.
+ */
+export async function renewExpansionLease(
+  q: Queryable,
+  job: Pick<ExpandingJob, 'tenantId' | 'jobId'>,
+  cursor: string | null,
+  leaseMs: number,
+): Promise<boolean> {
+  const rows = await q.query(
+    `UPDATE jobs SET expansion_lease_until = now() + make_interval(secs => $4::double precision / 1000)
+     WHERE tenant_id = $1 AND id = $2 AND state = 'expanding' AND expansion_cursor IS NOT DISTINCT FROM $3
+     RETURNING 1`,
+    [job.tenantId, job.jobId, cursor, leaseMs],
+  );
+  return rows.length === 1;
+}
+
+/**
+ * Counts a failed page of a job still at `cursor` and holds the job back for `retryDelayMs`,
+ * doubled for each failure in a row (at most 64 times); returns the failures in a row, or
+ * undefined when the job moved on meanwhile.
+ */
+export async function recordExpansionFailure(
+  q: Queryable,
+  job: Pick<ExpandingJob, 'tenantId' | 'jobId'>,
+  cursor: string | null,
+  retryDelayMs: number,
+): Promise<number | undefined> {
+  const [row] = await q.query<{ failures: number }>(
+    `UPDATE jobs SET expansion_failures = expansion_failures + 1,
+       expansion_lease_until = now() + make_interval(secs => $4::double precision / 1000 * 2 ^ least(expansion_failures, 6))
+     WHERE tenant_id = $1 AND id = $2 AND state = 'expanding' AND expansion_cursor IS NOT DISTINCT FROM $3
+     RETURNING expansion_failures AS failures`,
+    [job.tenantId, job.jobId, cursor, retryDelayMs],
+  );
+  return row?.failures;
 }
 
 /** Tasks of the tenant waiting for the dispatcher. */
@@ -143,6 +191,7 @@ export async function recordPage(
   await tx.query(
     `UPDATE jobs SET
        expansion_cursor = $3,
+       expansion_failures = 0,
        expanded_items = expanded_items + $4,
        skipped = skipped + $5,
        images_reserved = images_reserved + $4,
@@ -165,7 +214,7 @@ export async function recordPage(
       page.reservedAt,
       page.finished,
       page.truncated?.code ?? null,
-      page.truncated?.message ?? null,
+      page.truncated ? storableText(page.truncated.message).text : null,
       leaseMs,
     ],
   );

@@ -1,4 +1,5 @@
 import { bucketNameProblem, objectKeyProblem } from '../contracts/object-keys.js';
+import { hasUnpairedSurrogate } from '../contracts/storable-text.js';
 
 // Pure: one line of a manifest object → the source object it names, or why it names none.
 // JSONL lines are `{"key": "..."}` (optionally with "bucket"), a JSON string, or a plain key;
@@ -39,7 +40,9 @@ const problem = (code: LineProblem['code'], message: string): ParsedLine => ({
 function checkedSource(bucket: string, key: string): ParsedLine {
   const bucketProblem = bucketNameProblem(bucket);
   if (bucketProblem) return problem('invalid_bucket', `bucket "${bucket}" ${bucketProblem}`);
-  const keyProblem = objectKeyProblem(key);
+  const keyProblem =
+    objectKeyProblem(key) ??
+    (hasUnpairedSurrogate(key) ? 'must be valid Unicode (it has an unpaired surrogate)' : undefined);
   if (keyProblem) return problem('invalid_key', `key ${JSON.stringify(key)} ${keyProblem}`);
   return { kind: 'source', bucket, key };
 }

@@ -1,5 +1,6 @@
 import type { Job } from '../contracts/job.js';
 import { objectKeyProblem } from '../contracts/object-keys.js';
+import { storableText } from '../contracts/storable-text.js';
 import { allows, type Grant } from '../policy/grants.js';
 import { type InputProblem, sourceId } from './expansion-store.js';
 import type { InputEntry } from './input-entries.js';
@@ -30,7 +31,7 @@ export function planPage(entries: readonly InputEntry[], context: PageContext): 
     counted += 1;
     const position = entry.line ?? counted;
     const skip = (code: string, message: string) =>
-      problems.push({ position, entry: entry.text, code, message });
+      problems.push(storableProblem(position, entry.text, code, message));
     if (entry.problem) {
       skip(entry.problem.code, entry.problem.message);
       continue;
@@ -51,4 +52,16 @@ export function planPage(entries: readonly InputEntry[], context: PageContext): 
     }
   }
   return { sources, problems };
+}
+
+/** A problem PostgreSQL can store: the entry comes from outside and may hold NUL or broken Unicode. */
+export function storableProblem(position: number, text: string, code: string, message: string): InputProblem {
+  const entry = storableText(text);
+  const said = storableText(message).text;
+  return {
+    position,
+    entry: entry.text,
+    code,
+    message: entry.note ? `${said} (the entry ${entry.note})` : said,
+  };
 }
