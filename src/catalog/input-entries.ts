@@ -11,8 +11,8 @@ import {
 } from './manifest-lines.js';
 
 // The entries of a catalog job's input, streamed from where the last committed page stopped.
-// A prefix resumes with S3's StartAfter; a manifest is read again from the start and the lines
-// already committed are skipped (BlobStore has no ranged reads).
+// A prefix resumes with S3's StartAfter; a manifest with a ranged read from the byte after the
+// last committed line, so a long manifest is read once, not again from its start every turn.
 
 export interface InputEntry {
   /** Stored on the job when the page holding this entry commits; the listing resumes after it. */
@@ -44,7 +44,22 @@ export function inputEntries(
 ): AsyncGenerator<InputEntry> {
   return 'prefix' in input
     ? prefixEntries(store, input.bucket, input.prefix, cursor, signal)
-    : manifestEntries(store, input.manifest, cursor === null ? 0 : Number(cursor), signal);
+    : manifestEntries(store, input.manifest, manifestCursor(cursor), signal);
+}
+
+/** Where a manifest listing stands: lines read, and the byte after the last one. */
+interface ManifestCursor {
+  readonly line: number;
+  /** Absent in cursors written before byte offsets: such a listing reads from the start and skips `line` lines. */
+  readonly offset?: number;
+  /** A CSV's columns, learnt from its first line, which a resumed read no longer sees. */
+  readonly columns?: CsvColumns;
+}
+
+function manifestCursor(cursor: string | null): ManifestCursor {
+  if (cursor === null) return { line: 0, offset: 0 };
+  if (/^\d+$/.test(cursor)) return { line: Number(cursor) };
+  return JSON.parse(cursor) as ManifestCursor;
 }
 
 async function* prefixEntries(
@@ -68,36 +83,44 @@ async function* prefixEntries(
 async function* manifestEntries(
   store: BlobStore,
   manifest: { bucket: string; key: string; format?: 'jsonl' | 'csv' | undefined },
-  afterLine: number,
+  start: ManifestCursor,
   signal?: AbortSignal,
 ): AsyncGenerator<InputEntry> {
   const format = manifestFormat(manifest.key, manifest.format);
+  const resumed = start.offset !== undefined;
   const { body } = await store.openRead(manifest.bucket, manifest.key, {
     maxBytes: maxManifestBytes,
+    offset: start.offset ?? 0,
     ...(signal ? { signal } : {}),
   });
-  let columns: CsvColumns | undefined;
-  let line = 0;
+  let columns = start.columns;
+  let line = resumed ? start.line : 0;
+  let offset = start.offset ?? 0;
+  const skipThrough = resumed ? 0 : start.line;
   try {
-    for await (const { text, tooLong } of lines(body)) {
+    for await (const { text, tooLong, bytes } of lines(body)) {
       line += 1;
-      const entry = { cursor: String(line), line, text: text.slice(0, 200) };
-      if (tooLong) {
-        if (line > afterLine) {
-          const message = `is longer than ${maxLineBytes} bytes`;
-          yield { ...entry, problem: { code: 'invalid_line', message } };
-        }
-        continue;
-      }
-      if (format === 'csv' && columns === undefined && text.trim() !== '') {
+      offset += bytes;
+      let header = false;
+      if (format === 'csv' && columns === undefined && !tooLong && text.trim() !== '') {
         const detected = csvColumns(text);
         columns = detected.columns;
-        if (detected.isHeader) {
-          if (line > afterLine) yield entry;
-          continue;
-        }
+        header = detected.isHeader;
       }
-      if (line <= afterLine) continue;
+      if (line <= skipThrough) continue;
+      const cursor = JSON.stringify(columns === undefined ? { line, offset } : { line, offset, columns });
+      const entry = { cursor, line, text: text.slice(0, 200) };
+      if (tooLong) {
+        yield {
+          ...entry,
+          problem: { code: 'invalid_line', message: `is longer than ${maxLineBytes} bytes` },
+        };
+        continue;
+      }
+      if (header) {
+        yield entry;
+        continue;
+      }
       const parsed =
         format === 'csv'
           ? parseCsvLine(text, columns ?? { key: 0 }, manifest.bucket)
@@ -111,43 +134,43 @@ async function* manifestEntries(
   }
 }
 
-/** Splits a byte stream at "\n" into UTF-8 lines, never holding more than maxLineBytes of one line. */
+/**
+ * Splits a byte stream at "\n" into UTF-8 lines, never holding more than maxLineBytes of one line;
+ * `bytes` is the line's length in the stream, its newline included, for byte offsets.
+ */
 export async function* lines(
   body: Readable | AsyncIterable<Buffer>,
-): AsyncGenerator<{ text: string; tooLong: boolean }> {
+): AsyncGenerator<{ text: string; tooLong: boolean; bytes: number }> {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
+  let lineBytes = 0;
   let tooLong = false;
-  const take = () => {
-    const text = Buffer.concat(pending).toString('utf8');
-    const result = { text, tooLong };
+  const take = (newline: number) => {
+    const result = { text: Buffer.concat(pending).toString('utf8'), tooLong, bytes: lineBytes + newline };
     pending = [];
     pendingBytes = 0;
+    lineBytes = 0;
     tooLong = false;
     return result;
+  };
+  const hold = (piece: Buffer) => {
+    lineBytes += piece.length;
+    if (tooLong) return;
+    pending.push(piece);
+    pendingBytes += piece.length;
+    if (pendingBytes > maxLineBytes) {
+      tooLong = true;
+      pending = [];
+    }
   };
   for await (const chunk of body as AsyncIterable<Buffer>) {
     let start = 0;
     for (let newline = chunk.indexOf(10); newline >= 0; newline = chunk.indexOf(10, start)) {
-      if (!tooLong) {
-        pending.push(chunk.subarray(start, newline));
-        pendingBytes += newline - start;
-        if (pendingBytes > maxLineBytes) {
-          tooLong = true;
-          pending = [];
-        }
-      }
-      yield take();
+      hold(chunk.subarray(start, newline));
+      yield take(1);
       start = newline + 1;
     }
-    if (start < chunk.length && !tooLong) {
-      pending.push(chunk.subarray(start));
-      pendingBytes += chunk.length - start;
-      if (pendingBytes > maxLineBytes) {
-        tooLong = true;
-        pending = [];
-      }
-    }
+    if (start < chunk.length) hold(chunk.subarray(start));
   }
-  if (pendingBytes > 0 || tooLong) yield take();
+  if (lineBytes > 0) yield take(0);
 }

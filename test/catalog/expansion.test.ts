@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claimExpandingJob } from '../../src/catalog/expansion-store.js';
+import type { BlobStore } from '../../src/storage/blob-store.js';
 import { type CatalogHarness, createCatalogHarness } from './support.js';
 
 let h: CatalogHarness;
@@ -137,10 +138,22 @@ describe('resuming and racing', () => {
     const before = await h.expand({ pageSize: 100, until: (pages) => pages.length >= 2 });
     expect(before.length).toBe(2);
     const half = await h.jobRow(tenant, jobId);
-    expect(half).toMatchObject({ state: 'expanding', expanded_items: 200, expansion_cursor: '200' });
+    // The cursor holds the byte after line 200, so the rest is read with a ranged GET from there.
+    const offset = Buffer.byteLength(lines.slice(0, 200).join('\n')) + 1;
+    expect(half).toMatchObject({ state: 'expanding', expanded_items: 200 });
+    expect(JSON.parse(half.expansion_cursor as string)).toEqual({ line: 200, offset });
     expect(half.expansion_lease_until).toBeNull(); // a stopping expander lets the job go at once
 
-    await h.expand({ pageSize: 100 });
+    const offsets: (number | undefined)[] = [];
+    const store: BlobStore = {
+      ...h.s3.store,
+      openRead: (b, key, options) => {
+        offsets.push(options.offset);
+        return h.s3.store.openRead(b, key, options);
+      },
+    };
+    await h.expand({ pageSize: 100, store });
+    expect(offsets).toEqual([offset]);
     expect((await h.tasks(tenant, jobId)).map((t) => t.key)).toEqual(lines);
     expect(await h.jobRow(tenant, jobId)).toMatchObject({ state: 'running', total: 450 });
   });

@@ -8,7 +8,7 @@ import {
 } from '../../src/catalog/manifest-lines.js';
 
 async function split(chunks: string[]) {
-  const out: { text: string; tooLong: boolean }[] = [];
+  const out: { text: string; tooLong: boolean; bytes: number }[] = [];
   for await (const line of lines(
     (async function* () {
       for (const chunk of chunks) yield Buffer.from(chunk);
@@ -26,22 +26,24 @@ describe('manifest lines', () => {
       Buffer.concat([Buffer.from('2.jpg\nc/'), euro.subarray(0, 2)]),
       Buffer.concat([euro.subarray(2), Buffer.from('.jpg')]),
     ];
-    const out: string[] = [];
+    const out: { text: string; bytes: number }[] = [];
     for await (const line of lines(
       (async function* () {
         yield* bytes;
       })(),
     ))
-      out.push(line.text);
-    expect(out).toEqual(['a/1.jpg', 'b/2.jpg', 'c/€.jpg']);
+      out.push(line);
+    expect(out.map((line) => line.text)).toEqual(['a/1.jpg', 'b/2.jpg', 'c/€.jpg']);
+    // Byte lengths (newline included) add up to the stream's: they are the resume offsets.
+    expect(out.map((line) => line.bytes)).toEqual([8, 8, 9]);
   });
 
   it('never holds an over-long line: it is reported as too long and the next line is read whole', async () => {
     const long = 'x'.repeat(maxLineBytes + 10);
     const out = await split([long.slice(0, 5000), `${long.slice(5000)}\nnext.jpg\n`]);
     expect(out).toEqual([
-      { text: '', tooLong: true },
-      { text: 'next.jpg', tooLong: false },
+      { text: '', tooLong: true, bytes: long.length + 1 },
+      { text: 'next.jpg', tooLong: false, bytes: 9 },
     ]);
   });
 
