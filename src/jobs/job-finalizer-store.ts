@@ -11,11 +11,13 @@ export interface CompletedJob {
   readonly total: number;
   readonly succeeded: number;
   readonly failed: number;
+  /** Input entries that made no item; past the expander's cap only some of them are recorded. */
+  readonly skipped: number;
   readonly truncatedCode: string | null;
   readonly truncatedMessage: string | null;
 }
 
-const completedColumns = `tenant_id AS "tenantId", id AS "jobId", spec, total, succeeded, failed,
+const completedColumns = `tenant_id AS "tenantId", id AS "jobId", spec, total, succeeded, failed, skipped,
   truncated_code AS "truncatedCode", truncated_message AS "truncatedMessage"`;
 
 /** Leases the oldest completed job not yet finalised that no other finaliser holds. */

@@ -1,3 +1,4 @@
+import { storableText } from '../contracts/storable-text.js';
 import type { Database } from '../db/database.js';
 import { PermanentError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -25,6 +26,8 @@ export interface FinalizerOptions {
   readonly idleMs: number;
   /** How long one finaliser owns a job; after a crash another one takes over once this passed. */
   readonly leaseMs: number;
+  /** Bytes of the results manifest held in memory at once (one multipart part; at least 5 MiB). */
+  readonly partBytes?: number;
   readonly onFinalized?: (job: CompletedJob, published: boolean) => void;
 }
 
@@ -49,7 +52,7 @@ export function createJobFinalizer(options: FinalizerOptions): PollLoop {
  * after a crash: the manifest's bytes are the same each time and only one transaction marks the job.
  */
 export async function finalizeJob(
-  options: Pick<FinalizerOptions, 'db' | 'store' | 'log'>,
+  options: Pick<FinalizerOptions, 'db' | 'store' | 'log' | 'partBytes'>,
   ref: { tenantId: string; jobId: string },
 ): Promise<boolean> {
   const { db, store, log } = options;
@@ -61,14 +64,16 @@ export async function finalizeJob(
     job.truncatedCode === null ? undefined : { code: job.truncatedCode, message: job.truncatedMessage ?? '' };
   let manifestError: string | undefined;
   try {
-    const lines: string[] = [];
-    for await (const line of resultsManifestLines(db, { ...ref, truncated })) lines.push(line);
-    const body = Buffer.from(lines.length === 0 ? '' : `${lines.join('\n')}\n`);
-    await store.put(manifest.bucket, manifest.key, body, { contentType: resultsManifestContentType });
+    // Streamed from the database to a multipart upload: a million-item job never sits in memory.
+    const lines = resultsManifestLines(db, { ...ref, skipped: job.skipped, truncated });
+    await store.putStream(manifest.bucket, manifest.key, inChunks(lines), {
+      contentType: resultsManifestContentType,
+      ...(options.partBytes === undefined ? {} : { partBytes: options.partBytes }),
+    });
   } catch (error) {
     // Retrying cannot make a refused write work: the job still completes, without a manifest.
     if (!(error instanceof PermanentError)) throw error;
-    manifestError = `${error.code}: ${error.message}`;
+    manifestError = storableText(`${error.code}: ${error.message}`).text;
     log.warn({ err: error, tenant: job.tenantId, job: job.jobId }, 'results manifest not written');
   }
   return db.transaction(async (tx) => {
@@ -90,4 +95,17 @@ export async function finalizeJob(
     ]);
     return true;
   });
+}
+
+/** Lines joined into chunks of about 64 KiB, each line ended by "\n". */
+async function* inChunks(lines: AsyncIterable<string>): AsyncGenerator<Buffer> {
+  let chunk = '';
+  for await (const line of lines) {
+    chunk += `${line}\n`;
+    if (chunk.length >= 64 * 1024) {
+      yield Buffer.from(chunk);
+      chunk = '';
+    }
+  }
+  if (chunk !== '') yield Buffer.from(chunk);
 }

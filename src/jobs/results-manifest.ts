@@ -1,8 +1,8 @@
 import type { Queryable } from '../db/database.js';
 
 // The results manifest of a job: JSON Lines written next to its outputs when the job completes.
-// One line per item in item order, then one per input entry that made no item, then (if the
-// listing stopped early) one saying why. The same job always gives the same bytes, so a
+// One line per item in item order, then one per recorded input entry that made no item (and one
+// counting those past the expander's cap), then (if the listing stopped early) one saying why. The same job always gives the same bytes, so a
 // finaliser that runs again after a crash overwrites the object with identical content.
 
 export const resultsManifestContentType = 'application/x-ndjson';
@@ -34,7 +34,13 @@ const pageSize = 1000;
 /** The manifest lines of a job, read from the database a page at a time. */
 export async function* resultsManifestLines(
   q: Queryable,
-  job: { tenantId: string; jobId: string; truncated?: { code: string; message: string } | undefined },
+  job: {
+    tenantId: string;
+    jobId: string;
+    /** Skipped entries counted on the job; those beyond the recorded ones get one "more" line. */
+    skipped: number;
+    truncated?: { code: string; message: string } | undefined;
+  },
 ): AsyncGenerator<string> {
   for (let after = -1; ; ) {
     const rows = await q.query<TaskRow>(
@@ -55,12 +61,14 @@ export async function* resultsManifestLines(
     if (rows.length < pageSize) break;
     after = rows.at(-1)!.item;
   }
+  let listed = 0;
   for (let after = '0'; ; ) {
     const rows = await q.query<ProblemRow>(
       `SELECT position::text, entry, code, message FROM job_input_problems
        WHERE tenant_id = $1 AND job_id = $2 AND position > $3::bigint ORDER BY position LIMIT $4`,
       [job.tenantId, job.jobId, after, pageSize],
     );
+    listed += rows.length;
     for (const row of rows) {
       yield JSON.stringify({
         position: Number(row.position),
@@ -71,6 +79,11 @@ export async function* resultsManifestLines(
     }
     if (rows.length < pageSize) break;
     after = rows.at(-1)!.position;
+  }
+  const more = job.skipped - listed;
+  if (more > 0) {
+    const message = `and ${more} more skipped input entries, counted but not listed (only the first ${listed} are)`;
+    yield JSON.stringify({ status: 'skipped', more, message });
   }
   if (job.truncated) yield JSON.stringify({ status: 'truncated', error: job.truncated });
 }

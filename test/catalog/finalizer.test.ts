@@ -55,11 +55,11 @@ function countingStore(store: BlobStore, failures: Error[] = []) {
   const puts: string[] = [];
   const counting: BlobStore = {
     ...store,
-    async put(b, key, body, options) {
+    async putStream(b, key, body, options) {
       const failure = failures.shift();
       if (failure) throw failure;
       puts.push(key);
-      return store.put(b, key, body, options);
+      return store.putStream(b, key, body, options);
     },
   };
   return { store: counting, puts };
