@@ -18,6 +18,7 @@ import {
 
 interface Service {
   image?: string;
+  profiles?: string[];
   build?: { context: string; dockerfile: string };
   command?: string[];
   entrypoint?: string[];
@@ -40,6 +41,17 @@ interface Compose {
 
 const [compose] = readYamlDocuments('infra/compose.yaml') as unknown as [Compose];
 const services = Object.entries(compose.services);
+/** The environment Compose gives a service: `${NAME:-default}` takes `shell[NAME]`, else the default. */
+const environmentOf = (service: Service, shell: Record<string, string> = {}) =>
+  Object.fromEntries(
+    Object.entries(service.environment ?? {}).map(([name, value]) => [
+      name,
+      String(value).replace(
+        /\$\{(\w+):-([^}]*)\}/g,
+        (_, variable: string, fallback: string) => shell[variable] ?? fallback,
+      ),
+    ]),
+  );
 const clearcutServices = services.filter(([, service]) => service.image === 'clearcut:dev');
 const definitions = JSON.parse(readFileSync(repoFile('infra/rabbitmq/definitions.dev.json'), 'utf8')) as {
   vhosts: { name: string }[];
@@ -90,7 +102,13 @@ describe('infra/compose.yaml', () => {
   });
 
   it('builds the ClearCut image from infra/Dockerfile with the repository as context', () => {
-    expect(clearcutServices.map(([name]) => name).sort()).toEqual(['gateway', 'migrate', 'models', 'worker']);
+    expect(clearcutServices.map(([name]) => name).sort()).toEqual([
+      'events',
+      'gateway',
+      'migrate',
+      'models',
+      'worker',
+    ]);
     for (const [, service] of clearcutServices) {
       expect(service.build).toEqual({ context: '..', dockerfile: 'infra/Dockerfile' });
     }
@@ -98,7 +116,7 @@ describe('infra/compose.yaml', () => {
 
   it('gives every ClearCut service an environment the configuration accepts', () => {
     for (const [name, service] of clearcutServices) {
-      const env = service.environment ?? {};
+      const env = environmentOf(service);
       expect(unknownVariables(env), name).toEqual([]);
       expect(() => configOf(env), name).not.toThrow();
     }
@@ -110,7 +128,7 @@ describe('infra/compose.yaml', () => {
         service.command?.[0] === 'sh' ? service.command[2]!.split(' ').slice(0, 4) : service.command!;
       const command = processCommand(argv);
       expect(commandExists(command), `${name}: ${argv.join(' ')}`).toBe(true);
-      const port = opsPort(command, configOf(service.environment ?? {}));
+      const port = opsPort(command, configOf(environmentOf(service)));
       if (port === undefined) continue;
       expect(service.healthcheck?.test.join(' '), name).toContain(`http://127.0.0.1:${port}/readyz`);
       const published = [...(service.ports ?? []), ...(service.expose ?? [])];
@@ -129,11 +147,22 @@ describe('infra/compose.yaml', () => {
   it('lets a worker drain before compose kills it', () => {
     const worker = compose.services.worker!;
     const grace = parseDuration(worker.stop_grace_period ?? '10s')!;
-    expect(grace).toBeGreaterThan(configOf(worker.environment ?? {}).worker.drainTimeoutMs);
+    expect(grace).toBeGreaterThan(configOf(environmentOf(worker)).worker.drainTimeoutMs);
+  });
+
+  it('offers the event consumer alone as the optional `events` profile, which the gateway can hand S3 events to', () => {
+    const events = compose.services.events!;
+    expect(events.profiles).toEqual(['events']);
+    expect(processCommand(events.command!)).toMatchObject({ kind: 'worker', source: 'workers/events.ts' });
+    expect(Object.keys(events.depends_on ?? {}).sort()).toEqual(['migrate', 'rabbitmq']);
+    expect(services.filter(([, service]) => service.profiles).map(([name]) => name)).toEqual(['events']);
+    const gateway = compose.services.gateway!;
+    expect(configOf(environmentOf(gateway)).gateway.events).toBe(true);
+    expect(configOf(environmentOf(gateway, { CLEARCUT_GATEWAY_EVENTS: 'false' })).gateway.events).toBe(false);
   });
 
   it('logs each process in as its own broker role, with the dev password of definitions.dev.json', () => {
-    const expected = { gateway: 'gateway', worker: 'worker' } as const;
+    const expected = { gateway: 'gateway', events: 'gateway', worker: 'worker' } as const;
     for (const [name, role] of Object.entries(expected)) {
       const login = brokerLogin(compose.services[name]!.environment!.CLEARCUT_AMQP_URL!);
       expect(login).toEqual({ user: userName(role), vhost: definitions.vhosts[0]!.name });

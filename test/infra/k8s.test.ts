@@ -1,5 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { topologyNames } from '../../src/queue/topology.js';
@@ -63,6 +67,17 @@ const workloads = objects.filter((object) => object.kind === 'Deployment' || obj
 const templateOf = (object: K8sObject) => object.spec!.template as PodTemplate;
 const deployments = objects.filter((object) => object.kind === 'Deployment');
 
+// The optional component infra/k8s/events: the event consumer in Deployments of its own.
+const component = readYamlDocuments(`${directory}/events/kustomization.yaml`)[0] as {
+  kind: string;
+  resources: string[];
+  patches: { target: { kind: string; name: string }; patch: string }[];
+};
+const componentObjects = component.resources.flatMap(
+  (file) => readYamlDocuments(`${directory}/events/${file}`) as unknown as K8sObject[],
+);
+const componentDeployments = componentObjects.filter((object) => object.kind === 'Deployment');
+
 /** The environment a container sees: its ConfigMaps, then its env entries (secrets as stored). */
 function containerEnv(container: Container): Record<string, string> {
   const env: Record<string, string> = {};
@@ -109,7 +124,7 @@ describe('infra/k8s', () => {
   });
 
   it('gives every container an environment the configuration accepts and a command that exists', () => {
-    for (const workload of workloads) {
+    for (const workload of [...workloads, ...componentDeployments]) {
       const spec = templateOf(workload).spec;
       for (const container of [...(spec.initContainers ?? []), ...spec.containers]) {
         const where = `${workload.metadata.name}/${container.name}`;
@@ -129,7 +144,7 @@ describe('infra/k8s', () => {
   });
 
   it('probes /healthz and /readyz on the port each process serves, and requests resources', () => {
-    for (const deployment of deployments) {
+    for (const deployment of [...deployments, ...componentDeployments]) {
       const [container] = templateOf(deployment).spec.containers as [Container];
       const where = deployment.metadata.name;
       const port = opsPort(processCommand(container.command), configOf(containerEnv(container)));
@@ -202,6 +217,59 @@ describe('infra/k8s', () => {
     const [container] = templateOf(job).spec.containers as [Container];
     expect(processCommand(container.command)).toEqual({ kind: 'cli', command: 'migrate', args: [] });
   });
+
+  it('offers the standalone event consumer as an optional component that the gateways hand S3 events to', () => {
+    expect(component.kind).toBe('Component');
+    expect(componentDeployments.map((deployment) => deployment.metadata.name)).toEqual(['clearcut-events']);
+    const [events] = templateOf(componentDeployments[0]!).spec.containers as [Container];
+    expect(processCommand(events.command)).toMatchObject({ kind: 'worker', source: 'workers/events.ts' });
+    expect(new URL(containerEnv(events).CLEARCUT_AMQP_URL!).username).toBe('clearcut-gateway');
+    const budget = componentObjects.find((object) => object.kind === 'PodDisruptionBudget')!;
+    expect(templateOf(componentDeployments[0]!).metadata.labels).toMatchObject(
+      (budget.spec!.selector as { matchLabels: Record<string, string> }).matchLabels,
+    );
+
+    const [patch] = component.patches;
+    expect(patch!.target).toEqual({ kind: 'ConfigMap', name: 'clearcut-config' });
+    const operations = parseAllDocuments(patch!.patch)[0]!.toJS() as {
+      op: string;
+      path: string;
+      value: string;
+    }[];
+    expect(operations).toEqual([{ op: 'add', path: '/data/CLEARCUT_GATEWAY_EVENTS', value: 'false' }]);
+    const [gateway] = templateOf(find('Deployment', 'clearcut-gateway')).spec.containers as [Container];
+    expect(configOf(containerEnv(gateway)).gateway.events).toBe(true);
+    expect(configOf({ ...containerEnv(gateway), CLEARCUT_GATEWAY_EVENTS: 'false' }).gateway.events).toBe(
+      false,
+    );
+  });
+
+  it.runIf(existsSync('/usr/bin/kubectl'))(
+    'builds with the events component through kubectl kustomize',
+    async () => {
+      const overlay = await mkdtemp(join(tmpdir(), 'clearcut-k8s-'));
+      try {
+        const root = fileURLToPath(new URL(`../../${directory}`, import.meta.url));
+        const base = relative(overlay, root);
+        await writeFile(
+          join(overlay, 'kustomization.yaml'),
+          `resources: [${base}]\ncomponents: [${join(base, 'events')}]\n`,
+        );
+        const built = parseAllDocuments(
+          execFileSync('kubectl', ['kustomize', overlay], { encoding: 'utf8' }),
+        ).map((document) => document.toJS() as K8sObject);
+        expect(built.length).toBe(objects.length + componentObjects.length);
+        const names = built
+          .filter((object) => object.kind === 'Deployment')
+          .map((object) => object.metadata.name);
+        expect(names.sort()).toEqual(['clearcut-events', 'clearcut-gateway', 'clearcut-worker']);
+        const config = built.find((object) => object.kind === 'ConfigMap')!;
+        expect(config.data!.CLEARCUT_GATEWAY_EVENTS).toBe('false');
+      } finally {
+        await rm(overlay, { recursive: true, force: true });
+      }
+    },
+  );
 
   it.runIf(existsSync('/usr/bin/kubectl'))('builds with kubectl kustomize', () => {
     const output = execFileSync('kubectl', ['kustomize', directory], {

@@ -61,5 +61,12 @@ export function commandExists(command: ProcessCommand): boolean {
 /** The HTTP port (/healthz, /readyz, /metrics) a process started by this command listens on. */
 export function opsPort(command: ProcessCommand, config: Config): number | undefined {
   if (command.kind !== 'worker') return undefined;
-  return command.source === 'workers/gateway.ts' ? config.gateway.httpPort : config.worker.httpPort;
+  const ports: Record<string, number> = {
+    'workers/gateway.ts': config.gateway.httpPort,
+    'workers/events.ts': config.gateway.eventsHttpPort,
+    'workers/inference.ts': config.worker.httpPort,
+  };
+  const port = ports[command.source];
+  if (port === undefined) throw new Error(`${command.source}: which port does it serve? (add it here)`);
+  return port;
 }
