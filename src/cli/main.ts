@@ -1,4 +1,3 @@
-import { ConfigError } from '../config.js';
 import { errorMessage, UsageError } from '../errors.js';
 import { type CliIo, type Command, processIo } from './io.js';
 
@@ -42,6 +41,12 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     io.out(usage());
     return name === undefined ? 2 : 0;
   }
+  if (name === '--version' || name === '-V') {
+    // Loaded only here: reading package.json and the contracts has no place on any other command's start.
+    const { describeVersions, versions } = await import('../library/versions.js');
+    io.out(describeVersions(versions()));
+    return 0;
+  }
   if (!Object.hasOwn(commands, name)) {
     io.err(`clearcut: unknown command "${name}"\n\n${usage()}`);
     return 2;
@@ -54,6 +59,9 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
       io.err(error.message);
       return 2;
     }
+    // Loaded only on failure (commands that read the configuration have loaded it already): the
+    // configuration schemas bring zod, which `--help` and `--version` would otherwise wait for.
+    const { ConfigError } = await import('../config.js');
     if (error instanceof ConfigError) {
       io.err(error.message);
       return 78; // EX_CONFIG
