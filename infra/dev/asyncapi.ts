@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config.js';
 import {
+  deadLetterStreams,
   gatewayTopology,
   type TaskLane,
   taskLaneRoutingKeys,
@@ -46,13 +47,16 @@ export function asyncApiDocument(prefix = 'clearcut', vhost = 'clearcut'): Recor
     };
   };
   const queueChannel = (name: string, description: string, messages: string[]) => {
-    if (![...declared.queues, ...worker.queues].some((candidate) => candidate.name === name)) {
-      throw new Error(`queue ${name} is not in the topology`);
-    }
+    const spec = [...declared.queues, ...worker.queues].find((candidate) => candidate.name === name);
+    if (!spec) throw new Error(`queue ${name} is not in the topology`);
     const queue = { name, durable: true, exclusive: false, autoDelete: false, vhost };
+    const limit = spec.arguments?.['x-delivery-limit'];
     return {
       address: name,
-      description,
+      description:
+        limit === undefined
+          ? description
+          : `${description} After ${limit} deliveries without an ack (its consumer crashed on it), the broker moves a message to \`${names.deadLetterExchange}\` with routing key \`${spec.arguments?.['x-dead-letter-routing-key']}\`.`,
       messages: messageRefs(messages),
       bindings: { amqp: { is: 'queue', queue, bindingVersion: amqpVersion } },
     };
@@ -63,7 +67,7 @@ export function asyncApiDocument(prefix = 'clearcut', vhost = 'clearcut'): Recor
     for (const [index, delayMs] of delays.entries()) {
       retryChannels[`retry.${lane}.${delayMs}ms`] = queueChannel(
         worker.retryQueue(lane, index + 1),
-        `Retry queue: holds a ${lane} task ${delayMs} ms (message TTL), then dead-letters it back to \`${names.tasksExchange}\` with routing key \`${taskLaneRoutingKeys[lane]}\`; the broker's x-death header counts the retries.`,
+        `Retry queue, bound to \`${names.retryExchange}\` by its own name: holds a ${lane} task ${delayMs} ms (message TTL), then dead-letters it back to \`${names.tasksExchange}\` with routing key \`${taskLaneRoutingKeys[lane]}\`; the broker's x-death header counts the retries.`,
         ['task'],
       );
     }
@@ -109,11 +113,39 @@ export function asyncApiDocument(prefix = 'clearcut', vhost = 'clearcut'): Recor
       'Quorum queue of the priority lane; workers drain it first.',
       ['task'],
     ),
+    retryExchange: {
+      ...exchangeChannel(
+        names.retryExchange,
+        '{retryQueue}',
+        `Direct exchange \`${names.retryExchange}\`: workers park a task that failed transiently; the routing key is the retry queue's name.`,
+        ['task'],
+      ),
+      parameters: { retryQueue: { description: 'Name of the retry queue of the lane and delay.' } },
+    },
     ...retryChannels,
+    deadLetterExchange: {
+      ...exchangeChannel(
+        names.deadLetterExchange,
+        '{stream}',
+        `Direct exchange \`${names.deadLetterExchange}\` every dead letter goes through, bound to one dead-letter queue per stream.`,
+        ['job', 's3Event', 'deadLetter'],
+      ),
+      parameters: { stream: { enum: [...deadLetterStreams], description: 'The stream the message left.' } },
+    },
     deadLetterQueue: queueChannel(
       worker.deadLetterQueue,
-      'Tasks that failed every attempt, or could not be read; `clearcut dlq` lists and replays them.',
+      'Tasks that failed every attempt, could not be read, or crashed their workers too often; `clearcut dlq list --queue tasks` lists them, `clearcut dlq replay` republishes them.',
       ['deadLetter'],
+    ),
+    deadJobsQueue: queueChannel(
+      names.deadLetterQueues.jobs,
+      'Job messages that crashed the gateways too often, as they were published; `clearcut dlq list --queue jobs` lists them, `clearcut dlq replay --queue jobs` republishes them.',
+      ['job'],
+    ),
+    deadEventsQueue: queueChannel(
+      names.deadLetterQueues.events,
+      'S3 events that crashed the event consumers too often; `clearcut dlq list --queue events` lists them, `clearcut dlq replay --queue events` republishes them.',
+      ['s3Event', 's3TestEvent'],
     ),
     results: {
       ...exchangeChannel(
@@ -202,7 +234,7 @@ export function asyncApiDocument(prefix = 'clearcut', vhost = 'clearcut'): Recor
         operation(
           'send',
           channel,
-          'A worker parks a task that failed transiently (through the default exchange).',
+          'A worker parks a task that failed transiently (through the retry exchange).',
           ['task'],
           publish,
         ),
@@ -211,7 +243,7 @@ export function asyncApiDocument(prefix = 'clearcut', vhost = 'clearcut'): Recor
     deadLetterTask: operation(
       'send',
       'deadLetterQueue',
-      'A worker gives up on a task (through the default exchange).',
+      'A worker gives up on a task (through the dead-letter exchange, routing key `tasks`).',
       ['deadLetter'],
       publish,
     ),

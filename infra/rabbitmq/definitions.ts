@@ -3,8 +3,9 @@
 // test/infra/rabbitmq.test.ts fails when they are out of date and checks every regex.
 //   definitions.json      production template: no passwords (set them with rabbitmqctl change_password)
 //   definitions.dev.json  the compose stack: fixed, public development passwords
-// `... definitions.ts --prefix P --vhost V --tenant acme --tenant globex` prints a variant with one
-// producer user per tenant, each limited to its own result routing keys.
+// `npm run infra:rabbitmq -- --tenant acme --tenant globex [--prefix P --vhost V]` prints a variant
+// with one producer user per tenant, each limited to its own result routing keys; the shared
+// `clearcut-producer` may publish jobs but bind no results.
 import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -103,6 +104,9 @@ export function rabbitmqDefinitions(options: DefinitionsOptions): Definitions {
     permissions.push({ user: name, vhost, ...regexes });
   };
 
+  // Topic permissions apply to binding keys on the results exchange (queue and exchange bindings).
+  const resultsTopic = (user: string, read: string) =>
+    topicPermissions.push({ user, vhost, exchange: names.resultsExchange, write: '^$', read });
   for (const role of roles) {
     addUser(
       userName(role, userPrefix),
@@ -110,17 +114,12 @@ export function rabbitmqDefinitions(options: DefinitionsOptions): Definitions {
       roleRegexes(grants[role]),
     );
   }
+  // The shared producer publishes jobs for any tenant but follows nobody's results.
+  resultsTopic(userName('producer', userPrefix), '^$');
   for (const tenant of options.tenants ?? []) {
     const name = tenantProducerName(tenant, userPrefix);
     addUser(name, [], roleRegexes(grants.producer));
-    // Topic permissions apply to binding keys on topic exchanges: only `<tenant>.…` may be bound.
-    topicPermissions.push({
-      user: name,
-      vhost,
-      exchange: names.resultsExchange,
-      write: '^$',
-      read: tenantResultsPattern(tenant),
-    });
+    resultsTopic(name, tenantResultsPattern(tenant));
   }
   if (options.admin) {
     addUser(userName('admin', userPrefix), ['administrator'], { configure: '.*', write: '.*', read: '.*' });
@@ -140,12 +139,21 @@ export function renderCheckedInDefinitions(): Map<string, string> {
   const dev = Object.fromEntries(
     Object.entries(devPasswords).map(([role, password]) => [userName(role as Role), password]),
   );
+  // The dev stack's example tenant follows its results as its own user, with the producer's password.
+  const devTenant = 'acme';
+  dev[tenantProducerName(devTenant)] = devPasswords.producer;
   return new Map([
     ['definitions.json', renderDefinitions(rabbitmqDefinitions(base))],
     [
       'definitions.dev.json',
       renderDefinitions(
-        rabbitmqDefinitions({ ...base, passwords: dev, admin: true, deterministicSalts: true }),
+        rabbitmqDefinitions({
+          ...base,
+          tenants: [devTenant],
+          passwords: dev,
+          admin: true,
+          deterministicSalts: true,
+        }),
       ),
     ],
   ]);

@@ -1,9 +1,8 @@
 // Least-privilege RabbitMQ permissions per role, derived from the topology data in
 // src/queue/topology.ts and src/queue/worker-topology.ts: what each process declares, binds,
 // publishes to and consumes from. RabbitMQ matches one regex per permission against resource
-// NAMES, exchange or queue alike (https://www.rabbitmq.com/docs/access-control), so a name shared by
-// an exchange and a queue (`<prefix>.jobs`, `<prefix>.events`) grants the same permission on both;
-// docs/operations.md says what that allows.
+// NAMES, exchange or queue alike (https://www.rabbitmq.com/docs/access-control); no queue shares a
+// name with an exchange, so each grant reaches only the resource it is meant for.
 import {
   type ExchangeSpec,
   gatewayTopology,
@@ -27,9 +26,6 @@ export interface Grants {
 
 /** Queues the broker names for a client (`queue.declare` with an empty name): the producer's result queues. */
 export const serverNamedQueuePattern = 'amq\\.gen-.*';
-/** The default exchange ("" in AMQP) is `amq.default` to permission checks; writing it reaches every queue. */
-export const defaultExchange = 'amq.default';
-
 /** What a process does on the broker, in AMQP 0-9-1 operations. */
 interface Activity {
   readonly declares: { readonly exchanges: readonly ExchangeSpec[]; readonly queues: readonly QueueSpec[] };
@@ -101,21 +97,28 @@ export function roleGrants(names: Topology): Record<Role, Grants> {
   return {
     // Declares the topology at start, consumes jobs and S3 events (the event consumer runs inside
     // the gateway, or alone as `clearcut events` with the same user), publishes tasks and results.
+    // `clearcut dlq --queue jobs|events` runs as the gateway: it reads those dead-letter queues and
+    // republishes to the jobs and events exchanges.
     gateway: grantsFor({
       declares: gatewayDeclares,
-      publishesTo: [names.tasksExchange, names.resultsExchange],
-      consumes: [names.jobsQueue, names.eventsQueue],
+      publishesTo: [names.tasksExchange, names.resultsExchange, names.jobsExchange, names.eventsExchange],
+      consumes: [
+        names.jobsQueue,
+        names.eventsQueue,
+        names.deadLetterQueues.jobs,
+        names.deadLetterQueues.events,
+      ],
     }),
-    // Declares the topology too (either process may start first) plus its retry and dead-letter
-    // queues; consumes both task lanes; parks retries and dead letters through the default
-    // exchange; `clearcut dlq` reads the dead-letter queue and republishes to the tasks exchange.
+    // Declares the topology too (either process may start first) plus its retry queues; consumes
+    // both task lanes; parks retries and dead letters through the retry and dead-letter exchanges;
+    // `clearcut dlq` (tasks) reads the tasks dead-letter queue and republishes to the tasks exchange.
     worker: collapse(
       grantsFor({
         declares: {
           exchanges: gatewayDeclares.exchanges,
           queues: [...gatewayDeclares.queues, ...worker.queues],
         },
-        publishesTo: [defaultExchange, names.tasksExchange],
+        publishesTo: [names.retryExchange, names.deadLetterExchange, names.tasksExchange],
         consumes: [...taskQueues, worker.deadLetterQueue],
       }),
       retryQueuePattern(names),

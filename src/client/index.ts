@@ -52,8 +52,11 @@ export interface SubmitOptions {
 export interface Producer {
   /** Validates, signs and publishes the job; resolves to the job id once the broker confirmed it. */
   submit(job: JobRequest, options?: SubmitOptions): Promise<string>;
-  /** Starts following the result events of a job; call it before `submit` to see `accepted`. */
-  followResults(jobId: string, options?: FollowOptions): Promise<ResultFollower>;
+  /**
+   * Starts following the result events of one job of `options.tenant` (the signing key's tenant);
+   * call it before `submit` to see `accepted`.
+   */
+  followResults(jobId: string, options: FollowOptions): Promise<ResultFollower>;
   close(): Promise<void>;
 }
 
@@ -104,8 +107,8 @@ export async function createProducer(options: ProducerOptions): Promise<Producer
       }
       return jobId;
     },
-    async followResults(jobId, followOptions) {
-      return followJobResults(await bus.channel(), names.resultsExchange, jobId, followOptions);
+    async followResults(jobId, { tenant, ...followOptions }) {
+      return followJobResults(await bus.channel(), names.resultsExchange, tenant, jobId, followOptions);
     },
     async close() {
       if (publisher) await (await publisher.catch(() => undefined))?.close();

@@ -1,8 +1,12 @@
 import type { Channel, ConsumeMessage } from 'amqplib';
+import { tenantIdPattern } from '../contracts/identifiers.js';
 import { type ResultEvent, resultEventSchema } from '../contracts/result-event.js';
+import { jobResultsBindingKey } from '../queue/topology.js';
 
-// Follows the result events of one job: an exclusive, auto-delete, server-named queue bound to the
-// results topic exchange. Bind BEFORE publishing the job, or the `accepted` event may be missed.
+// Follows the result events of one job of one tenant: an exclusive, auto-delete, server-named queue
+// bound to the results topic exchange with `<tenant>.<job id>.#`, so another tenant's events (a
+// job id is unique only within its tenant) never arrive. Bind BEFORE publishing the job, or the
+// `accepted` event may be missed.
 
 export interface ResultFollower extends AsyncIterable<ResultEvent> {
   /** Deletes the queue; a pending iteration ends. */
@@ -10,11 +14,8 @@ export interface ResultFollower extends AsyncIterable<ResultEvent> {
 }
 
 export interface FollowOptions {
-  /**
-   * The tenant id, when known: binds `<tenant>.<jobId>.#` instead of `*.<jobId>.#`. Deployments that
-   * restrict producers with RabbitMQ topic permissions need it.
-   */
-  readonly tenant?: string;
+  /** The tenant the signing key belongs to (`clearcut keys list` shows it). */
+  readonly tenant: string;
   /** Called for a message on the exchange that is not a valid result event (it is skipped). */
   readonly onInvalid?: (problem: string) => void;
 }
@@ -24,9 +25,13 @@ type Waiter = { resolve: (result: IteratorResult<ResultEvent>) => void; reject: 
 export async function followJobResults(
   channel: Channel,
   resultsExchange: string,
+  tenant: string,
   jobId: string,
-  options: FollowOptions = {},
+  options: Omit<FollowOptions, 'tenant'> = {},
 ): Promise<ResultFollower> {
+  if (!tenantIdPattern.test(tenant)) {
+    throw new Error(`tenant "${tenant}" is not a tenant id (a lowercase letter, then a-z 0-9 -)`);
+  }
   const buffered: ResultEvent[] = [];
   const waiters: Waiter[] = [];
   let ended: { error?: Error } | undefined;
@@ -43,6 +48,10 @@ export async function followJobResults(
     if (message === null) return finish(new Error('the broker cancelled the result consumer'));
     const event = parseEvent(message.content);
     if (typeof event === 'string') return options.onInvalid?.(event);
+    // A routing key says nothing about the body: a copy routed here by anything else is not ours.
+    if (event.tenant !== tenant || event.jobId !== jobId) {
+      return options.onInvalid?.(`an event of ${event.tenant}/${event.jobId} arrived for ${tenant}/${jobId}`);
+    }
     const waiter = waiters.shift();
     if (waiter) waiter.resolve({ done: false, value: event });
     else buffered.push(event);
@@ -53,7 +62,7 @@ export async function followJobResults(
     finish(ended ? undefined : new Error('the result channel closed (connection lost?)')),
   );
   const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
-  await channel.bindQueue(queue, resultsExchange, `${options.tenant ?? '*'}.${jobId}.#`);
+  await channel.bindQueue(queue, resultsExchange, jobResultsBindingKey(tenant, jobId));
   await channel.consume(queue, deliver, { noAck: true });
 
   return {

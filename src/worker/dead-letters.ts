@@ -20,14 +20,13 @@ export interface DeadLetter {
 }
 
 export function deadLetterMessage(
-  queue: string,
+  route: Pick<OutboundMessage, 'exchange' | 'routingKey'>,
   body: Buffer,
   messageId: string | undefined,
   letter: DeadLetter,
 ): OutboundMessage {
   return {
-    exchange: '',
-    routingKey: queue,
+    ...route,
     body,
     ...(messageId === undefined ? {} : { messageId }),
     headers: {

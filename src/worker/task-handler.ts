@@ -196,8 +196,7 @@ async function retry(deps: TaskHandlerDeps, { delivery, messageId, lane, retries
   const deaths = (delivery.headers as Record<string, unknown> | undefined)?.['x-death'];
   await deps.publisher.publish([
     {
-      exchange: '',
-      routingKey: deps.topology.retryQueue(lane, retries + 1),
+      ...deps.topology.retryRoute(lane, retries + 1),
       body: delivery.body,
       ...(messageId === undefined ? {} : { messageId }),
       // The history travels with the copy, so the broker keeps counting where it left off.
@@ -213,7 +212,7 @@ async function deadLetter(
   failure: Failure,
 ): Promise<void> {
   await deps.publisher.publish([
-    deadLetterMessage(deps.topology.deadLetterQueue, delivery.body, messageId, {
+    deadLetterMessage(deps.topology.deadLetterRoute, delivery.body, messageId, {
       lane,
       code: failure.code,
       message: failure.message,

@@ -181,18 +181,21 @@ describe('submit', () => {
 });
 
 describe('followResults', () => {
-  it('delivers the events of its job only, in order, and ends when closed', async () => {
+  it("delivers the events of its tenant's job only, in order, and ends when closed", async () => {
     const made = await producer();
     const invalid: string[] = [];
-    const follower = await made.followResults('job-a', { onInvalid: (problem) => invalid.push(problem) });
-    const event = (jobId: string, kind: 'accepted' | 'job.completed') =>
+    const follower = await made.followResults('job-a', {
+      tenant: 'acme',
+      onInvalid: (problem) => invalid.push(problem),
+    });
+    const event = (jobId: string, kind: 'accepted' | 'job.completed', tenant = 'acme') =>
       kind === 'accepted'
         ? {
             version: 1,
             kind,
             eventId: `${jobId}-1`,
             at: new Date().toISOString(),
-            tenant: 'acme',
+            tenant,
             jobId,
             keyId: hmac.keyId,
             items: 2,
@@ -203,7 +206,7 @@ describe('followResults', () => {
             kind,
             eventId: `${jobId}-2`,
             at: new Date().toISOString(),
-            tenant: 'acme',
+            tenant,
             jobId,
             total: 2,
             succeeded: 2,
@@ -211,6 +214,9 @@ describe('followResults', () => {
             manifest: null,
           };
     await tap.publishResult('acme.job-b.accepted', event('job-b', 'accepted'));
+    // The same job id in another tenant: neither its routing key nor its body is acme's.
+    await tap.publishResult('globex.job-a.accepted', event('job-a', 'accepted', 'globex'));
+    await tap.publishResult('acme.job-a.accepted', event('job-a', 'job.completed', 'globex'));
     await tap.publishResult('acme.job-a.accepted', event('job-a', 'accepted'));
     await tap.publishResult('acme.job-a.item.succeeded', Buffer.from('not json'));
     await tap.publishResult('acme.job-a.job.completed', event('job-a', 'job.completed'));
@@ -223,7 +229,10 @@ describe('followResults', () => {
       ['accepted', 'job-a'],
       ['job.completed', 'job-a'],
     ]);
-    expect(invalid).toEqual(['a result message is not JSON']);
+    expect(invalid).toEqual([
+      'an event of globex/job-a arrived for acme/job-a',
+      'a result message is not JSON',
+    ]);
     await follower.close();
     const iterator = follower[Symbol.asyncIterator]();
     await expect(iterator.next()).resolves.toEqual({ done: true, value: undefined });

@@ -40,6 +40,17 @@ beforeAll(async () => {
         retryAfterSeconds: 12,
       });
     } else if (jobId.startsWith('accept')) {
+      // Another tenant's verdict on the same job id (job ids are unique per tenant only), first:
+      // a follower of acme's job must never see it.
+      void tap.publishResult(`globex.${jobId}.rejected`, {
+        ...base,
+        tenant: 'globex',
+        kind: 'rejected',
+        eventId: `${jobId}.forged`,
+        keyId: key.keyId,
+        reason: 'bad_signature',
+        message: 'forged',
+      });
       publish('accepted', { keyId: key.keyId, items: 1, model: 'u2net' });
       const source = { bucket: 'catalog', key: 'a.jpg' };
       publish('item.failed', {
@@ -143,17 +154,25 @@ describe('clearcut submit', () => {
   });
 
   it('--wait prints the decision; a rejection exits 3 with the reason', async () => {
-    const accepted = await submit([...oneKey, '--job-id', 'accept-1', '--wait']);
+    const accepted = await submit([...oneKey, '--job-id', 'accept-1', '--wait', '--tenant', 'acme']);
     expect(accepted.code).toBe(0);
     expect(accepted.io.lines).toEqual(['accept-1', 'accepted: job accept-1, 1 items, model u2net']);
-    const rejected = await submit([...oneKey, '--job-id', 'reject-1', '--wait']);
+    const rejected = await submit([...oneKey, '--job-id', 'reject-1', '--wait', '--tenant', 'acme']);
     expect(rejected.code).toBe(3);
     expect(rejected.io.lines[1]).toBe('rejected: rate_limited (retry after 12s)');
     expect(rejected.io.errors).toEqual(['clearcut submit: rejected (rate_limited): too many jobs']);
   });
 
   it('--follow prints every event until job.completed and exits 5 when items failed; --json prints JSON lines', async () => {
-    const { code, io } = await submit([...oneKey, '--job-id', 'accept-2', '--follow', '--json']);
+    const { code, io } = await submit([
+      ...oneKey,
+      '--job-id',
+      'accept-2',
+      '--follow',
+      '--json',
+      '--tenant',
+      'acme',
+    ]);
     expect(code).toBe(5);
     expect(io.lines.map((line) => JSON.parse(line).kind ?? JSON.parse(line).jobId)).toEqual([
       'accept-2',
@@ -164,10 +183,19 @@ describe('clearcut submit', () => {
   });
 
   it('gives up after --timeout with exit 4 when no gateway answers', async () => {
-    const { code, io } = await submit([...oneKey, '--job-id', 'silent-1', '--wait', '--timeout', '1s']);
+    const { code, io } = await submit([
+      ...oneKey,
+      '--job-id',
+      'silent-1',
+      '--wait',
+      '--timeout',
+      '1s',
+      '--tenant',
+      'acme',
+    ]);
     expect(code).toBe(4);
     expect(io.errors[0]).toMatch(
-      /no decision within 1s; is a gateway consuming t_submit_command_[0-9a-f]+\.jobs\?/,
+      /no decision within 1s; is a gateway consuming t_submit_command_[0-9a-f]+\.jobs\.inbox\?/,
     );
   });
 
@@ -222,6 +250,16 @@ describe('clearcut submit', () => {
       ['--bucket', 'catalog', '--key', 'a', ...output],
       /CLEARCUT_KEY_SECRET is required/,
       { CLEARCUT_KEY_SECRET: '' },
+    ],
+    [
+      '--wait without --tenant',
+      ['--bucket', 'catalog', '--key', 'a', ...output, '--wait'],
+      /need --tenant T/,
+    ],
+    [
+      '--follow with a bad --tenant',
+      ['--bucket', 'catalog', '--key', 'a', ...output, '--follow', '--tenant', 'Acme.*'],
+      /--tenant "Acme\.\*" is not a tenant id/,
     ],
     [
       'a bad secret',

@@ -27,8 +27,10 @@ it('makes the inbox and the task lanes quorum queues: redeclaring them as classi
   for (const queue of [broker.names.jobsQueue, broker.names.tasksQueue, broker.names.priorityTasksQueue]) {
     const channel = await broker.bus.channel();
     channel.on('error', () => {});
+    // Its own arguments but classic: only the queue type differs.
+    const declared = gatewayTopology(broker.names).queues.find((spec) => spec.name === queue)?.arguments;
     await expect(
-      channel.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'classic' } }),
+      channel.assertQueue(queue, { durable: true, arguments: { ...declared, 'x-queue-type': 'classic' } }),
     ).rejects.toThrow(/PRECONDITION_FAILED.*x-queue-type/);
   }
 });

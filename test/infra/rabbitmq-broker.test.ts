@@ -138,8 +138,12 @@ describe('the generated RabbitMQ permissions on the real broker', () => {
     expect(await attempt(as('worker'), declares)).toBe('ok');
     expect(await attempt(as('worker'), consume(names.tasksQueue))).toBe('ok');
     expect(await attempt(as('worker'), consume(names.priorityTasksQueue))).toBe('ok');
-    expect(await attempt(as('worker'), publish('', worker.retryQueue('normal', 1)))).toBe('ok');
-    expect(await attempt(as('worker'), publish('', worker.deadLetterQueue))).toBe('ok');
+    const { exchange: retryExchange, routingKey: retryKey } = worker.retryRoute('normal', 1);
+    expect(await attempt(as('worker'), publish(retryExchange, retryKey))).toBe('ok');
+    expect(await attempt(as('worker'), publish(worker.deadLetterRoute.exchange, 'tasks'))).toBe('ok');
+    // No write on the default exchange: a worker cannot drop messages into the jobs or events inbox.
+    expect(await attempt(as('worker'), publish('', worker.retryQueue('normal', 1)))).toBe('refused');
+    expect(await attempt(as('worker'), publish('', names.eventsQueue))).toBe('refused');
     expect(await attempt(as('worker'), (channel) => channel.get(worker.deadLetterQueue))).toBe('ok');
     expect(await attempt(as('worker'), publish(names.tasksExchange, 'priority'))).toBe('ok');
     expect(await attempt(as('worker'), publish(names.resultsExchange, 'acme.job-1.accepted'))).toBe(
@@ -153,15 +157,19 @@ describe('the generated RabbitMQ permissions on the real broker', () => {
     );
   });
 
-  it('let a producer publish jobs and follow results, and nothing else', async () => {
+  it('let the shared producer publish jobs, follow no results, and nothing else', async () => {
     expect(await attempt(as('producer'), publish(names.jobsExchange))).toBe('ok');
-    // The SDK's own result follower: a server-named exclusive queue bound to the results exchange.
-    const follower = await followJobResults(
-      await as('producer').createChannel(),
-      names.resultsExchange,
-      'job-1',
-    );
-    await follower.close();
+    // The SDK's own follower (the attempt closes its channel).
+    const follow = (channel: ConfirmChannel) =>
+      followJobResults(channel, names.resultsExchange, 'acme', 'job-1');
+    expect(await attempt(as('producer'), follow)).toBe('refused');
+    // The jobs inbox is not the jobs exchange: write on one is no right on the other.
+    const bindInbox = (channel: ConfirmChannel) =>
+      channel.bindQueue(names.jobsQueue, names.resultsExchange, '#');
+    expect(await attempt(as('producer'), bindInbox)).toBe('refused');
+    const loopResults = (channel: ConfirmChannel) =>
+      channel.bindExchange(names.jobsExchange, names.resultsExchange, '#');
+    expect(await attempt(as('producer'), loopResults)).toBe('refused');
     expect(await attempt(as('producer'), publish(names.tasksExchange, 'normal'))).toBe('refused');
     expect(await attempt(as('producer'), publish(names.eventsExchange))).toBe('refused');
     expect(await attempt(as('producer'), publish('', names.jobsQueue))).toBe('refused');
@@ -178,6 +186,15 @@ describe('the generated RabbitMQ permissions on the real broker', () => {
     expect(await attempt(as('acme'), follow('acme'))).toBe('ok');
     expect(await attempt(as('acme'), follow('globex'))).toBe('refused');
     expect(await attempt(as('acme'), follow())).toBe('refused');
+    // The SDK's follower binds `<tenant>.<job id>.#`.
+    const sdk = (channel: ConfirmChannel) =>
+      followJobResults(channel, names.resultsExchange, 'acme', 'job-1');
+    expect(await attempt(as('acme'), sdk)).toBe('ok');
+    // Exchange-to-exchange bindings are held to the topic permission too.
+    const loop = (key: string) => (channel: ConfirmChannel) =>
+      channel.bindExchange(names.jobsExchange, names.resultsExchange, key);
+    expect(await attempt(as('acme'), loop('#'))).toBe('refused');
+    expect(await attempt(as('acme'), loop('globex.#'))).toBe('refused');
   });
 
   it('let the storage system declare and publish to the events exchange as MinIO does, and nothing else', async () => {
@@ -192,6 +209,7 @@ describe('the generated RabbitMQ permissions on the real broker', () => {
     expect(await attempt(as('storage'), minio)).toBe('ok');
     expect(await attempt(as('storage'), publish(names.jobsExchange))).toBe('refused');
     expect(await attempt(as('storage'), consume(names.eventsQueue))).toBe('refused');
+    expect(await attempt(as('storage'), (channel) => channel.deleteQueue(names.eventsQueue))).toBe('refused');
     expect(
       await attempt(as('storage'), (channel) => channel.assertExchange(names.jobsExchange, 'fanout')),
     ).toBe('refused');

@@ -24,7 +24,6 @@ const worker = workerTopology(names, loadConfig({}).worker.retryDelaysMs);
 const exchanges = declared.exchanges.map((exchange) => exchange.name);
 const queues = declared.queues.map((queue) => queue.name);
 const workerQueues = worker.queues.map((queue) => queue.name);
-const retryQueues = workerQueues.filter((name) => name !== worker.deadLetterQueue);
 
 /**
  * Names no role may touch unless listed: other prefixes, look-alikes (an unescaped `.` would match
@@ -49,6 +48,9 @@ const nearMisses = [
   'clearcut.tasks.retry.normal.1000',
   'clearcut.tasks.retry.normal.fastms',
   'clearcut.tasks.deadX',
+  'clearcut.jobs.inboxX',
+  'clearcut.retry.x',
+  'clearcut.deadX',
 ];
 const serverNamedQueue = 'amq.gen-JX4Pa3mZ8q1vGZm4Wb7Rcw';
 const universe = [...new Set([...exchanges, ...queues, ...workerQueues, ...nearMisses, serverNamedQueue])];
@@ -57,48 +59,60 @@ type Kind = 'exchange' | 'queue';
 type Access = Record<Permission, readonly `${Kind} ${string}`[]>;
 
 /** What each role needs, by resource kind (AMQP 0-9-1 operations → permissions, see infra/rabbitmq/permissions.ts). */
+const inboxes = [names.jobsQueue, names.eventsQueue, names.tasksQueue, names.priorityTasksQueue];
 const intended: Record<Role, Access> = {
   gateway: {
     configure: [
       ...exchanges.map((name) => `exchange ${name}` as const),
       ...queues.map((name) => `queue ${name}` as const),
     ],
-    // queue.bind needs write on the queue; publishing tasks and results needs write on those exchanges.
+    // queue.bind needs write on the queue; declaring a queue that dead-letters needs write on the
+    // dead-letter exchange; publishing tasks and results (and `clearcut dlq replay` of jobs and
+    // events) needs write on those exchanges.
     write: [
       ...queues.map((name) => `queue ${name}` as const),
+      'exchange clearcut.dead',
       'exchange clearcut.tasks',
       'exchange clearcut.results',
+      'exchange clearcut.jobs',
+      'exchange clearcut.events',
     ],
-    // queue.bind needs read on the source exchange; consuming needs read on the queue.
+    // queue.bind needs read on the source exchange; declaring a dead-lettering queue needs read on
+    // it; consuming needs read on the queue.
     read: [
       'exchange clearcut.jobs',
       'exchange clearcut.events',
       'exchange clearcut.tasks',
-      'queue clearcut.jobs',
-      'queue clearcut.events',
+      'exchange clearcut.dead',
+      ...inboxes.map((name) => `queue ${name}` as const),
+      'queue clearcut.jobs.dead',
+      'queue clearcut.events.dead',
     ],
   },
   // The worker declares the gateway's topology too (either may start first), plus its retry queues
-  // (dead-lettering to the tasks exchange) and dead-letter queue; it parks retries and dead letters
-  // through the default exchange and `clearcut dlq` republishes to the tasks exchange.
+  // (bound to the retry exchange, dead-lettering to the tasks exchange); it parks retries and dead
+  // letters through the retry and dead-letter exchanges and `clearcut dlq` republishes to the tasks
+  // exchange.
   worker: {
     configure: [
       ...exchanges.map((name) => `exchange ${name}` as const),
       ...[...queues, ...workerQueues].map((name) => `queue ${name}` as const),
     ],
     write: [
-      ...queues.map((name) => `queue ${name}` as const),
+      ...[...queues, ...workerQueues].map((name) => `queue ${name}` as const),
       'exchange clearcut.tasks',
-      'exchange amq.default',
+      'exchange clearcut.retry',
+      'exchange clearcut.dead',
     ],
     read: [
       'exchange clearcut.jobs',
       'exchange clearcut.events',
       'exchange clearcut.tasks',
-      'queue clearcut.tasks',
-      'queue clearcut.tasks.priority',
+      'exchange clearcut.retry',
+      'exchange clearcut.dead',
+      ...inboxes.map((name) => `queue ${name}` as const),
       'queue clearcut.tasks.dead',
-      ...retryQueues.map((name) => `queue ${name}` as const),
+      ...workerQueues.map((name) => `queue ${name}` as const),
     ],
   },
   producer: {
@@ -110,29 +124,12 @@ const intended: Record<Role, Access> = {
   autoscaler: { configure: [], write: [], read: [] },
 };
 
-/**
- * Extra access the broker grants because an exchange and a queue share a name (`clearcut.jobs`,
- * `clearcut.events`, `clearcut.tasks`): docs/operations.md lists these; distinct queue names would end them.
- */
-const sharedNameLeaks: Record<Role, readonly string[]> = {
-  gateway: ['write exchange clearcut.events', 'write exchange clearcut.jobs', 'read queue clearcut.tasks'],
-  worker: [
-    'write exchange clearcut.events',
-    'write exchange clearcut.jobs',
-    'read queue clearcut.events',
-    'read queue clearcut.jobs',
-  ],
-  producer: ['write queue clearcut.jobs'],
-  storage: ['configure queue clearcut.events', 'write queue clearcut.events'],
-  autoscaler: [],
-};
-
 function kindsOf(name: string): Kind[] {
   const kinds: Kind[] = [];
   if (exchanges.includes(name)) kinds.push('exchange');
   if (queues.includes(name) || workerQueues.includes(name) || name.startsWith('amq.gen-'))
     kinds.push('queue');
-  if (name === 'amq.default') kinds.push('exchange');
+  if (name.startsWith('amq.') && !name.startsWith('amq.gen')) kinds.push('exchange');
   return kinds;
 }
 
@@ -179,7 +176,8 @@ describe('RabbitMQ definitions', () => {
           }
         }
       }
-      expect(leaks.sort()).toEqual([...sharedNameLeaks[role]].sort());
+      // No queue shares a name with an exchange, so no grant reaches a resource of the other kind.
+      expect(leaks).toEqual([]);
     });
   }
 
@@ -189,6 +187,12 @@ describe('RabbitMQ definitions', () => {
     );
     expect(writable).toEqual([names.jobsExchange]);
     expect(granted(checkedIn, 'clearcut-storage', 'write')).toEqual([names.eventsExchange]);
+  });
+
+  it('let the shared producer publish jobs but bind no result routing key', () => {
+    expect(checkedIn.topic_permissions).toEqual([
+      { user: 'clearcut-producer', vhost: 'clearcut', exchange: 'clearcut.results', write: '^$', read: '^$' },
+    ]);
   });
 
   it('are quoted exactly in docs/operations.md', () => {
@@ -209,6 +213,7 @@ describe('RabbitMQ definitions', () => {
     expect(new RegExp(producer.write).test('shop_eu.jobs')).toBe(true);
     expect(new RegExp(producer.write).test('clearcut.jobs')).toBe(false);
     expect(other.topic_permissions).toEqual([
+      { user: 'clearcut-producer', vhost: 'eu', exchange: 'shop_eu.results', write: '^$', read: '^$' },
       {
         user: 'clearcut-producer-acme',
         vhost: 'eu',
@@ -224,7 +229,7 @@ describe('RabbitMQ definitions', () => {
         read: '^globex-2\\.',
       },
     ]);
-    const acme = new RegExp(other.topic_permissions[0]!.read);
+    const acme = new RegExp(other.topic_permissions[1]!.read);
     expect(['acme.job-1.#', 'acme.*.accepted'].every((key) => acme.test(key))).toBe(true);
     expect(['acmex.job-1.#', '*.job-1.#', '#', 'globex-2.job.#'].some((key) => acme.test(key))).toBe(false);
   });

@@ -9,6 +9,7 @@ import {
 } from '../../client/index.js';
 import { parseDuration } from '../../config/parsers.js';
 import { loadConfig } from '../../config.js';
+import { tenantIdPattern } from '../../contracts/identifiers.js';
 import { parseS3Uri } from '../../contracts/object-keys.js';
 import { parseRenditionShorthand, type RenditionInput } from '../../contracts/renditions.js';
 import { errorMessage, UsageError } from '../../errors.js';
@@ -19,7 +20,7 @@ import type { CliIo, Command } from '../io.js';
 const usage = `Usage: clearcut submit [input] --output s3://BUCKET/PREFIX [options]
        clearcut submit --body FILE|- [options]
 
-Signs a job with your key and publishes it to <prefix>.jobs; prints the job id.
+Signs a job with your key and publishes it to the <prefix>.jobs exchange; prints the job id.
 
 Input (one of):
   --bucket B --key K            one object (repeat --key for several)
@@ -42,7 +43,8 @@ Signing (flags win over the environment):
   --key-secret SECRET           or CLEARCUT_KEY_SECRET (prefer the variable: flags show in \`ps\`)
   --key-secret-file PATH        read the secret or PEM private key from a file
 
-Following results:
+Following results (only your tenant's events are ever bound):
+  --tenant T                    the signing key's tenant (required with --wait and --follow)
   --wait                        wait until the gateway accepts or rejects the job
   --follow                      print every result event until the job completes
   --timeout DURATION            give up waiting after this long (default 60s with --wait, none with --follow)
@@ -70,6 +72,7 @@ const options = {
   'key-id': { type: 'string' },
   'key-secret': { type: 'string' },
   'key-secret-file': { type: 'string' },
+  tenant: { type: 'string' },
   wait: { type: 'boolean' },
   follow: { type: 'boolean' },
   timeout: { type: 'string' },
@@ -84,6 +87,14 @@ function fail(message: string): never {
   throw new UsageError(`clearcut submit: ${message} (see \`clearcut submit --help\`)`);
 }
 
+/** Result events are routed by tenant: following binds `<tenant>.<job id>.#` and nothing wider. */
+function readTenant(tenant: string | undefined): string {
+  if (tenant === undefined) fail('--wait and --follow need --tenant T (the tenant of your signing key)');
+  if (!tenantIdPattern.test(tenant))
+    fail(`--tenant "${tenant}" is not a tenant id (a lowercase letter, then a-z 0-9 -)`);
+  return tenant;
+}
+
 export const run: Command = async (args, io) => {
   const { values, positionals } = parseCommandArgs('submit', args, options, { positionals: false });
   if (values.help) {
@@ -96,6 +107,7 @@ export const run: Command = async (args, io) => {
   const follow = values.follow === true;
   const wait = values.wait === true || follow;
   const timeoutMs = readTimeout(values.timeout, follow ? 0 : 60_000);
+  const tenant = wait ? readTenant(values.tenant) : undefined;
   const keyId = values['key-id'] ?? config.producer.keyId ?? fail('--key-id or CLEARCUT_KEY_ID is required');
   const secret = (await readSecret(values)) ?? config.producer.keySecret;
   if (secret === undefined) fail('--key-secret, --key-secret-file or CLEARCUT_KEY_SECRET is required');
@@ -112,7 +124,7 @@ export const run: Command = async (args, io) => {
   });
   try {
     const jobId = values['job-id'] ?? randomUUID();
-    const follower = wait ? await producer.followResults(jobId) : undefined;
+    const follower = tenant === undefined ? undefined : await producer.followResults(jobId, { tenant });
     await producer.submit(job, { jobId }).catch((error: unknown) => {
       if (error instanceof InvalidJobError) fail(error.message);
       throw error;
@@ -181,6 +193,7 @@ async function jobFromBody(values: Values): Promise<JobRequest> {
     'key-id',
     'key-secret',
     'key-secret-file',
+    'tenant',
     'wait',
     'follow',
     'timeout',
@@ -297,7 +310,7 @@ async function followUntil(
   }
   if (!timedOut) throw new Error('the result stream ended before the job did (connection lost?)');
   io.err(
-    `clearcut submit: no ${settings.follow ? 'job.completed' : 'decision'} within ${settings.timeoutMs / 1000}s; is a gateway consuming ${settings.prefix}.jobs?`,
+    `clearcut submit: no ${settings.follow ? 'job.completed' : 'decision'} within ${settings.timeoutMs / 1000}s; is a gateway consuming ${settings.prefix}.jobs.inbox?`,
   );
   return exitCodes.timedOut;
 }

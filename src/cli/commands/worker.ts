@@ -3,7 +3,7 @@ import { serviceCommand } from '../service-command.js';
 
 const help = `Usage: clearcut worker
 
-Runs an inference worker: consumes tasks from <prefix>.tasks.priority and <prefix>.tasks
+Runs an inference worker: consumes tasks from <prefix>.tasks.priority.inbox and <prefix>.tasks.inbox
 (CLEARCUT_WORKER_PREFETCH each), re-checks grants, downloads the source, removes the background
 once, writes every rendition to its output key, records the result, then acks. Transient
 failures retry through one retry queue per CLEARCUT_RETRY_DELAYS entry; after
