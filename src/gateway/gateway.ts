@@ -20,6 +20,7 @@ import {
 } from '../ops/service-parts.js';
 import { gatewayTopology, topologyNames } from '../queue/topology.js';
 import { createS3BlobStore } from '../storage/s3-blob-store.js';
+import { createDatabaseClock } from './database-clock.js';
 import { createJobConsumer } from './job-consumer.js';
 import { createGatewayMetrics } from './metrics.js';
 import { sweepNonces } from './nonces.js';
@@ -51,6 +52,8 @@ export async function startGateway(
   const cleanups = createCleanups(() => db.close());
   try {
     await requireSchemaCurrent(db);
+    // Timestamps, nonces and key expiry are judged by the database's clock (database-clock.ts).
+    const clock = await createDatabaseClock(db);
     const keys = await createKeyStore(db, masterKey, { cacheTtlMs: config.gateway.keyCacheTtlMs });
     cleanups.add(() => keys.close());
     const bus = await connectServiceBus(config.broker, 'clearcut gateway', gatewayTopology(names), log);
@@ -93,7 +96,10 @@ export async function startGateway(
       name: 'nonce sweeper',
       idleMs: nonceSweepIntervalMs,
       log,
-      step: () => sweepNonces(db, 5000),
+      step: async () => {
+        await clock.sync();
+        return sweepNonces(db, 5000);
+      },
     });
     const consumer = createJobConsumer({
       bus,
@@ -105,6 +111,7 @@ export async function startGateway(
       refusals: createRefusalBudget(config.gateway.unverifiedAuditPerMinute, minuteMs),
       log,
       metrics,
+      now: clock.now,
       onCommitted: (decided) => {
         if (decided.some((d) => d.decision.outcome === 'accepted')) {
           dispatcher.nudge();

@@ -4,16 +4,28 @@ export interface NonceUse {
   readonly keyId: string;
   readonly nonce: string;
   readonly messageId: string;
-  /** When the message's timestamp window closes: after that a replay is refused as stale anyway. */
+  /**
+   * When the message's timestamp window closes (cc-timestamp + window): from that instant on a copy
+   * is stale (src/signing/verify.ts), so the nonce may be taken over.
+   */
   readonly expiresAt: Date;
 }
 
 const nonceKey = (keyId: string, nonce: string) => `${keyId}\n${nonce}`;
 
 /**
+ * How long past its expiry a nonce row is kept before the sweeper deletes it: the allowed skew
+ * between the instant a batch read the clock and the instant the sweeper reads it (clock
+ * measurement error, a batch slowed by a busy database). Without it, a sweep between a batch's
+ * freshness check and its nonce insert could free a nonce the batch still treats as live.
+ */
+export const nonceGraceMs = 60_000;
+
+/**
  * Records each use (unique per key and nonce; callers dedupe a batch first). Returns, for each use
  * that was already recorded and is still inside its window, the message id that recorded it.
- * An expired row not yet swept is taken over.
+ * A row is live while `now < expires_at` (the same strict bound as freshness) and taken over from
+ * `expires_at <= now` on. `now` is the batch's clock reading, the one its freshness checks used.
  */
 export async function recordNonces(
   q: Queryable,
@@ -58,13 +70,16 @@ export function nonceUseKey(use: Pick<NonceUse, 'keyId' | 'nonce'>): string {
   return nonceKey(use.keyId, use.nonce);
 }
 
-/** Deletes up to `limit` expired nonces; returns how many, so a sweeper can loop until 0. */
+/**
+ * Deletes up to `limit` nonces expired more than `nonceGraceMs` ago by the database's clock (the
+ * gateway's clock, src/gateway/database-clock.ts); returns how many, so a sweeper can loop until 0.
+ */
 export async function sweepNonces(q: Queryable, limit: number): Promise<number> {
   const rows = await q.query(
     `DELETE FROM nonces WHERE ctid = ANY(ARRAY(
-       SELECT ctid FROM nonces WHERE expires_at < now() LIMIT $1
+       SELECT ctid FROM nonces WHERE expires_at < clock_timestamp() - $2 * interval '1 millisecond' LIMIT $1
      )) RETURNING 1`,
-    [limit],
+    [limit, nonceGraceMs],
   );
   return rows.length;
 }

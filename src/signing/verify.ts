@@ -22,14 +22,19 @@ export function verifySignature(parsed: SignedHeaders, body: Buffer, key: Verifi
   return verify(null, canonical, key.publicKey, parsed.signature.bytes);
 }
 
-/** Throws stale_timestamp when the signed time is more than `windowMs` from `nowMs`, either way. */
+/**
+ * Throws stale_timestamp unless the signed time is strictly less than `windowMs` from `nowMs`,
+ * either way. Strict on both sides, like the nonce's life (src/gateway/nonces.ts): a message
+ * signed at t is fresh exactly while t − window < now < t + window, and its nonce is held until
+ * t + window, so no instant exists at which a copy is fresh and its nonce free.
+ */
 export function assertFreshTimestamp(parsed: SignedHeaders, nowMs: number, windowMs: number): void {
   const skewMs = Math.abs(nowMs - parsed.timestamp * 1000);
-  if (skewMs > windowMs) {
+  if (skewMs >= windowMs) {
     const direction = parsed.timestamp * 1000 < nowMs ? 'old' : 'in the future';
     throw new SignatureError(
       'stale_timestamp',
-      `cc-timestamp is ${Math.round(skewMs / 1000)} s ${direction}; the window is ±${Math.round(windowMs / 1000)} s (check the producer's clock)`,
+      `cc-timestamp is ${Math.round(skewMs / 1000)} s ${direction}; it must be less than ${Math.round(windowMs / 1000)} s from the gateway's clock (check the producer's clock)`,
     );
   }
 }

@@ -151,10 +151,10 @@ describe('result-event outbox', () => {
 });
 
 describe('nonce sweep', () => {
-  it('deletes only nonces whose window has closed', async () => {
+  it('deletes only nonces whose window has closed more than the grace period ago', async () => {
     await db.query(
       `INSERT INTO nonces (key_id, nonce, message_id, expires_at) VALUES
-       ('k', 'old', 'm1', now() - interval '1 second'), ('k', 'live', 'm2', now() + interval '1 minute')`,
+       ('k', 'old', 'm1', now() - interval '2 minutes'), ('k', 'live', 'm2', now() + interval '1 minute')`,
     );
     expect(await sweepNonces(db, 100)).toBe(1);
     expect(await db.query('SELECT nonce FROM nonces')).toEqual([{ nonce: 'live' }]);
