@@ -10,7 +10,7 @@ export const gatewaySection = section(
       schema: text(100),
     }),
     CLEARCUT_TIMESTAMP_WINDOW: variable({
-      doc: 'How far a signed message timestamp may be from the gateway clock, either way.',
+      doc: 'A signed message is fresh while its timestamp is less than this from the database clock, either way; its nonce is kept this long plus 60 s.',
       expected: 'a duration such as 300s or 5m',
       default: '300s',
       schema: duration(1000),
