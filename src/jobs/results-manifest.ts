@@ -65,7 +65,8 @@ export async function* resultsManifestLines(
   for (let after = '0'; ; ) {
     const rows = await q.query<ProblemRow>(
       `SELECT position::text, entry, code, message FROM job_input_problems
-       WHERE tenant_id = $1 AND job_id = $2 AND position > $3::bigint ORDER BY position LIMIT $4`,
+       WHERE tenant_id = $1 AND job_id = $2 AND position > $3::bigint
+       ORDER BY job_input_problems.position LIMIT $4`,
       [job.tenantId, job.jobId, after, pageSize],
     );
     listed += rows.length;
