@@ -1,15 +1,16 @@
-import { type AuditRow, type AuditSource, recordAudit } from '../audit/audit.js';
+import { type AuditRow, type AuditSource, addToAuditCount, recordAudit } from '../audit/audit.js';
 import type { RejectionReason } from '../contracts/reasons.js';
 import type { Queryable } from '../db/database.js';
 import { enqueueEvents } from '../jobs/outbox.js';
 import type { Rejection } from './decision.js';
 import { rejectionAudit, rejectionEvent } from './record.js';
 
-// Requests a door refused before it knew who sent them (bad signature, unknown key, unreadable
-// headers, ...). Anyone can send those, so they name no tenant: the verdict goes under `_`, never
-// under the tenant a claimed key id belongs to, and only when there is a job id to route it by.
-// A flood of them must not grow the audit log and the outbox without end: beyond `limit` per
-// interval and process, they are counted into one audit row per reason and batch instead.
+// Requests a door refused before admission. Most are refused before anyone knew who sent them
+// (bad signature, unknown key, unreadable headers): anyone can send those, so they name no tenant,
+// their verdict goes under `_`, never under the tenant a claimed key id belongs to, and only when
+// there is a job id to route it by. A flood of them must not grow the audit log and the outbox
+// without end: beyond `limit` per interval and process they get no verdict, and are counted into
+// one audit row per reason and interval (its `count`) instead of one row each.
 
 export interface Refusal {
   readonly source: AuditSource;
@@ -26,13 +27,16 @@ export interface Refusal {
 }
 
 export interface RefusalBudget {
-  /** Whether one more refusal may be recorded on its own in the current interval. */
-  take(): boolean;
   readonly limit: number;
   readonly intervalMs: number;
+  /** Whether one more refusal may be recorded on its own in the current interval. */
+  take(): boolean;
+  /** The counting audit row of `group` in the current interval. */
+  counter(group: string): string | undefined;
+  setCounter(group: string, id: string): void;
 }
 
-/** A fixed-window budget: `limit` refusals recorded one by one per `intervalMs`. */
+/** A fixed-window budget: `limit` refusals recorded one by one per `intervalMs`, then counted. */
 export function createRefusalBudget(
   limit: number,
   intervalMs: number,
@@ -40,6 +44,7 @@ export function createRefusalBudget(
 ): RefusalBudget {
   let windowStart = Number.NEGATIVE_INFINITY;
   let used = 0;
+  let counters = new Map<string, string>();
   return {
     limit,
     intervalMs,
@@ -48,10 +53,15 @@ export function createRefusalBudget(
       if (time >= windowStart + intervalMs) {
         windowStart = time;
         used = 0;
+        counters = new Map();
       }
       if (used >= limit) return false;
       used += 1;
       return true;
+    },
+    counter: (group) => counters.get(group),
+    setCounter: (group, id) => {
+      counters.set(group, id);
     },
   };
 }
@@ -71,11 +81,11 @@ export async function recordRefusals(
   for (const refusal of refusals) {
     const { rejection, tenantId } = refusal;
     if (tenantId === undefined && !budget.take()) {
-      const key = `${refusal.source}\n${rejection.reason}`;
-      const seen = beyond.get(key);
+      const group = `${refusal.source}\n${rejection.reason}`;
+      const seen = beyond.get(group);
       if (seen) seen.count += 1;
       else
-        beyond.set(key, {
+        beyond.set(group, {
           source: refusal.source,
           reason: rejection.reason,
           count: 1,
@@ -101,19 +111,25 @@ export async function recordRefusals(
       ),
     );
   }
-  for (const { source, reason, count, first } of beyond.values()) {
-    audit.push({
-      at,
-      source,
-      outcome: 'rejected',
-      reason,
-      detail:
-        `${count} unverified messages refused (${reason}) beyond ${budget.limit} per ${budget.intervalMs / 1000} s, counted here instead of one row each; the first said: ${first}`.slice(
-          0,
-          2000,
-        ),
-    });
-  }
   await recordAudit(tx, audit);
   await enqueueEvents(tx, events);
+  for (const [group, { source, reason, count, first }] of beyond) {
+    const id = budget.counter(group);
+    if (id !== undefined && (await addToAuditCount(tx, id, count))) continue;
+    const [created] = await recordAudit(tx, [
+      {
+        at,
+        source,
+        outcome: 'rejected',
+        reason,
+        count,
+        detail:
+          `${count} unverified messages refused (${reason}) beyond ${budget.limit} per ${budget.intervalMs / 1000} s, counted in this row; the first said: ${first}`.slice(
+            0,
+            2000,
+          ),
+      },
+    ]);
+    budget.setCounter(group, created!);
+  }
 }

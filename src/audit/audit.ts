@@ -18,6 +18,8 @@ export interface AuditRow {
   readonly outcome: string;
   readonly reason?: string;
   readonly detail?: string;
+  /** How many identical decisions this row stands for (default 1). */
+  readonly count?: number;
 }
 
 export interface AuditEntry {
@@ -30,19 +32,23 @@ export interface AuditEntry {
   readonly outcome: string;
   readonly reason: string | null;
   readonly detail: string | null;
+  readonly count: number;
 }
 
 // One statement for any number of rows: the gateway writes a whole delivery batch at once.
 const insertSql = `
-INSERT INTO audit_log (at, tenant_id, key_id, message_id, source, outcome, reason, detail)
-SELECT COALESCE(at, now()), tenant_id, key_id, message_id, source, outcome, reason, detail
-FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
-  AS r(at, tenant_id, key_id, message_id, source, outcome, reason, detail)`;
+INSERT INTO audit_log (at, tenant_id, key_id, message_id, source, outcome, reason, detail, count)
+SELECT COALESCE(at, now()), tenant_id, key_id, message_id, source, outcome, reason, detail, COALESCE(count, 1)
+FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+            $9::int[])
+  AS r(at, tenant_id, key_id, message_id, source, outcome, reason, detail, count)
+RETURNING id::text`;
 
-export async function recordAudit(q: Queryable, rows: readonly AuditRow[]): Promise<void> {
-  if (rows.length === 0) return;
+/** Inserts the rows; returns their ids in row order. */
+export async function recordAudit(q: Queryable, rows: readonly AuditRow[]): Promise<string[]> {
+  if (rows.length === 0) return [];
   const column = <T>(pick: (row: AuditRow) => T | undefined) => rows.map((row) => pick(row) ?? null);
-  await q.query(insertSql, [
+  const inserted = await q.query<{ id: string }>(insertSql, [
     column((row) => row.at),
     column((row) => row.tenantId),
     column((row) => row.keyId),
@@ -51,7 +57,22 @@ export async function recordAudit(q: Queryable, rows: readonly AuditRow[]): Prom
     column((row) => row.outcome),
     column((row) => row.reason),
     column((row) => row.detail),
+    column((row) => row.count),
   ]);
+  return inserted.map((row) => row.id);
+}
+
+/**
+ * Adds `by` to a counting row's count, and to the number its detail starts with; false when the
+ * row does not exist (its transaction rolled back).
+ */
+export async function addToAuditCount(q: Queryable, id: string, by: number): Promise<boolean> {
+  const updated = await q.query(
+    `UPDATE audit_log SET count = count + $2, detail = regexp_replace(detail, '^[0-9]+', (count + $2)::text)
+     WHERE id = $1::bigint RETURNING id`,
+    [id, by],
+  );
+  return updated.length === 1;
 }
 
 export interface AuditQuery {
@@ -64,7 +85,7 @@ export interface AuditQuery {
 export async function listAudit(q: Queryable, query: AuditQuery = {}): Promise<AuditEntry[]> {
   const rows = await q.query<AuditEntry>(
     `SELECT id::text, at, tenant_id AS "tenantId", key_id AS "keyId", message_id AS "messageId",
-            source, outcome, reason, detail
+            source, outcome, reason, detail, count
      FROM audit_log
      WHERE ($1::text IS NULL OR tenant_id = $1) AND ($2::timestamptz IS NULL OR at >= $2)
      ORDER BY at DESC, id DESC
