@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { maxOutputPixels, maxTaskOutputPixels } from '../contracts/renditions.js';
 import { optionalVariable, section, variable } from './define.js';
 import { byteSize, duration, wholeNumber } from './parsers.js';
 
@@ -27,11 +28,25 @@ export const inferenceSection = section(
       default: '30s',
       schema: duration(1),
     }),
+    CLEARCUT_MAX_OUTPUT_PIXELS: variable({
+      doc: `Largest output one rendition may have, in pixels (width × height); a larger one fails its image with \`output_too_large\` on the first attempt. At most the job contract's ${maxOutputPixels}, which the gateway checks against options such as \`minSide\`.`,
+      expected: `a whole number of pixels from 1 to ${maxOutputPixels}`,
+      default: String(maxOutputPixels),
+      schema: wholeNumber(1, maxOutputPixels),
+    }),
+    CLEARCUT_MAX_TASK_OUTPUT_PIXELS: variable({
+      doc: `Largest total of one image's outputs (every rendition and size), in pixels; beyond it the image fails with \`output_too_large\` on the first attempt. At most the job contract's ${maxTaskOutputPixels}.`,
+      expected: `a whole number of pixels from 1 to ${maxTaskOutputPixels}`,
+      default: String(maxTaskOutputPixels),
+      schema: wholeNumber(1, maxTaskOutputPixels),
+    }),
   },
   (v) => ({
     threads: v.CLEARCUT_INFERENCE_THREADS ?? availableParallelism(),
     maxInputBytes: v.CLEARCUT_MAX_INPUT_BYTES,
     maxInputPixels: v.CLEARCUT_MAX_INPUT_PIXELS,
     decodeTimeoutMs: v.CLEARCUT_DECODE_TIMEOUT,
+    maxOutputPixels: v.CLEARCUT_MAX_OUTPUT_PIXELS,
+    maxTaskOutputPixels: v.CLEARCUT_MAX_TASK_OUTPUT_PIXELS,
   }),
 );

@@ -10,6 +10,16 @@ export const renditionFormats = {
   crop: ['png', 'webp'],
 } as const;
 
+/**
+ * The largest output one rendition may have, in pixels (width × height): a 10000 px square.
+ * Workers may be configured lower (CLEARCUT_MAX_OUTPUT_PIXELS), never higher.
+ */
+export const maxOutputPixels = 100_000_000;
+/** The largest total of one image's outputs, in pixels (CLEARCUT_MAX_TASK_OUTPUT_PIXELS may lower it). */
+export const maxTaskOutputPixels = 300_000_000;
+/** The longest side an option may force on an output by itself: its square is maxOutputPixels. */
+export const maxForcedSide = Math.floor(Math.sqrt(maxOutputPixels));
+
 const quality = z.number().int().min(1).max(100).describe('Encoder quality, 1–100 (lossy formats only).');
 const maxSize = z
   .number()
@@ -48,7 +58,13 @@ export const whiteRenditionSchema = z.strictObject({
   /** Marketplace main image: a square canvas with the subject centred, filling `fill` of the frame. */
   square: z.boolean().default(false),
   fill: z.number().min(0.1).max(1).default(0.85),
-  minSide: z.number().int().min(16).max(16_384).default(1600),
+  minSide: z
+    .number()
+    .int()
+    .min(16)
+    .max(maxForcedSide)
+    .default(1600)
+    .describe('Least side of the square canvas in px (the subject is enlarged when needed)'),
 });
 
 export const cropRenditionSchema = z.strictObject({
@@ -83,10 +99,32 @@ export const renditionListSchema = z
       }
       seen.add(id);
     }
+    let forced = 0;
+    for (const [index, rendition] of renditions.entries()) {
+      forced += forcedOutputPixels(rendition);
+      if (forced > maxTaskOutputPixels) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [index],
+          message: `with the renditions before it, forces at least ${forced} output pixels per image, more than the ${maxTaskOutputPixels} allowed`,
+        });
+        return;
+      }
+    }
   })
   .default([{ kind: 'cutout', format: 'png' }]);
 
 export type Rendition = z.output<typeof renditionSchema>;
+
+/**
+ * The output pixels a rendition's options force whatever the source (the square canvas's least
+ * side, within maxSize); the rest scales with the source, which only the worker sees.
+ */
+export function forcedOutputPixels(rendition: Rendition): number {
+  if (rendition.kind !== 'white' || !rendition.square) return 0;
+  const side = Math.min(rendition.minSide, rendition.maxSize ?? rendition.minSide);
+  return side * side;
+}
 export type ImageFormat = Rendition['format'];
 
 export const contentTypes: Record<ImageFormat, string> = {

@@ -5,6 +5,7 @@ import { type DecodedImage, decodeImage, type ImageLimits } from '../images/deco
 import type { SupportedFormat } from '../images/sniff.js';
 import type { Engine, MaskTimings } from './engine.js';
 import type { Box } from './geometry.js';
+import { contractOutputLimits, type OutputLimits } from './output-size.js';
 import { type RenditionOutput, renderRenditions } from './render.js';
 
 export interface StageTimings extends MaskTimings {
@@ -25,13 +26,14 @@ export interface RemovalResult {
 
 /**
  * Validates and decodes `input` (PermanentError with a refusal code when it is not acceptable),
- * predicts its mask once, and renders every rendition from that mask.
+ * predicts its mask once, and renders every rendition from that mask (PermanentError
+ * `output_too_large` when the outputs would exceed the output limits, the contract's by default).
  */
 export async function removeBackground(
   engine: Engine,
   input: Buffer,
   renditions: readonly Rendition[],
-  limits: ImageLimits,
+  limits: ImageLimits & Partial<OutputLimits>,
 ): Promise<RemovalResult> {
   const timings: StageTimings = {
     decodeMs: 0,
@@ -46,7 +48,10 @@ export async function removeBackground(
   timings.decodeMs = performance.now() - started;
   const mask = await engine.predictMask(image, timings);
   started = performance.now();
-  const { subject, outputs } = await renderRenditions(image, mask, renditions);
+  const { subject, outputs } = await renderRenditions(image, mask, renditions, {
+    maxOutputPixels: limits.maxOutputPixels ?? contractOutputLimits.maxOutputPixels,
+    maxTaskOutputPixels: limits.maxTaskOutputPixels ?? contractOutputLimits.maxTaskOutputPixels,
+  });
   timings.renderMs = performance.now() - started;
   return { width: image.width, height: image.height, sourceFormat: image.format, subject, outputs, timings };
 }

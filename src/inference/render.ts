@@ -1,17 +1,17 @@
 // Every rendition of one image from its mask: one inference, many outputs.
 import sharp, { type Sharp } from 'sharp';
 import { contentTypes, type ImageFormat, type Rendition } from '../contracts/renditions.js';
+import { errorMessage, PermanentError } from '../errors.js';
 import type { DecodedImage } from '../images/decode.js';
 import { encodeAs } from './encode.js';
+import { type Box, fitInside, type Size, squareLayout, subjectBox } from './geometry.js';
 import {
-  type Box,
-  expandBox,
-  fitInside,
-  marginPixels,
-  type Size,
-  squareLayout,
-  subjectBox,
-} from './geometry.js';
+  checkOutputSizes,
+  contractOutputLimits,
+  cropArea,
+  type OutputLimits,
+  outputSize,
+} from './output-size.js';
 
 export interface RenditionOutput {
   readonly rendition: Rendition;
@@ -54,14 +54,28 @@ export function composeCutout(image: DecodedImage, mask: Uint8Array): { rgba: Bu
   return { rgba, alpha };
 }
 
+/**
+ * Every rendition from the image and its mask. Sizes are checked against `limits` before anything
+ * is rendered; any failure is a PermanentError (`output_too_large`, `render_failed`): the same
+ * image and options would fail the same way again.
+ */
 export async function renderRenditions(
   image: DecodedImage,
   mask: Uint8Array,
   renditions: readonly Rendition[],
+  limits: OutputLimits = contractOutputLimits,
 ): Promise<RenderResult> {
   const { rgba, alpha } = composeCutout(image, mask);
   const frame: Box = { left: 0, top: 0, width: image.width, height: image.height };
   const subject = subjectBox(alpha, image.width, image.height) ?? null;
+  checkOutputSizes(
+    renditions.map((rendition, index) => ({
+      index,
+      kind: rendition.kind,
+      size: outputSize(rendition, image, subject),
+    })),
+    limits,
+  );
   const cutout = () => sharp(rgba, { raw: { width: image.width, height: image.height, channels: 4 } });
 
   const render = async (rendition: Rendition): Promise<RenditionOutput> => {
@@ -97,8 +111,7 @@ export async function renderRenditions(
         );
       }
       case 'crop': {
-        const box = subject ?? frame;
-        const area = expandBox(box, marginPixels(rendition.margin, box), image);
+        const area = cropArea(rendition.margin, image, subject);
         // extract() before resize() crops first, then scales the crop.
         return finish(
           limit(cutout().extract(area), area, rendition.maxSize),
@@ -108,7 +121,18 @@ export async function renderRenditions(
       }
     }
   };
-  return { subject, outputs: await Promise.all(renditions.map(render)) };
+  const renderOrRefuse = async (rendition: Rendition, index: number) => {
+    try {
+      return await render(rendition);
+    } catch (error) {
+      throw new PermanentError(
+        'render_failed',
+        `renditions[${index}] (${rendition.kind}) could not be rendered: ${errorMessage(error)}`,
+        { cause: error },
+      );
+    }
+  };
+  return { subject, outputs: await Promise.all(renditions.map(renderOrRefuse)) };
 }
 
 /** One 8-bit gray channel: sharp would otherwise widen one-channel data to RGB on output. */

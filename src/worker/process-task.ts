@@ -5,6 +5,7 @@ import type { Task } from '../contracts/task.js';
 import { PermanentError } from '../errors.js';
 import type { ImageLimits } from '../images/decode.js';
 import type { Engine } from '../inference/engine.js';
+import type { OutputLimits } from '../inference/output-size.js';
 import { removeBackground } from '../inference/remove.js';
 import { allows, type Grant } from '../policy/grants.js';
 import type { BlobStore } from '../storage/blob-store.js';
@@ -13,7 +14,8 @@ export interface TaskProcessorDeps {
   readonly store: BlobStore;
   readonly grantsOf: (tenantId: string) => Promise<readonly Grant[]>;
   readonly engineFor: (model: string) => Promise<Engine>;
-  readonly limits: ImageLimits;
+  /** Input limits, and the output caps (a render over them fails the item at once: output_too_large). */
+  readonly limits: ImageLimits & OutputLimits;
 }
 
 export interface WrittenOutput {

@@ -159,4 +159,13 @@ describe('parseJobBody', () => {
       problems: ['(body): Invalid input: expected object, received array'],
     });
   });
+
+  it('caps the output size the rendition options alone force', () => {
+    const square = (format: string, minSide: number) => ({ kind: 'white', format, square: true, minSide });
+    // 10000² = 100 000 000 pixels is the per-output cap; a larger least side is refused by itself.
+    accepted({ ...base, renditions: [square('jpeg', 10_000)] });
+    expect(problems({ ...base, renditions: [square('jpeg', 10_001)] })).toEqual([
+      'renditions[0].minSide: Too big: expected number to be <=10000',
+    ]);
+  });
 });

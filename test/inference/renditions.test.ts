@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type RenditionInput, renditionListSchema } from '../../src/contracts/renditions.js';
+import { outputSize } from '../../src/inference/output-size.js';
 import { renderRenditions } from '../../src/inference/render.js';
 import { decoded, pixelsOf, rectangleScene } from '../support/images.js';
 
@@ -152,6 +153,30 @@ describe('renderRenditions', () => {
     );
     expect(result.subject).toBeNull();
     expect(result.outputs[0]).toMatchObject({ width: 300, height: 200 });
+  });
+
+  it('refuses outputs over the limits before rendering any, as output_too_large', async () => {
+    const renditions = renditionListSchema.parse([{ kind: 'cutout' }, { kind: 'white', square: true }]);
+    const limits = { maxOutputPixels: 1600 * 1600 - 1, maxTaskOutputPixels: 10_000_000 };
+    await expect(renderRenditions(decoded(scene), scene.mask, renditions, limits)).rejects.toMatchObject({
+      code: 'output_too_large',
+      message: expect.stringMatching(/^renditions\[1\] \(white\) would be 1600×1600 = 2560000 pixels/),
+    });
+  });
+
+  it('predicts the size of every output it renders', async () => {
+    const asked: RenditionInput[] = [
+      { kind: 'cutout', maxSize: 150 },
+      { kind: 'mask' },
+      { kind: 'white', square: true, fill: 0.5, minSide: 16 },
+      { kind: 'white', format: 'png', maxSize: 100 },
+      { kind: 'crop', margin: '90%' },
+    ];
+    const renditions = renditionListSchema.parse(asked);
+    const { outputs, subject } = await renderRenditions(decoded(scene), scene.mask, renditions);
+    expect(outputs.map(({ width, height }) => ({ width, height }))).toEqual(
+      renditions.map((rendition) => outputSize(rendition, scene, subject)),
+    );
   });
 
   it('WebP outputs say so', async () => {

@@ -1,0 +1,75 @@
+// How large each output will be, known before a pixel is rendered, and the caps on it: a producer's
+// options (a square canvas, a crop margin) can ask for far more pixels than the source has.
+import {
+  maxOutputPixels,
+  maxTaskOutputPixels,
+  type Rendition,
+  type RenditionKind,
+} from '../contracts/renditions.js';
+import { PermanentError } from '../errors.js';
+import { type Box, expandBox, fitInside, marginPixels, type Size, squareLayout } from './geometry.js';
+
+export interface OutputLimits {
+  /** Largest output of one rendition, width × height. */
+  readonly maxOutputPixels: number;
+  /** Largest total of one image's outputs. */
+  readonly maxTaskOutputPixels: number;
+}
+
+/** The job contract's caps: what a worker allows unless configured lower. */
+export const contractOutputLimits: OutputLimits = { maxOutputPixels, maxTaskOutputPixels };
+
+/** The part of the source a crop keeps: the subject box (the frame when empty) plus the margin. */
+export function cropArea(margin: number | string, image: Size, subject: Box | null): Box {
+  const box = subject ?? { left: 0, top: 0, ...image };
+  return expandBox(box, marginPixels(margin, box), image);
+}
+
+/** The width and height `rendition` will have for a source of size `image` whose subject is `subject`. */
+export function outputSize(rendition: Rendition, image: Size, subject: Box | null): Size {
+  const { width, height } = scaledFrame(rendition, image, subject);
+  return { width, height };
+}
+
+function scaledFrame(rendition: Rendition, image: Size, subject: Box | null): Size {
+  switch (rendition.kind) {
+    case 'cutout':
+    case 'mask':
+      return fitInside(image, rendition.maxSize);
+    case 'white': {
+      if (!rendition.square) return fitInside(image, rendition.maxSize);
+      const box = subject ?? image;
+      const { side } = squareLayout(box, rendition.fill, rendition.minSide, rendition.maxSize);
+      return { width: side, height: side };
+    }
+    case 'crop':
+      return fitInside(cropArea(rendition.margin, image, subject), rendition.maxSize);
+  }
+}
+
+export interface PlannedOutput {
+  readonly index: number;
+  readonly kind: RenditionKind;
+  readonly size: Size;
+}
+
+/** Throws PermanentError(output_too_large) when one output or their total is over the limits. */
+export function checkOutputSizes(outputs: readonly PlannedOutput[], limits: OutputLimits): void {
+  let total = 0;
+  for (const { index, kind, size } of outputs) {
+    const pixels = size.width * size.height;
+    if (pixels > limits.maxOutputPixels) {
+      throw new PermanentError(
+        'output_too_large',
+        `renditions[${index}] (${kind}) would be ${size.width}×${size.height} = ${pixels} pixels, more than the ${limits.maxOutputPixels} allowed per output (CLEARCUT_MAX_OUTPUT_PIXELS)`,
+      );
+    }
+    total += pixels;
+  }
+  if (total > limits.maxTaskOutputPixels) {
+    throw new PermanentError(
+      'output_too_large',
+      `the renditions would be ${total} pixels together, more than the ${limits.maxTaskOutputPixels} allowed per image (CLEARCUT_MAX_TASK_OUTPUT_PIXELS)`,
+    );
+  }
+}
