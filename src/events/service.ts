@@ -44,7 +44,7 @@ export async function startEventService(config: Config, options: EventServiceOpt
   const { log } = options;
   const names = topologyNames(config.broker.prefix);
   const db = openServiceDatabase(config.database, log);
-  const cleanups = createCleanups(() => db.close());
+  const cleanups = createCleanups(log, () => db.close());
   try {
     await requireSchemaCurrent(db);
     const bus = await connectServiceBus(config.broker, 'clearcut events', gatewayTopology(names), log);

@@ -49,7 +49,7 @@ export async function startGateway(
   const masterKey = requireMasterKey(config.gateway.masterKey);
   const names = topologyNames(config.broker.prefix);
   const db = openServiceDatabase(config.database, log);
-  const cleanups = createCleanups(() => db.close());
+  const cleanups = createCleanups(log, () => db.close());
   try {
     await requireSchemaCurrent(db);
     // Timestamps, nonces and key expiry are judged by the database's clock (database-clock.ts).

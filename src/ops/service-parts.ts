@@ -13,12 +13,17 @@ export interface Cleanups {
   run(): Promise<void>;
 }
 
-export function createCleanups(...initial: (() => Promise<unknown>)[]): Cleanups {
+/** Shutdown steps; one that fails is logged (an unclosed connection is worth knowing) and the rest run. */
+export function createCleanups(log: Logger, ...initial: (() => Promise<unknown>)[]): Cleanups {
   const closes = [...initial];
   return {
     add: (close) => closes.push(close),
     async run() {
-      for (const close of closes.splice(0).reverse()) await close().catch(() => {});
+      for (const close of closes.splice(0).reverse()) {
+        await close().catch((error: unknown) =>
+          log.error({ err: error }, 'a shutdown step failed; running the remaining ones'),
+        );
+      }
     },
   };
 }

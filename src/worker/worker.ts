@@ -1,6 +1,7 @@
 // The inference worker process, wired from configuration: database, broker topology, a consumer
 // per task lane, the engine pool, and the ops server. The per-task logic is in task-handler.ts.
 import type { Config } from '../config.js';
+import { requireSchemaCurrent } from '../db/schema-check.js';
 import type { Logger } from '../log.js';
 import { modelNames } from '../models/registry.js';
 import { startOpsServer } from '../ops/http-server.js';
@@ -50,11 +51,13 @@ export async function startWorker(config: Config, options: WorkerOptions): Promi
     log.info({ model, seconds }, 'model loaded');
   });
   const cleanups = createCleanups(
+    log,
     () => db.close(),
     async () => store.close(),
     () => engines.close(),
   );
   try {
+    await requireSchemaCurrent(db);
     const preload = config.worker.preload ?? [config.models.defaultModel];
     const unknown = preload.filter((model) => !modelNames().includes(model));
     if (unknown.length > 0) {
