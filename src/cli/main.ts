@@ -1,10 +1,12 @@
 import { errorMessage, UsageError } from '../errors.js';
+import { silenceLibraryWarnings } from '../ops/library-warnings.js';
 import { type CliIo, type Command, processIo } from './io.js';
 
 /** Every command: its name is also its module under ./commands/, loaded only when run. */
 const commands: Record<string, string> = {
   remove: 'Cut the background out of local image files or folders',
-  models: 'List, pull, verify or synthesise models (list | pull NAME | synth u2net|u2netp)',
+  models:
+    'List, pull, synthesise or quantize models (list | pull NAME | synth u2net|u2netp | quantize NAME|FILE)',
   config: 'Show every configuration variable, its value and what it means',
   migrate: 'Apply the PostgreSQL migrations',
   tenants: 'Manage tenants (create | list | set-tier)',
@@ -36,10 +38,11 @@ function usage(): string {
 }
 
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  silenceLibraryWarnings();
   const [name, ...args] = argv;
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     io.out(usage());
-    return name === undefined ? 2 : 0;
+    return 0;
   }
   if (name === '--version' || name === '-V') {
     // Loaded only here: reading package.json and the contracts has no place on any other command's start.

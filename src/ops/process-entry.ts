@@ -1,5 +1,6 @@
 import { type Config, ConfigError, loadConfig } from '../config.js';
 import { createLogger, type Logger } from '../log.js';
+import { silenceLibraryWarnings } from './library-warnings.js';
 
 /**
  * The body of a `workers/*.ts` entry point: read the environment once, log as `role`, run until
@@ -9,6 +10,7 @@ export async function runProcess(
   role: string,
   run: (config: Config, log: Logger) => Promise<number>,
 ): Promise<void> {
+  silenceLibraryWarnings();
   let config: Config;
   try {
     config = loadConfig();
