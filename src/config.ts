@@ -5,6 +5,7 @@ import { gatewaySection } from './config/gateway.js';
 import { inferenceSection } from './config/inference.js';
 import { modelsSection } from './config/models.js';
 import { producerSection } from './config/producer.js';
+import { retentionSection } from './config/retention.js';
 import { storageSection } from './config/storage.js';
 import { workerSection } from './config/worker.js';
 
@@ -18,6 +19,7 @@ const sections = {
   gateway: gatewaySection,
   worker: workerSection,
   producer: producerSection,
+  retention: retentionSection,
 } satisfies Record<string, AnySection>;
 
 type AnySection = {

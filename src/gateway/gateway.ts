@@ -19,6 +19,7 @@ import {
   openServiceDatabase,
 } from '../ops/service-parts.js';
 import { gatewayTopology, topologyNames } from '../queue/topology.js';
+import { createRetentionSweeper } from '../retention/retention-sweeper.js';
 import { createS3BlobStore } from '../storage/s3-blob-store.js';
 import { createDatabaseClock } from './database-clock.js';
 import { createJobConsumer } from './job-consumer.js';
@@ -127,7 +128,8 @@ export async function startGateway(
     });
     cleanups.add(() => ops.close());
 
-    for (const loop of [dispatcher, relay, sweeper, expander, finalizer]) {
+    const retention = createRetentionSweeper({ db, log, retention: config.retention });
+    for (const loop of [dispatcher, relay, sweeper, expander, finalizer, retention]) {
       loop.start();
       cleanups.add(() => loop.stop());
     }
