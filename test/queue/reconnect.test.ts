@@ -6,6 +6,7 @@ import type { Delivery, Publisher, Subscription } from '../../src/queue/bus.js';
 import type { Declarations } from '../../src/queue/topology.js';
 import { testAmqpUrl } from '../support/environment.js';
 import { type HoldingProxy, startHoldingProxy } from '../support/tcp-proxy.js';
+import { until } from '../support/until.js';
 
 // A bus that reconnects, talking to the real broker through a proxy that can cut its connection
 // or refuse new ones (as a restarting broker does) without disturbing other test files.
@@ -59,14 +60,6 @@ async function reconnectingBus(): Promise<AmqpBus> {
 const publish = (...bodies: string[]) =>
   directPublisher.publish(bodies.map((body) => ({ exchange, routingKey: '', body: Buffer.from(body) })));
 
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 async function depth(): Promise<number> {
   const channel = await direct.channel();
   try {
@@ -79,19 +72,22 @@ async function depth(): Promise<number> {
 it('consumes again after its connection is cut; what it held comes back, and stale acks do nothing', async () => {
   const bus = await reconnectingBus();
   const received: Delivery[] = [];
-  const subscription: Subscription = await bus.consume(queue, { prefetch: 10 }, (d) => received.push(d));
-  await publish('one', 'two', 'three');
-  await until(() => received.length === 3, 'three deliveries');
+  const subscription: Subscription = await bus.consume(queue, { prefetch: 3 }, (d) => received.push(d));
+  await publish('one', 'two', 'three', 'four');
+  await until(() => received.length === 3, { what: 'three deliveries (the prefetch)' });
   const before = received.splice(0);
+  // Acks are not confirmed; the broker sending 'four' into the slot the ack freed shows it landed.
   subscription.ack(before[0]!);
-  await new Promise((resolve) => setTimeout(resolve, 300)); // acks are not confirmed: let it land
+  await until(() => received.length === 1, { what: "'four', once the ack of 'one' freed a prefetch slot" });
+  received.splice(0);
 
   proxy.sever();
-  await until(() => received.length === 2, 'the two unacked messages again');
+  await until(() => received.length === 3, { what: 'the three unacked messages again' });
   expect(bus.connected).toBe(true);
   expect(received.map((d) => [d.body.toString(), d.redelivered])).toEqual([
     ['two', true],
     ['three', true],
+    ['four', true],
   ]);
   // The old 'two' had tag 2 on the dead channel; the new channel's tag 2 is 'three'. Acking the
   // stale delivery must not ack it.
@@ -100,7 +96,7 @@ it('consumes again after its connection is cut; what it held comes back, and sta
   expect(subscription.holds(received[1]!)).toBe(true);
   subscription.ack(before[1]!, true);
   await subscription.close(); // returns whatever is unacked (a quorum queue takes a moment)
-  await until(async () => (await depth()) === 2, "both 'two' and 'three' back in the queue");
+  await until(async () => (await depth()) === 3, { what: "'two', 'three' and 'four' back in the queue" });
 
   expect(logLines.map((line) => line.msg)).toEqual([
     'broker connection lost; reconnecting',
@@ -119,7 +115,7 @@ it('keeps trying with capped backoff while the broker is unreachable; publishing
 
   proxy.refuse(true);
   proxy.sever();
-  await until(() => logLines.length >= 6, 'several failed attempts');
+  await until(() => logLines.length >= 6, { what: 'several failed attempts' });
   expect(bus.connected).toBe(false);
   await expect(publisher.publish([{ exchange, routingKey: '', body: Buffer.from('x') }])).rejects.toThrow(
     /not connected to the broker \(reconnecting\)/,
@@ -135,9 +131,9 @@ it('keeps trying with capped backoff while the broker is unreachable; publishing
   }
 
   proxy.refuse(false);
-  await until(() => bus.connected, 'the connection to come back');
+  await until(() => bus.connected, { what: 'the connection to come back' });
   await publisher.publish([{ exchange, routingKey: '', body: Buffer.from('after') }]);
-  await until(() => received.some((d) => d.body.toString() === 'after'), 'the message sent after');
+  await until(() => received.some((d) => d.body.toString() === 'after'), { what: 'the message sent after' });
   expect(await depth()).toBe(0);
 });
 
@@ -151,12 +147,11 @@ it('declares its topology again: a queue deleted under its consumer comes back a
   const channel = await direct.channel();
   await channel.deleteQueue(queue);
   await channel.close();
-  await until(
-    () => logLines.some((line) => line.msg.startsWith('broker connection restored')),
-    'the bus to reconnect',
-  );
+  await until(() => logLines.some((line) => line.msg.startsWith('broker connection restored')), {
+    what: 'the bus to reconnect',
+  });
   await publish('back');
-  await until(() => received.includes('back'), 'a delivery from the re-declared queue');
+  await until(() => received.includes('back'), { what: 'a delivery from the re-declared queue' });
   expect(logLines[0]!.msg).toBe('consumer channel lost; restarting the broker connection');
 });
 
@@ -168,8 +163,9 @@ it('without reconnect, reports the lost connection once and stays down', async (
   });
   opened.push(bus);
   proxy.sever();
-  await until(() => lost.length === 1, 'the loss to be reported');
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  expect(lost).toHaveLength(1);
+  await until(() => lost.length === 1, { what: 'the loss to be reported' });
   expect(bus.connected).toBe(false);
+  // Once the bus is shut down every event of the dead connection has been handled: still one report.
+  await bus.close();
+  expect(lost).toHaveLength(1);
 });
