@@ -179,7 +179,7 @@ describe('clearcut triggers', () => {
     ],
     [
       ['add', '--tenant=acme', '--bucket=in-bucket', '--output=s3://out-bucket/', '--model=gpt'],
-      '--model "gpt" is not one of',
+      '--model: model "gpt" is not known',
     ],
     [
       ['add', '--tenant=acme', '--bucket=in-bucket', '--output=s3://out-bucket/', '--minio-arn=minio'],

@@ -1,7 +1,7 @@
 import { parseS3Uri } from '../../contracts/object-keys.js';
 import { parseRenditionShorthand } from '../../contracts/renditions.js';
 import { errorMessage, UsageError } from '../../errors.js';
-import { listModels } from '../../models/registry.js';
+import { catalogFor } from '../../models/catalog.js';
 import { allows, loadGrants } from '../../policy/grants.js';
 import { requireTenant } from '../../tenants/tenants.js';
 import {
@@ -81,10 +81,6 @@ async function add(rest: string[], io: CliIo): Promise<number> {
   } catch (error) {
     throw new UsageError(`clearcut ${command}: --rendition ${errorMessage(error)}`);
   }
-  const models = listModels().map((model) => model.name);
-  if (values.model !== undefined && !models.includes(values.model)) {
-    throw new UsageError(`clearcut ${command}: --model "${values.model}" is not one of ${models.join(', ')}`);
-  }
   const arn = values['minio-arn'];
   if (arn !== undefined && !/^arn:[a-z0-9-]+:sqs:[^:\s]*:[^:\s]+:[^:\s]+$/.test(arn)) {
     throw new UsageError(
@@ -92,6 +88,11 @@ async function add(rest: string[], io: CliIo): Promise<number> {
     );
   }
   return withDatabase(io, async (db, config) => {
+    // The models this deployment serves, as every front door checks them.
+    const catalog = catalogFor(config);
+    if (values.model !== undefined && !catalog.has(values.model)) {
+      throw new UsageError(`clearcut ${command}: --model: ${catalog.unknownModelMessage(values.model)}`);
+    }
     const client = arn === undefined ? undefined : minioClient(config.storage);
     let rule: TriggerRule;
     try {
