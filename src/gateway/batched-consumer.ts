@@ -1,6 +1,7 @@
 // What the job consumer and the S3 event consumer share: deliveries gathered into batches, each
 // decided in ONE transaction and acked (multiple=true) only after it commits, in delivery order.
 // A crash or a lost connection before the ack redelivers the batch, which is then recognised.
+import { SecretBoxError } from '../keys/secret-box.js';
 import type { Logger } from '../log.js';
 import type { Delivery, MessageBus, Subscription } from '../queue/bus.js';
 import { createBatchInbox } from './batch-inbox.js';
@@ -46,13 +47,17 @@ export function createBatchedConsumer<R>(options: BatchedConsumerOptions<R>): Ba
   let running: Promise<void> | undefined;
   let stopping: Promise<void> | undefined;
 
-  /** Commits, waiting out a database that is away; a batch that fails for another reason is split. */
+  /**
+   * Commits, waiting out a database that is away or a master key that cannot open a stored secret
+   * (an operator's error: the batch is held, never refused); a batch that fails otherwise is split.
+   */
   async function settle(batch: readonly Delivery[]): Promise<R[]> {
     for (let attempt = 0; ; attempt++) {
       try {
         return [await options.commit(batch)];
       } catch (error) {
-        if (!isTransientDatabaseError(error)) {
+        const keyTrouble = error instanceof SecretBoxError;
+        if (!isTransientDatabaseError(error) && !keyTrouble) {
           if (batch.length === 1) return [await options.refuse(batch[0]!, error)];
           log.warn({ err: error, size: batch.length }, `${noun} failed; deciding its messages one by one`);
           const results: R[] = [];
@@ -61,7 +66,12 @@ export function createBatchedConsumer<R>(options: BatchedConsumerOptions<R>): Ba
         }
         if (stopping) throw error;
         const delayMs = retryDelaysMs[Math.min(attempt, retryDelaysMs.length - 1)]!;
-        log.warn({ err: error, attempt, delayMs }, `database unavailable; retrying the ${noun}`);
+        if (keyTrouble) {
+          log.error(
+            { err: error, attempt, delayMs },
+            `CLEARCUT_MASTER_KEY cannot open a stored signing secret: holding the ${noun} (nothing is rejected) until an operator sets the right key (see \`clearcut keys reseal\`)`,
+          );
+        } else log.warn({ err: error, attempt, delayMs }, `database unavailable; retrying the ${noun}`);
         await new Promise((resolve) => setTimeout(resolve, delayMs));
       }
     }

@@ -9,6 +9,7 @@ import {
 import { PolicyStoreError } from '../tenants/errors.js';
 import { requireTenant } from '../tenants/tenants.js';
 import { keyChangesChannel } from './key-rows.js';
+import { requireMatchingMasterKey } from './master-key-check.js';
 import { sealSecret } from './secret-box.js';
 import { type KeyState, keyState } from './signing-key.js';
 
@@ -54,6 +55,7 @@ export async function createKey(
 ): Promise<CreatedKey> {
   const created = await db.transaction(async (tx) => {
     await requireTenant(tx, options.tenantId);
+    await requireMatchingMasterKey(tx, masterKey);
     return insertKey(tx, masterKey, options, null, now);
   });
   await db.notify(keyChangesChannel, created.key.keyId);
@@ -88,6 +90,7 @@ export async function rotateKey(
 ): Promise<{ previous: KeyInfo; created: CreatedKey }> {
   const result = await db.transaction(async (tx) => {
     const old = await lockedKey(tx, keyId, now);
+    await requireMatchingMasterKey(tx, masterKey);
     if (old.state !== 'active') {
       throw new PolicyStoreError(
         'invalid_state',

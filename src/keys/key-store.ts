@@ -1,6 +1,8 @@
 import type { Database } from '../db/database.js';
 import { isKeyId } from '../signing/keys.js';
 import { keyChangesChannel, loadSigningKey } from './key-rows.js';
+import { requireMatchingMasterKey } from './master-key-check.js';
+import { SecretBoxError } from './secret-box.js';
 import type { SigningKey } from './signing-key.js';
 
 export type { KeyState, SigningKey } from './signing-key.js';
@@ -9,6 +11,11 @@ export { keyState } from './signing-key.js';
 export interface KeyStore {
   /** The key, from cache when fresh; undefined when no such key exists. Throws SecretBoxError on a wrong master key. */
   get(keyId: string): Promise<SigningKey | undefined>;
+  /**
+   * False while a stored secret failed to open under the master key (a key changed by `clearcut
+   * keys reseal` under this process, or an altered row): an operator's problem, for /readyz.
+   */
+  secretsReadable(): boolean;
   close(): Promise<void>;
 }
 
@@ -21,6 +28,7 @@ export interface KeyStoreOptions {
 }
 
 /**
+ * Refuses a master key that does not match the stored check value (MasterKeyMismatchError).
  * Keys cached per process, dropped the moment any process announces a change on the
  * `key_changes` channel (create, rotate, revoke), so a revocation reaches every gateway within
  * the NOTIFY latency. Unknown ids are cached too (a new key is announced, so that is safe).
@@ -30,9 +38,11 @@ export async function createKeyStore(
   masterKey: Buffer,
   { cacheTtlMs, maxEntries = 10_000, now = Date.now }: KeyStoreOptions,
 ): Promise<KeyStore> {
+  await requireMatchingMasterKey(db, masterKey);
   // Caching the promise makes concurrent gets of a cold key share one query.
   const cache = new Map<string, { key: Promise<SigningKey | undefined>; expiresAt: number }>();
   let closing: Promise<void> | undefined;
+  const unreadable = new Set<string>();
   let unlisten: (() => Promise<void>) | undefined;
   let retry: NodeJS.Timeout | undefined;
   const listen = async () => {
@@ -61,7 +71,16 @@ export async function createKeyStore(
       if (cached !== undefined && cached.expiresAt > now()) return cached.key;
       cache.delete(keyId);
       if (cache.size >= maxEntries) cache.delete(cache.keys().next().value!);
-      const key = loadSigningKey(db, masterKey, keyId);
+      const key = loadSigningKey(db, masterKey, keyId).then(
+        (loaded) => {
+          unreadable.delete(keyId);
+          return loaded;
+        },
+        (error: unknown) => {
+          if (error instanceof SecretBoxError) unreadable.add(keyId);
+          throw error;
+        },
+      );
       if (unlisten === undefined) return key;
       const entry = { key, expiresAt: now() + cacheTtlMs };
       cache.set(keyId, entry);
@@ -71,6 +90,7 @@ export async function createKeyStore(
       });
       return key;
     },
+    secretsReadable: () => unreadable.size === 0,
     close() {
       closing ??= (async () => {
         clearTimeout(retry);

@@ -12,17 +12,20 @@ const masterKeyBytes = 32;
 const howToMakeOne =
   'Make one with `openssl rand -base64 32`, keep it in your secret store, and give every gateway and admin the same value';
 
-/** The master key from configuration; refuses to go on without a valid one, saying how to make one. */
-export function requireMasterKey(configured: string | undefined): Buffer {
+/**
+ * The master key from configuration (or, for `clearcut keys reseal`, the variable `name`); refuses
+ * to go on without a valid one, saying how to make one.
+ */
+export function requireMasterKey(configured: string | undefined, name = 'CLEARCUT_MASTER_KEY'): Buffer {
   if (configured === undefined) {
     throw new ConfigError([
-      `CLEARCUT_MASTER_KEY is not set: it encrypts the HMAC key secrets stored in PostgreSQL. ${howToMakeOne}.`,
+      `${name} is not set: it encrypts the HMAC key secrets stored in PostgreSQL. ${howToMakeOne}.`,
     ]);
   }
   const bytes = Buffer.from(configured.trim(), 'base64');
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(configured.trim()) || bytes.length !== masterKeyBytes) {
     throw new ConfigError([
-      `CLEARCUT_MASTER_KEY=(value hidden) is invalid: expected base64 of exactly ${masterKeyBytes} bytes. ${howToMakeOne}.`,
+      `${name}=(value hidden) is invalid: expected base64 of exactly ${masterKeyBytes} bytes. ${howToMakeOne}.`,
     ]);
   }
   return bytes;

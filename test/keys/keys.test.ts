@@ -4,7 +4,8 @@ import type { Database } from '../../src/db/database.js';
 import { createDatabase } from '../../src/db/postgres.js';
 import { createKey, listKeys, revokeKey, rotateKey } from '../../src/keys/key-admin.js';
 import { createKeyStore, type KeyStore, keyState } from '../../src/keys/key-store.js';
-import { SecretBoxError } from '../../src/keys/secret-box.js';
+import { MasterKeyMismatchError } from '../../src/keys/master-key-check.js';
+import { SecretBoxError, sealSecret } from '../../src/keys/secret-box.js';
 import {
   decodeSigningSecret,
   parseSignedHeaders,
@@ -281,7 +282,7 @@ describe('key store', () => {
     expect(a).toBe(b);
   });
 
-  it('refuses to serve an HMAC key under the wrong master key', async () => {
+  it('refuses a wrong master key at start, and reports a secret that stops opening later', async () => {
     const tenantId = await store.tenant();
     const { key } = await createKey(store.db, masterKey, {
       tenantId,
@@ -289,11 +290,25 @@ describe('key store', () => {
       environment: 'live',
       expiresAt: null,
     });
-    const wrong = await createKeyStore(store.db, randomBytes(32), { cacheTtlMs: hour });
+    await expect(createKeyStore(store.db, randomBytes(32), { cacheTtlMs: hour })).rejects.toBeInstanceOf(
+      MasterKeyMismatchError,
+    );
+    const keys = await createKeyStore(store.db, masterKey, { cacheTtlMs: 0 });
+    const [row] = await store.db.query<{ sealed: Buffer }>(
+      'SELECT secret_ciphertext AS sealed FROM api_keys WHERE key_id = $1',
+      [key.keyId],
+    );
+    const setSealed = (sealed: Buffer) =>
+      store.db.query('UPDATE api_keys SET secret_ciphertext = $2 WHERE key_id = $1', [key.keyId, sealed]);
     try {
-      await expect(wrong.get(key.keyId)).rejects.toThrow(SecretBoxError);
+      await setSealed(sealSecret(randomBytes(32), key.keyId, randomBytes(32)));
+      await expect(keys.get(key.keyId)).rejects.toThrow(SecretBoxError);
+      expect(keys.secretsReadable()).toBe(false);
+      await setSealed(row!.sealed);
+      expect(await keys.get(key.keyId)).toMatchObject({ keyId: key.keyId });
+      expect(keys.secretsReadable()).toBe(true);
     } finally {
-      await wrong.close();
+      await keys.close();
     }
   });
 });

@@ -7,6 +7,7 @@ import {
   revokeKey,
   rotateKey,
 } from '../../keys/key-admin.js';
+import { resealSecrets } from '../../keys/reseal.js';
 import { requireMasterKey } from '../../keys/secret-box.js';
 import { isKeyId, type KeyAlgorithm } from '../../signing/keys.js';
 import { choiceOption, durationOption, positionals, runSubcommand, withDatabase } from '../admin.js';
@@ -165,6 +166,48 @@ export const run: Command = (args, io) =>
           );
           if (!values.json) io.out(`Key ${previous.keyId} now expires at ${formatTime(previous.expiresAt)}.`);
           printCreated(io, created, values.json === true, 'Its replacement is', { replaces: previous });
+          return 0;
+        },
+      },
+      reseal: {
+        help: [
+          'Usage: clearcut keys reseal --from-env OLD_VAR [--json]',
+          '  Moves every stored HMAC secret from the old master key to the new one, in one transaction:',
+          '  the old key is read from the environment variable OLD_VAR, the new one from CLEARCUT_MASTER_KEY.',
+          '  Refused, with nothing changed, unless OLD_VAR holds the key the secrets are sealed with. Running',
+          '  it again after it succeeded changes nothing. Then restart every gateway with the new key.',
+          '  --from-env  the name of the variable holding the old key (never the key itself on the command line)',
+          '  --json      print the result as JSON',
+        ].join('\n'),
+        run: async (rest, io) => {
+          const command = 'keys reseal';
+          const { values, positionals: given } = parseCommandArgs(command, rest, {
+            'from-env': { type: 'string' },
+            json: { type: 'boolean' },
+          });
+          positionals(command, given, []);
+          const oldName = requireOption(command, 'from-env', values['from-env']);
+          if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(oldName) || oldName === 'CLEARCUT_MASTER_KEY') {
+            throw new UsageError(
+              `clearcut ${command}: --from-env takes the NAME of the variable holding the old key (not CLEARCUT_MASTER_KEY, which holds the new one), e.g. --from-env OLD_MASTER_KEY`,
+            );
+          }
+          const old = requireMasterKey(io.env[oldName], oldName);
+          const result = await withDatabase(io, (db, config) =>
+            resealSecrets(db, { old, new: requireMasterKey(config.gateway.masterKey), oldName }),
+          );
+          if (values.json) printJson(io, result);
+          else if (result.alreadyDone)
+            io.out(
+              `The stored secrets are already sealed under CLEARCUT_MASTER_KEY (check value ${result.checkValue}); nothing changed.`,
+            );
+          else
+            io.out(
+              [
+                `Resealed ${result.resealed} HMAC secrets under CLEARCUT_MASTER_KEY (check value ${result.checkValue}).`,
+                'Restart every gateway with the new key: one still on the old key holds HMAC jobs (rejecting none) and reports not ready.',
+              ].join('\n'),
+            );
           return 0;
         },
       },
