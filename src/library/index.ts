@@ -31,7 +31,7 @@ export { describeVersions, type Versions, versions } from './versions.js';
  * later calls with the same engine options (closed after a second without calls); to control when
  * the model loads and is released, use `createEngine`.
  */
-export function removeBackground(
+export async function removeBackground(
   input: ImageInput,
   options: EngineOptions & RemoveOptions = {},
 ): Promise<RemovalResult> {
