@@ -50,24 +50,37 @@ describe('loadConfig', () => {
     ]);
   });
 
-  it('reads the broker reconnect backoff and the models a worker preloads', () => {
+  it('reads the broker reconnect backoff', () => {
     const config = loadConfig({
       CLEARCUT_AMQP_RECONNECT_DELAY: '200ms',
       CLEARCUT_AMQP_RECONNECT_MAX_DELAY: '1m',
-      CLEARCUT_WORKER_PRELOAD: 'u2netp, u2net-int8',
     });
     expect(config.broker.reconnect).toEqual({ initialMs: 200, maxMs: 60_000 });
-    expect(config.worker.preload).toEqual(['u2netp', 'u2net-int8']);
-    expect(loadConfig({ CLEARCUT_WORKER_PRELOAD: 'none' }).worker.preload).toEqual([]);
-    expect(loadConfig({}).worker.preload).toBeUndefined();
     expect(
       problemsOf({ CLEARCUT_AMQP_RECONNECT_DELAY: '5s', CLEARCUT_AMQP_RECONNECT_MAX_DELAY: '1s' }),
     ).toEqual([
       'CLEARCUT_AMQP_RECONNECT_MAX_DELAY (1000 ms) is shorter than CLEARCUT_AMQP_RECONNECT_DELAY (5000 ms): make the maximum at least the first delay',
     ]);
-    expect(problemsOf({ CLEARCUT_WORKER_PRELOAD: 'u2net;rm -rf' })).toEqual([
-      'CLEARCUT_WORKER_PRELOAD="u2net;rm -rf" is invalid: expected comma-separated model names from `clearcut models list`, or none.',
+  });
+
+  it('reads the served models: catalog names, the default among them; synthetic models off unless allowed', () => {
+    const config = loadConfig({ CLEARCUT_MODEL: 'u2netp', CLEARCUT_MODELS: 'u2netp, u2net-int8' });
+    expect(config.models.served).toEqual(['u2netp', 'u2net-int8']);
+    expect(config.models.allowSynthetic).toBe(false);
+    expect(loadConfig({}).models.served).toEqual(['u2net']);
+    expect(loadConfig({ CLEARCUT_ALLOW_SYNTHETIC_MODELS: 'true' }).models.allowSynthetic).toBe(true);
+    expect(problemsOf({ CLEARCUT_MODELS: 'u2net;rm -rf' })[0]).toMatch(
+      /^CLEARCUT_MODELS="u2net;rm -rf" is invalid: expected comma-separated distinct names among u2net, u2netp, /,
+    );
+    expect(problemsOf({ CLEARCUT_MODELS: 'u2net,u2net' })[0]).toMatch(
+      /^CLEARCUT_MODELS="u2net,u2net" is invalid/,
+    );
+    expect(problemsOf({ CLEARCUT_MODELS: 'u2netp' })).toEqual([
+      'CLEARCUT_MODEL="u2net" is not among CLEARCUT_MODELS (u2netp): jobs naming no model would be refused. Add it to CLEARCUT_MODELS or choose one of them.',
     ]);
+    expect(problemsOf({ CLEARCUT_MODEL: 'u3net' })[0]).toMatch(
+      /^CLEARCUT_MODEL="u3net" is not a known model/,
+    );
   });
 
   it('never echoes a secret value', () => {

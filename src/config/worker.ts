@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { optionalVariable, section, variable } from './define.js';
+import { section, variable } from './define.js';
 import { duration, parseDuration, wholeNumber } from './parsers.js';
 
 /** "1s,5s,30s": one retry queue per delay; attempt n waits delays[min(n, count) - 1]. */
@@ -11,19 +11,6 @@ function durationList() {
       return z.NEVER;
     }
     return delays as number[];
-  });
-}
-
-/** "u2net,u2netp-int8" or "none" (an empty list): which registry names is checked when the worker starts. */
-function modelList() {
-  return z.string().transform((text, ctx) => {
-    if (text.trim() === 'none') return [] as string[];
-    const names = text.split(',').map((name) => name.trim());
-    if (names.some((name) => !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$/.test(name))) {
-      ctx.addIssue({ code: 'custom', message: 'not a model list' });
-      return z.NEVER;
-    }
-    return names;
   });
 }
 
@@ -53,11 +40,6 @@ export const workerSection = section(
       default: '30s',
       schema: duration(0),
     }),
-    CLEARCUT_WORKER_PRELOAD: optionalVariable({
-      doc: 'Models a worker loads at start, comma-separated, or `none`; /readyz reports not ready until they are loaded. Unset means the default model (CLEARCUT_MODEL).',
-      expected: 'comma-separated model names from `clearcut models list`, or none',
-      schema: modelList(),
-    }),
     CLEARCUT_HTTP_PORT: variable({
       doc: 'Port of the /healthz, /readyz and /metrics HTTP server of a long-running process; 0 picks a free port.',
       expected: 'a port number from 0 to 65535',
@@ -70,7 +52,6 @@ export const workerSection = section(
     maxAttempts: v.CLEARCUT_MAX_ATTEMPTS,
     retryDelaysMs: v.CLEARCUT_RETRY_DELAYS,
     drainTimeoutMs: v.CLEARCUT_WORKER_DRAIN_TIMEOUT,
-    preload: v.CLEARCUT_WORKER_PRELOAD,
     httpPort: v.CLEARCUT_HTTP_PORT,
   }),
 );

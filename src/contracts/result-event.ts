@@ -83,6 +83,10 @@ const outputSchema = z.object({
   bytes: z.number().int().min(0),
   width: z.number().int().min(1),
   height: z.number().int().min(1),
+  syntheticModel: z
+    .literal(true)
+    .optional()
+    .describe('Present (true) only when a synthetic stand-in model made it: its mask is meaningless'),
 });
 
 export const itemSucceededEventSchema = z.object({

@@ -37,6 +37,8 @@ export interface GatewayOptions {
   readonly log: Logger;
   /** The process's metrics registry, when others in the process (the event consumer) share it. */
   readonly registry?: Registry;
+  /** The clock admission reads instead of the database's (tests move it instead of sleeping). */
+  readonly now?: () => Date;
 }
 
 const nonceSweepIntervalMs = 30_000;
@@ -45,7 +47,7 @@ const minuteMs = 60_000;
 /** Wires the gateway from configuration: database, key store, broker topology, consumer, dispatcher, relay. */
 export async function startGateway(
   config: Config,
-  { log, registry: shared }: GatewayOptions,
+  { log, registry: shared, now }: GatewayOptions,
 ): Promise<Gateway> {
   const masterKey = requireMasterKey(config.gateway.masterKey);
   const names = topologyNames(config.broker.prefix);
@@ -112,7 +114,7 @@ export async function startGateway(
       refusals: createRefusalBudget(config.gateway.unverifiedAuditPerMinute, minuteMs),
       log,
       metrics,
-      now: clock.now,
+      now: now ?? clock.now,
       onCommitted: (decided) => {
         if (decided.some((d) => d.decision.outcome === 'accepted')) {
           dispatcher.nudge();

@@ -5,7 +5,8 @@ import { basename, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PermanentError } from '../errors.js';
 import { fileDigest } from './model-digest.js';
-import { findModel, type ModelSpec, type ResolvedModel } from './registry.js';
+import type { ModelSpec } from './model-spec.js';
+import { findModel, type ResolvedModel } from './registry.js';
 
 /** Pre-processing that differs from the family's (e.g. to measure another normalisation). */
 export type LocalModelOverrides = Partial<Pick<ModelSpec, 'mean' | 'std'>>;

@@ -2,7 +2,8 @@
 import { PermanentError, TransientError } from '../errors.js';
 import { fileDigest } from './model-digest.js';
 import { writeFileAtomically } from './model-file-writer.js';
-import { type ModelSpec, type ModelsConfig, modelUrl, weightsPath } from './registry.js';
+import type { ModelSpec } from './model-spec.js';
+import { type ModelsConfig, modelUrl, weightsPath } from './registry.js';
 
 export interface PullOptions {
   /** Download again even when a verified copy is present. */

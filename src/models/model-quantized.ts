@@ -156,6 +156,21 @@ export interface EnsureOptions {
 }
 
 /**
+ * The int8 file of `variant` made from `base` when it is there and up to date, else undefined. A file
+ * built with the variant's recipe is out of date once that recipe changes; one built on purpose with
+ * another recipe (`models quantize NAME --method ...`) is kept.
+ */
+export async function builtQuantizedModel(
+  base: ResolvedModel,
+  variant: QuantizedSpec,
+): Promise<{ path: string; sha256: string } | undefined> {
+  const path = quantizedPathFor(base.path);
+  const previous = await readManifest(path);
+  const current = await currentQuantized(path, base.sha256, previous?.custom ? undefined : variant.recipe);
+  return current ? { path, sha256: current.sha256 } : undefined;
+}
+
+/**
  * The int8 file of `variant` made from `base`, built with the variant's recipe when absent or out of
  * date (see currentQuantized and QuantizedManifest.custom). Callers in one process share one build;
  * separate processes each build and rename whole files.
@@ -169,15 +184,8 @@ export function ensureQuantizedModel(
   let pending = inFlight.get(path);
   if (!pending) {
     pending = (async () => {
-      // A file built with the variant's recipe is rebuilt when that recipe changes; one built on
-      // purpose with another recipe (`models quantize NAME --method ...`) is kept.
-      const previous = await readManifest(path);
-      const current = await currentQuantized(
-        path,
-        base.sha256,
-        previous?.custom ? undefined : variant.recipe,
-      );
-      if (current) return { path, sha256: current.sha256 };
+      const current = await builtQuantizedModel(base, variant);
+      if (current) return current;
       options.onProgress?.(
         `building ${variant.name} from ${base.path} (sha256 ${base.sha256.slice(0, 12)}…)`,
       );

@@ -2,7 +2,8 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileDigest } from './model-digest.js';
-import { listModels, type ModelSpec, type ModelsConfig, syntheticDir, weightsPath } from './registry.js';
+import type { ModelSpec } from './model-spec.js';
+import { listModels, type ModelsConfig, syntheticDir, weightsPath } from './registry.js';
 
 export interface ModelStatus {
   readonly spec: ModelSpec;

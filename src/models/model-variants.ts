@@ -2,7 +2,7 @@
 // verified fp32 file by our quantizer (src/quantize/). Data, like the registry itself.
 import { registry } from '../../models/registry.js';
 import type { QuantizeRecipe } from '../quantize/quantize.js';
-import type { ModelProfile, ModelSpec } from './registry.js';
+import type { ModelProfile, ModelSpec } from './model-spec.js';
 
 export const int8Suffix = '-int8';
 
@@ -79,7 +79,7 @@ export function variantOfModel(base: string): QuantizedSpec | undefined {
  */
 export function variantBuildHint(variant: QuantizedSpec): string {
   return (
-    `${variant.name} is built from ${variant.base} on first use ` +
-    `(or ahead of time with \`clearcut models quantize ${variant.base}\`).`
+    `${variant.name} is then built from ${variant.base} by \`clearcut models quantize ${variant.base}\` ` +
+    `(before a worker serving it starts).`
   );
 }

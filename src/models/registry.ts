@@ -1,41 +1,12 @@
 // Model registry: which models exist (data in models/registry.ts) and where a usable file for one is.
 import { resolve } from 'node:path';
 import { registry } from '../../models/registry.js';
-import type { Topology } from '../../models/synth/index.js';
 import type { Config } from '../config.js';
 import { PermanentError } from '../errors.js';
 import { fileDigest } from './model-digest.js';
+import type { ModelSpec } from './model-spec.js';
 import { ensureSyntheticModel } from './model-synthetic.js';
-import { findVariant, type QuantizedSpec, quantizedVariants, variantBuildHint } from './model-variants.js';
-
-/** Topologies our own builder can synthesise (models/synth/) when real weights are absent. */
-export type SyntheticTopology = Topology;
-
-/** What running a model needs: its name and its pre- and post-processing. */
-export interface ModelProfile {
-  /** Registry name, as in `clearcut models pull NAME` and a job's `model` field. */
-  readonly name: string;
-  /** The model takes square inputs of this side (320 or 1024). */
-  readonly inputSize: number;
-  /** Per-channel (R, G, B) normalisation applied after dividing by the image's max value. */
-  readonly mean: readonly [number, number, number];
-  readonly std: readonly [number, number, number];
-  /** Which output holds the mask (its first channel). */
-  readonly outputIndex: number;
-  /** Stand-in topology used when the weights are absent; none means the model must be pulled. */
-  readonly synthetic?: SyntheticTopology;
-}
-
-/** A published model: downloaded by `models pull` and verified against its pinned checksum. */
-export interface ModelSpec extends ModelProfile {
-  /** File name inside the model directory (and the last segment of `url`). */
-  readonly file: string;
-  /** Lowercase hex SHA-256 of the published file. */
-  readonly sha256: string;
-  /** Lowercase hex MD5 as pinned by rembg's source; kept for cross-checking. */
-  readonly md5: string;
-  readonly url: string;
-}
+import { findVariant, type QuantizedSpec, variantBuildHint } from './model-variants.js';
 
 export interface ResolvedModel {
   /** A published model, or a variant derived from one locally (`u2net-int8`, see model-variants.ts). */
@@ -50,14 +21,9 @@ export interface ResolvedModel {
 
 export type ModelsConfig = Config['models'];
 
-/** The published models (what `models pull` fetches); see modelNames() for every selectable name. */
+/** The published models (what `models pull` fetches); catalog.ts lists every selectable name. */
 export function listModels(): readonly ModelSpec[] {
   return registry;
-}
-
-/** Every name a job or `--model` may give: the published models and their int8 variants. */
-export function modelNames(): string[] {
-  return [...registry.map((spec) => spec.name), ...quantizedVariants().map((spec) => spec.name)];
 }
 
 /** The registry entry for `name`; PermanentError `unknown_model` naming the valid ones otherwise. */
@@ -84,11 +50,21 @@ export interface ResolveOptions {
   readonly onProgress?: (message: string) => void;
   /** Generated calibration images for such a build, instead of the variant's recipe's count. */
   readonly calibrationImages?: number;
+  /**
+   * Whether a model without weights may resolve to its synthetic stand-in (meaningless masks).
+   * Default true, for benchmarks and tools; a worker and `clearcut remove` refuse unless told.
+   */
+  readonly allowSynthetic?: boolean;
+  /**
+   * Whether an int8 variant that is absent or out of date is built now (default true). A worker
+   * says false: quantizing takes seconds to minutes of CPU and belongs to `clearcut models quantize`.
+   */
+  readonly buildVariant?: boolean;
 }
 
 /**
  * The file to load for `name`: verified real weights, else the synthetic stand-in (built once into
- * `<model dir>/synthetic/`), else PermanentError `model_missing`. A weights file that is present but
+ * `<model dir>/synthetic/`) unless `allowSynthetic` is false, else PermanentError `model_missing`. A weights file that is present but
  * fails its checksum is an error, not a reason to fall back: masks would silently become meaningless.
  * An int8 variant (`u2net-int8`) resolves its base that way, then quantizes it next to it unless an
  * int8 file made from exactly that base is already there (see model-quantized.ts).
@@ -100,7 +76,7 @@ export async function resolveModel(
 ): Promise<ResolvedModel> {
   const variant = findVariant(name);
   if (variant) {
-    const base = await resolveModel(config, variant.base).catch((error: unknown) => {
+    const base = await resolveModel(config, variant.base, options).catch((error: unknown) => {
       // The base's message names the base (`models pull isnet-general-use`); say how the variant follows.
       if (error instanceof PermanentError && error.code === 'model_missing')
         throw new PermanentError(error.code, `${error.message} ${variantBuildHint(variant)}`, {
@@ -110,8 +86,17 @@ export async function resolveModel(
     });
     // Loaded here, not at the top: it brings ONNX Runtime and sharp, which the gateway (a user of
     // this module's names) has no use for.
-    const { ensureQuantizedModel } = await import('./model-quantized.js');
-    const built = await ensureQuantizedModel(base, variant, options);
+    const { builtQuantizedModel, ensureQuantizedModel } = await import('./model-quantized.js');
+    const built =
+      options.buildVariant === false
+        ? await builtQuantizedModel(base, variant)
+        : await ensureQuantizedModel(base, variant, options);
+    if (!built)
+      throw new PermanentError(
+        'model_missing',
+        `Model ${variant.name} has not been built from ${base.path} (or is out of date). ` +
+          `Build it with \`clearcut models quantize ${variant.base}\`.`,
+      );
     return { spec: variant, path: built.path, sha256: built.sha256, source: base.source };
   }
   const spec = findModel(name);
@@ -123,6 +108,14 @@ export async function resolveModel(
       'model_checksum_mismatch',
       `${path} is not the published ${spec.name} model (sha256 ${digest.sha256}, expected ${spec.sha256}). ` +
         `Replace it with \`clearcut models pull ${spec.name} --force\`.`,
+    );
+  }
+  if (spec.synthetic && options.allowSynthetic === false) {
+    throw new PermanentError(
+      'model_missing',
+      `Model ${spec.name} has no weights in ${resolve(config.dir)}; only its synthetic stand-in exists, ` +
+        `whose masks are meaningless. Run \`clearcut models pull ${spec.name}\`, or \`clearcut models import FILE\` ` +
+        `with a copy of ${spec.file} on a machine without internet.`,
     );
   }
   if (spec.synthetic) {

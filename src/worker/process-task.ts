@@ -26,6 +26,8 @@ export interface WrittenOutput {
   readonly bytes: number;
   readonly width: number;
   readonly height: number;
+  /** Made by a synthetic stand-in model (meaningless mask); absent for real weights. */
+  readonly syntheticModel?: true;
 }
 
 export interface ProcessedTask {
@@ -73,17 +75,21 @@ export async function processTask(
       );
     }
   }
+  // Before the download: a model this worker does not serve fails the task at once.
+  const engine = await deps.engineFor(task.model);
   const source = await deps.store.get(task.source.bucket, task.source.key, {
     maxBytes: deps.limits.maxInputBytes,
     ...(signal === undefined ? {} : { signal }),
   });
-  const engine = await deps.engineFor(task.model);
   const result = await removeBackground(engine, source.body, task.renditions, deps.limits);
   progress.inferred = true;
+  // A synthetic stand-in's masks are meaningless: every output says so, in S3 and in its event.
+  const synthetic = engine.model.source === 'synthetic';
   const metadata = {
     'source-etag': source.eTag,
     model: engine.model.spec.name,
     'model-sha256': engine.model.sha256,
+    ...(synthetic ? { 'model-synthetic': 'true' } : {}),
   };
   const outputs = await Promise.all(
     targets.map(async ({ key }, index) => {
@@ -101,6 +107,7 @@ export async function processTask(
         bytes: output.bytes.length,
         width: output.width,
         height: output.height,
+        ...(synthetic ? { syntheticModel: true as const } : {}),
       };
     }),
   );

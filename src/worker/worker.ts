@@ -1,9 +1,9 @@
 // The inference worker process, wired from configuration: database, broker topology, a consumer
 // per task lane, the engine pool, and the ops server. The per-task logic is in task-handler.ts.
+// It serves the models of CLEARCUT_MODELS only, and consumes tasks once all of them are loaded.
 import type { Config } from '../config.js';
 import { requireSchemaCurrent } from '../db/schema-check.js';
 import type { Logger } from '../log.js';
-import { modelNames } from '../models/registry.js';
 import { startOpsServer } from '../ops/http-server.js';
 import { createMetricsRegistry } from '../ops/metrics.js';
 import {
@@ -58,21 +58,10 @@ export async function startWorker(config: Config, options: WorkerOptions): Promi
   );
   try {
     await requireSchemaCurrent(db);
-    const preload = config.worker.preload ?? [config.models.defaultModel];
-    const unknown = preload.filter((model) => !modelNames().includes(model));
-    if (unknown.length > 0) {
-      throw new Error(
-        `CLEARCUT_WORKER_PRELOAD names unknown models (${unknown.join(', ')}); known: ${modelNames().join(', ')}`,
-      );
-    }
-    // Loading starts now; /readyz waits for it (and tries again if a load failed).
-    const modelsLoaded = async () => {
-      await Promise.all(preload.map((model) => engines.engineFor(model)));
-      return true;
-    };
-    modelsLoaded().catch((error: unknown) =>
-      log.error({ err: error, models: preload }, 'preloading models failed; /readyz retries'),
-    );
+    // Refuses to start without weights (or with a synthetic stand-in not allowed): said once, here.
+    const synthetic = await engines.checkWeights();
+    if (synthetic.length > 0)
+      log.warn({ models: synthetic }, 'serving synthetic stand-ins: their masks are meaningless');
     // Either process may start first: both declare what they use (idempotent), again after every
     // reconnect. A broker restart is ridden out: tasks held then are redelivered and end once.
     const bus = await connectServiceBus(
@@ -110,32 +99,64 @@ export async function startWorker(config: Config, options: WorkerOptions): Promi
       ['priority', names.priorityTasksQueue],
       ['normal', names.tasksQueue],
     ];
-    for (const [lane, queue] of lanes) {
-      const subscription: Subscription = await bus.consume(
-        queue,
-        { prefetch: config.worker.prefetch },
-        (delivery) => {
-          metrics.inFlight.inc();
-          const settle = {
-            ack: () => subscription.ack(delivery),
-            requeue: () => subscription.requeue(delivery),
-          };
-          const work = handleDelivery(delivery, lane, settle, deps, abort.signal).finally(() => {
-            metrics.inFlight.dec();
-            inFlight.delete(work);
-          });
-          inFlight.add(work);
-        },
-      );
-      subscriptions.push(subscription);
-    }
+    let stopping: Promise<void> | undefined;
+    const consume = async () => {
+      for (const [lane, queue] of lanes) {
+        if (stopping) return;
+        const subscription: Subscription = await bus.consume(
+          queue,
+          { prefetch: config.worker.prefetch },
+          (delivery) => {
+            metrics.inFlight.inc();
+            const settle = {
+              ack: () => subscription.ack(delivery),
+              requeue: () => subscription.requeue(delivery),
+            };
+            const work = handleDelivery(delivery, lane, settle, deps, abort.signal).finally(() => {
+              metrics.inFlight.dec();
+              inFlight.delete(work);
+            });
+            inFlight.add(work);
+          },
+        );
+        subscriptions.push(subscription);
+      }
+      log.info({ queues: lanes.map(([, queue]) => queue), models: engines.served }, 'consuming tasks');
+    };
+    // Every served model is loaded before the first task is taken, so no task waits on a load.
+    // /readyz names each model until it is loaded and never waits for one; a probe after a failed
+    // load starts another attempt.
+    let consuming: Promise<void> | undefined;
+    const loadThenConsume = () => {
+      if (!consuming) {
+        const attempt = Promise.all(engines.served.map((model) => engines.load(model))).then(consume);
+        consuming = attempt;
+        attempt.catch((error: unknown) => {
+          if (consuming === attempt) consuming = undefined;
+          log.error({ err: error, models: engines.served }, 'loading models failed; /readyz retries');
+        });
+      }
+      return consuming;
+    };
+    loadThenConsume();
+    const ready = (loaded: () => boolean) => async () => {
+      if (!stopping) loadThenConsume();
+      return loaded();
+    };
+    const modelChecks = Object.fromEntries(
+      engines.served.map((model) => [`model ${model}`, ready(() => engines.isLoaded(model))]),
+    );
     const ops = await startOpsServer({
       port: config.worker.httpPort,
       registry,
-      readiness: { ...dependencyChecks(bus, db), models: modelsLoaded },
+      readiness: {
+        ...dependencyChecks(bus, db),
+        ...modelChecks,
+        consuming: ready(() => subscriptions.length === lanes.length),
+      },
     });
     cleanups.add(() => ops.close());
-    log.info({ queues: lanes.map(([, queue]) => queue), httpPort: ops.port }, 'worker started');
+    log.info({ httpPort: ops.port, models: engines.served }, 'worker started');
 
     const settled = async (ms: number) => {
       let timer: NodeJS.Timeout | undefined;
@@ -147,6 +168,7 @@ export async function startWorker(config: Config, options: WorkerOptions): Promi
       return done;
     };
     const drain = async () => {
+      await consuming?.catch(() => undefined);
       for (const subscription of subscriptions) await subscription.cancel();
       if (!(await settled(config.worker.drainTimeoutMs))) {
         log.warn({ left: inFlight.size }, 'drain timed out; handing the rest back to the queue');
@@ -158,7 +180,6 @@ export async function startWorker(config: Config, options: WorkerOptions): Promi
       // Closing the channels returns every unacked delivery to its queue.
       for (const subscription of subscriptions) await subscription.close();
     };
-    let stopping: Promise<void> | undefined;
     return {
       httpPort: ops.port,
       stop() {

@@ -192,9 +192,9 @@ it('refuses bad dlq usage with a precise message', async () => {
   expect(noQueue.err).toMatch(/no_such_prefix\.tasks\.dead does not exist yet: start a worker once/);
 });
 
-it('refuses to start a worker asked to preload a model that does not exist', async () => {
-  await expect(p.startWorker({ CLEARCUT_WORKER_PRELOAD: 'u2netp,u2net-nano' })).rejects.toThrow(
-    /CLEARCUT_WORKER_PRELOAD names unknown models \(u2net-nano\); known: u2net, /,
+it('refuses to start a worker asked to serve a model that does not exist', async () => {
+  await expect(p.startWorker({ CLEARCUT_MODELS: 'u2netp,u2net-nano' })).rejects.toThrow(
+    /CLEARCUT_MODELS="u2netp,u2net-nano" is invalid: expected comma-separated distinct names among u2net, /,
   );
 });
 

@@ -1,13 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ResultEvent } from '../../src/contracts/result-event.js';
 import { revokeKey, rotateKey } from '../../src/keys/key-admin.js';
 import { decodeSigningSecret, generateSigningKey } from '../../src/signing/index.js';
+import { until } from '../support/until.js';
 import { createGatewayHarness, type GatewayHarness, jobBody, type TestKey } from './harness.js';
 
 // Every reason code, each with a real signed (or mis-signed) message through a running gateway
 // against the real broker and database.
 
 const windowSeconds = 5;
+/** How far the gateway's clock is ahead of this process's: tests move time instead of sleeping. */
+let clockShiftMs = 0;
+afterEach(() => {
+  clockShiftMs = 0;
+});
 let h: GatewayHarness;
 let key: TestKey;
 let tenant: string;
@@ -17,7 +23,7 @@ beforeAll(async () => {
     CLEARCUT_TIMESTAMP_WINDOW: `${windowSeconds}s`,
     CLEARCUT_MAX_BODY_BYTES: '2KiB',
   });
-  await h.startGateway();
+  await h.startGateway({}, { now: () => new Date(Date.now() + clockShiftMs) });
   tenant = await h.tenant();
   key = await h.key(tenant);
   await h.grant(tenant, 'in-a', 'photos/', 'read');
@@ -126,8 +132,17 @@ describe('rejections, in the order the checks run', () => {
     await h.publish(before);
     expect(await h.decision(before.messageId)).toMatchObject({ kind: 'accepted' });
     await revokeKey(h.db, doomed.keyId);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    expect(await rejection(h.signed(doomed, body()))).toMatchObject({ reason: 'revoked_key', tenant });
+    let last: ResultEvent | undefined;
+    await until(
+      async () => {
+        const message = h.signed(doomed, body());
+        await h.publish(message);
+        last = await h.decision(message.messageId);
+        return last.kind === 'rejected';
+      },
+      { timeoutMs: 1500, intervalMs: 100, what: 'the revocation to reach the gateway' },
+    );
+    expect(last).toMatchObject({ reason: 'revoked_key', tenant });
   });
 
   it('a rotated key works inside its grace period and is expired_key after it; the new key works', async () => {
@@ -141,7 +156,7 @@ describe('rejections, in the order the checks run', () => {
     const inside = h.signed(old, body());
     await h.publish(inside);
     expect(await h.decision(inside.messageId)).toMatchObject({ kind: 'accepted', keyId: old.keyId });
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    clockShiftMs = 3000; // past the grace period, still inside the timestamp window
     expect(await rejection(h.signed(old, body()))).toMatchObject({ reason: 'expired_key' });
     const fresh = h.signed(successor, body());
     await h.publish(fresh);
@@ -186,7 +201,7 @@ describe('rejections, in the order the checks run', () => {
 
     const closes =
       (Number((captured.headers as Record<string, string>)['cc-timestamp']) + windowSeconds + 1) * 1000;
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, closes - Date.now())));
+    clockShiftMs = Math.max(0, closes - Date.now());
     await h.publish(captured);
     const [, , outside] = await h.decisions(captured.messageId, 3);
     expect(outside).toMatchObject({ kind: 'rejected', reason: 'stale_timestamp' });

@@ -62,7 +62,8 @@ export interface GatewayHarness {
   decision(jobId: string): Promise<ResultEvent>;
   /** Waits until `count` accepted/rejected events of this job id arrived; returns them in order. */
   decisions(jobId: string, count: number): Promise<ResultEvent[]>;
-  startGateway(env?: Environment): Promise<Gateway>;
+  /** Starts a gateway; `now` replaces the database clock its admission reads. */
+  startGateway(env?: Environment, options?: { now?: () => Date }): Promise<Gateway>;
   /** Broker connections the gateways lost (none expected). */
   dispose(): Promise<void>;
 }
@@ -138,9 +139,12 @@ export async function createGatewayHarness(
       return (await decisions(jobId, 1))[0]!;
     },
     decisions,
-    async startGateway(env = {}) {
+    async startGateway(env = {}, { now } = {}) {
       const config = loadConfig({ ...environment.env, ...env });
-      const gateway = await startGateway(config, { log: createLogger(config.log.level) });
+      const gateway = await startGateway(config, {
+        log: createLogger(config.log.level),
+        ...(now === undefined ? {} : { now }),
+      });
       gateways.push(gateway);
       return gateway;
     },

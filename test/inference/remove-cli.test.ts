@@ -20,9 +20,9 @@ afterAll(async () => {
 
 const env = { CLEARCUT_MODEL_DIR: testModelDir, CLEARCUT_LOG_LEVEL: 'silent' };
 
-/** `clearcut remove ...` in this process, through the CLI's main(). */
+/** `clearcut remove ...` in this process, through the CLI's main(); only stand-ins exist here. */
 function clearcut(...args: string[]) {
-  return runCli(env, 'remove', ...args);
+  return runCli(env, 'remove', ...args, '--allow-synthetic');
 }
 
 /** The installed command itself, as a user runs it. */
@@ -31,7 +31,7 @@ function clearcutProcess(...args: string[]): Promise<{ status: number; out: stri
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [bin, 'remove', ...args],
+      [bin, 'remove', ...args, '--allow-synthetic'],
       { env: { ...process.env, ...env } },
       (error, stdout, stderr) => {
         resolve({ status: error ? Number(error.code) : 0, out: stdout.trim(), err: stderr.trim() });
@@ -176,6 +176,29 @@ describe('clearcut remove', () => {
     const run = await clearcut(input, '--out', join(root, 'model-out'), '--model', 'u3net');
     expect(run.status).toBe(2);
     expect(run.err).toMatch(/Unknown model "u3net"\. Known models: u2net, u2netp/);
+  });
+
+  it('exits 1 without weights unless --allow-synthetic, naming the model and the fix', async () => {
+    const input = join(root, 'no-weights');
+    await mkdir(input);
+    await writeFile(join(input, 'a.png'), await image(16, 16, 'png'));
+    const out = join(root, 'no-weights-out');
+    const emptyDir = join(root, 'empty-model-dir');
+    const run = await runCli(
+      { ...env, CLEARCUT_MODEL_DIR: emptyDir },
+      'remove',
+      input,
+      '--out',
+      out,
+      '-m',
+      'u2netp',
+    );
+    expect(run.status).toBe(1);
+    expect(run.err).toMatch(
+      /Model u2netp has no weights in .*empty-model-dir; only its synthetic stand-in exists, whose masks are meaningless\. Run `clearcut models pull u2netp`, or `clearcut models import FILE`.* --allow-synthetic uses the synthetic stand-in\./,
+    );
+    expect(await readdir(root)).not.toContain('no-weights-out');
+    expect(await readdir(root)).not.toContain('empty-model-dir'); // nothing built either
   });
 
   it('says so when there is nothing to do', async () => {

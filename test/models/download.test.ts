@@ -10,7 +10,8 @@ import { loadConfig } from '../../src/config.js';
 import { PermanentError, TransientError } from '../../src/errors.js';
 import { fileDigest } from '../../src/models/model-digest.js';
 import { pullModel } from '../../src/models/model-download.js';
-import { findModel, type ModelSpec, type ModelsConfig } from '../../src/models/registry.js';
+import type { ModelSpec } from '../../src/models/model-spec.js';
+import { findModel, type ModelsConfig } from '../../src/models/registry.js';
 
 const payload = Buffer.alloc(300_000, 0);
 for (let i = 0; i < payload.length; i++) payload[i] = (i * 7919) % 251;

@@ -8,10 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSyntheticModel } from '../../models/synth/index.js';
 import { quantize } from '../../src/cli/commands/models-quantize.js';
 import { loadConfig } from '../../src/config.js';
+import { catalogNames } from '../../src/models/catalog.js';
 import { hashFile } from '../../src/models/model-digest.js';
 import { manifestPath, readManifest } from '../../src/models/model-quantized.js';
 import { findVariant } from '../../src/models/model-variants.js';
-import { type ModelsConfig, modelNames, resolveModel } from '../../src/models/registry.js';
+import { type ModelsConfig, resolveModel } from '../../src/models/registry.js';
 import { decodeModel } from '../../src/quantize/onnx-model.js';
 import { metadataOf } from './support.js';
 
@@ -32,7 +33,7 @@ afterAll(async () => {
 
 describe('int8 variants', () => {
   it('are selectable names next to the published models', () => {
-    expect(modelNames()).toEqual([
+    expect(catalogNames).toEqual([
       'u2net',
       'u2netp',
       'u2net_human_seg',
@@ -53,7 +54,7 @@ describe('int8 variants', () => {
   });
 
   it(
-    'are built beside the fp32 file on first use, with a manifest, then reused',
+    'are built beside the fp32 file when first resolved, with a manifest, then reused',
     async () => {
       const model = await resolveModel(config, 'u2netp-int8', options);
       const base = await resolveModel(config, 'u2netp');
@@ -147,7 +148,7 @@ describe('int8 variants', () => {
     const { message } = error as Error;
     expect(message).toContain('Run `clearcut models pull isnet-general-use`');
     expect(message).toContain(
-      'isnet-general-use-int8 is built from isnet-general-use on first use (or ahead of time with `clearcut models quantize isnet-general-use`).',
+      'isnet-general-use-int8 is built from isnet-general-use by `clearcut models quantize isnet-general-use` (a worker serving it builds it at start, before it reports ready).',
     );
     expect(message).not.toContain('models pull isnet-general-use-int8');
   });

@@ -48,6 +48,9 @@ export async function createTestEnvironment(
     CLEARCUT_HTTP_PORT: '0',
     CLEARCUT_EVENTS_HTTP_PORT: '0',
     CLEARCUT_MASTER_KEY: randomBytes(32).toString('base64'),
+    // What tests' jobs name; only the synthetic stand-ins exist here.
+    CLEARCUT_MODELS: 'u2net,u2netp',
+    CLEARCUT_ALLOW_SYNTHETIC_MODELS: 'true',
     ...extra,
   };
   return {

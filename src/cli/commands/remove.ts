@@ -19,7 +19,7 @@ import {
 import { createEngine, type Engine } from '../../inference/engine.js';
 import { removeBackground } from '../../inference/remove.js';
 import { findVariant, variantBuildHint } from '../../models/model-variants.js';
-import { type ResolvedModel, resolveModel } from '../../models/registry.js';
+import { findModel, type ResolvedModel, resolveModel } from '../../models/registry.js';
 import { parseCommandArgs, requireOption } from '../args.js';
 import type { CliIo, Command } from '../io.js';
 import { createProgress } from '../progress.js';
@@ -48,6 +48,8 @@ Options:
       --margin PX|P%     crop: margin around the subject's box, in px or % of its longer side (default 0)
       --threads N        ONNX Runtime threads (default: CLEARCUT_INFERENCE_THREADS or the core count)
       --skip-existing    leave sources whose outputs all exist alone (resumes a long run)
+      --allow-synthetic  without the model's weights, use its synthetic stand-in (meaningless masks,
+                           to try the command only); without this flag that is an error
   -h, --help
 
 Exit status: 0 when every image was processed, 1 when any failed, 2 for a wrong command line.`;
@@ -65,6 +67,7 @@ const options = {
   margin: { type: 'string' },
   threads: { type: 'string' },
   'skip-existing': { type: 'boolean' },
+  'allow-synthetic': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -118,7 +121,7 @@ export const run: Command = async (args, io) => {
   const started = performance.now();
   let tally = { succeeded: 0, written: 0 };
   if (todo.length > 0) {
-    const model = await modelFor(config, values.model);
+    const model = await modelFor(config, values.model, values['allow-synthetic'] === true);
     if (model.source === 'synthetic') io.err(syntheticNotice(model));
     const engine = await createEngine(model, { threads });
     try {
@@ -223,11 +226,23 @@ async function withoutFinished(jobs: readonly Job[]): Promise<Job[]> {
   return jobs.filter((_, index) => !finished[index]);
 }
 
-async function modelFor(config: Config, name: string | undefined): Promise<ResolvedModel> {
+async function modelFor(
+  config: Config,
+  name: string | undefined,
+  allowSynthetic: boolean,
+): Promise<ResolvedModel> {
+  const chosen = name ?? config.models.defaultModel;
   try {
-    return await resolveModel(config.models, name ?? config.models.defaultModel);
+    return await resolveModel(config.models, chosen, { allowSynthetic });
   } catch (error) {
     if (error instanceof PermanentError && error.code === 'unknown_model') fail(`--model: ${error.message}`);
+    const standIn = findModel(findVariant(chosen)?.base ?? chosen).synthetic;
+    if (error instanceof PermanentError && error.code === 'model_missing' && standIn && !allowSynthetic)
+      throw new PermanentError(
+        error.code,
+        `${error.message} To try the command without weights, --allow-synthetic uses the synthetic stand-in.`,
+        { cause: error },
+      );
     throw error;
   }
 }
