@@ -7,8 +7,13 @@ import {
   objectLocationSchema,
   prefixLocationSchema,
 } from './locations.js';
-import { defaultOutputKeyTemplate, outputKeyFor, outputKeyTemplateProblem } from './output-keys.js';
-import { renditionListSchema } from './renditions.js';
+import {
+  defaultOutputKeyTemplate,
+  defaultSizedOutputKeyTemplate,
+  outputKeyFor,
+  outputKeyTemplateProblem,
+} from './output-keys.js';
+import { renditionListSchema, renditionOutputs } from './renditions.js';
 
 // The job body a producer publishes to `<prefix>.jobs` (DESIGN §3.1). Tenant-free: the tenant is
 // the owner of the signing key. Strict objects everywhere: an unknown field is a mistake to report,
@@ -74,7 +79,7 @@ export const outputKeyTemplateSchema = z
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   })
   .describe(
-    `Output key after the prefix; placeholders {key} {dir} {name} {rendition} {ext}; default "${defaultOutputKeyTemplate}"`,
+    `Output key after the prefix; placeholders {key} {dir} {name} {rendition} {size} {ext}; default "${defaultOutputKeyTemplate}" ("${defaultSizedOutputKeyTemplate}" for a rendition with sizes)`,
   );
 
 export const jobPrioritySchema = z
@@ -96,13 +101,25 @@ export const jobSchema = z
     // A template can make two renditions write one object (the default template cannot: the
     // rendition list already refuses two of the same kind and format).
     if (job.outputKeyTemplate === undefined || outputKeyTemplateProblem(job.outputKeyTemplate)) return;
+    if (!job.outputKeyTemplate.includes('{size}')) {
+      const sized = job.renditions.findIndex((rendition) => rendition.sizes !== undefined);
+      if (sized >= 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['renditions', sized, 'sizes'],
+          message: 'would write every size to one key under outputKeyTemplate: add {size} to it',
+        });
+        return;
+      }
+    }
     const written = new Map<string, number>();
-    job.renditions.forEach((rendition, index) => {
+    for (const { index, rendition, size } of renditionOutputs(job.renditions)) {
       const key = outputKeyFor({
         prefix: '',
         template: job.outputKeyTemplate,
         sourceKey: 'dir/item.jpg',
         rendition,
+        size,
       });
       const first = written.get(key);
       if (first === undefined) written.set(key, index);
@@ -116,7 +133,7 @@ export const jobSchema = z
           message: `writes the same output key as renditions[${first}] under outputKeyTemplate: add {rendition} and {ext} to it`,
         });
       }
-    });
+    }
   });
 
 export type Job = z.output<typeof jobSchema>;

@@ -6,7 +6,11 @@ import type { Rendition } from './renditions.js';
 // redelivered task overwrites its own outputs instead of adding new ones.
 
 export const defaultOutputKeyTemplate = '{key}.{rendition}.{ext}';
-export const outputKeyPlaceholders = ['key', 'dir', 'name', 'rendition', 'ext'] as const;
+/** The default for an output of a rendition that lists `sizes`: one key per size. */
+export const defaultSizedOutputKeyTemplate = '{key}.{rendition}.{size}.{ext}';
+export const outputKeyPlaceholders = ['key', 'dir', 'name', 'rendition', 'size', 'ext'] as const;
+/** What {size} renders as for a rendition without `sizes`. */
+export const unsizedOutput = 'full';
 const placeholder = /\{([^{}]*)\}/g;
 
 export function renditionExtension(rendition: Pick<Rendition, 'format'>): string {
@@ -38,23 +42,27 @@ export function outputKeyTemplateProblem(template: string): string | undefined {
   return literalProblem;
 }
 
-/** `<output prefix><rendered template>`; throws PermanentError(invalid_output_key) if the result is not a valid key. */
+/**
+ * `<output prefix><rendered template>`; throws PermanentError(invalid_output_key) if the result is
+ * not a valid key. `size` is the size of one output of a rendition that lists `sizes`.
+ */
 export function outputKeyFor(input: {
   readonly prefix: string;
   readonly template?: string | undefined;
   readonly sourceKey: string;
   readonly rendition: Pick<Rendition, 'kind' | 'format'>;
+  readonly size?: number | undefined;
 }): string {
   const parts = sourceKeyParts(input.sourceKey);
   const values: Record<string, string> = {
     ...parts,
     rendition: input.rendition.kind,
+    size: input.size === undefined ? unsizedOutput : String(input.size),
     ext: renditionExtension(input.rendition),
   };
-  const rendered = (input.template ?? defaultOutputKeyTemplate).replace(
-    placeholder,
-    (_, name: string) => values[name] ?? '',
-  );
+  const template =
+    input.template ?? (input.size === undefined ? defaultOutputKeyTemplate : defaultSizedOutputKeyTemplate);
+  const rendered = template.replace(placeholder, (_, name: string) => values[name] ?? '');
   const key = input.prefix + rendered;
   const problem = objectKeyProblem(key);
   if (problem) {

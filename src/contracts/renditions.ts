@@ -28,6 +28,16 @@ const maxSize = z
   .max(16_384)
   .describe('Longest side of the output in px; larger outputs are scaled down, smaller are left alone.');
 
+/** Several sizes from one inference: each is a maxSize of its own, written to its own key ({size}). */
+const sizes = z
+  .array(maxSize)
+  .min(1)
+  .max(8)
+  .refine((list) => new Set(list).size === list.length, 'lists a size twice')
+  .describe(
+    'Longest sides of several outputs of this rendition, each scaled down like maxSize; give sizes or maxSize',
+  );
+
 /** Margin around the subject: whole pixels, or a percentage of the subject box's longer side ("10%"). */
 export const marginSchema = z.union([
   z.number().int().min(0).max(4096),
@@ -42,12 +52,14 @@ export const cutoutRenditionSchema = z.strictObject({
   format: z.enum(renditionFormats.cutout).default('png'),
   quality: quality.optional(),
   maxSize: maxSize.optional(),
+  sizes: sizes.optional(),
 });
 
 export const maskRenditionSchema = z.strictObject({
   kind: z.literal('mask'),
   format: z.literal('png').default('png'),
   maxSize: maxSize.optional(),
+  sizes: sizes.optional(),
 });
 
 export const whiteRenditionSchema = z.strictObject({
@@ -55,6 +67,7 @@ export const whiteRenditionSchema = z.strictObject({
   format: z.enum(renditionFormats.white).default('jpeg'),
   quality: quality.optional(),
   maxSize: maxSize.optional(),
+  sizes: sizes.optional(),
   /** Marketplace main image: a square canvas with the subject centred, filling `fill` of the frame. */
   square: z.boolean().default(false),
   fill: z.number().min(0.1).max(1).default(0.85),
@@ -72,6 +85,7 @@ export const cropRenditionSchema = z.strictObject({
   format: z.enum(renditionFormats.crop).default('png'),
   quality: quality.optional(),
   maxSize: maxSize.optional(),
+  sizes: sizes.optional(),
   margin: marginSchema.default(0),
 });
 
@@ -99,9 +113,18 @@ export const renditionListSchema = z
       }
       seen.add(id);
     }
+    for (const [index, rendition] of renditions.entries()) {
+      if (rendition.sizes !== undefined && rendition.maxSize !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [index, 'sizes'],
+          message: 'give sizes or maxSize, not both (each size is a maxSize)',
+        });
+      }
+    }
     let forced = 0;
     for (const [index, rendition] of renditions.entries()) {
-      forced += forcedOutputPixels(rendition);
+      for (const output of outputsOf(rendition)) forced += forcedOutputPixels(output.rendition);
       if (forced > maxTaskOutputPixels) {
         ctx.addIssue({
           code: 'custom',
@@ -115,6 +138,29 @@ export const renditionListSchema = z
   .default([{ kind: 'cutout', format: 'png' }]);
 
 export type Rendition = z.output<typeof renditionSchema>;
+
+/** One output of a rendition: the rendition itself, or one of its sizes (as its maxSize). */
+export interface RenditionOutputSpec {
+  /** Position of the rendition in the job's list. */
+  readonly index: number;
+  /** The rendition as this output renders it: `maxSize` is the size, `sizes` is gone. */
+  readonly rendition: Rendition;
+  /** The size asked for, when the rendition lists sizes. */
+  readonly size?: number;
+}
+
+/** Every output of a rendition list, in order: one per rendition, or one per size. */
+export function renditionOutputs(renditions: readonly Rendition[]): RenditionOutputSpec[] {
+  return renditions.flatMap((rendition, index) =>
+    outputsOf(rendition).map((output) => ({ index, ...output })),
+  );
+}
+
+function outputsOf(rendition: Rendition): { rendition: Rendition; size?: number }[] {
+  if (rendition.sizes === undefined) return [{ rendition }];
+  const { sizes, ...single } = rendition;
+  return sizes.map((size) => ({ rendition: { ...single, maxSize: size }, size }));
+}
 
 /**
  * The output pixels a rendition's options force whatever the source (the square canvas's least

@@ -50,18 +50,21 @@ function scaledFrame(rendition: Rendition, image: Size, subject: Box | null): Si
 export interface PlannedOutput {
   readonly index: number;
   readonly kind: RenditionKind;
+  /** One of the rendition's `sizes`, when it lists them. */
+  readonly asked?: number;
   readonly size: Size;
 }
 
 /** Throws PermanentError(output_too_large) when one output or their total is over the limits. */
 export function checkOutputSizes(outputs: readonly PlannedOutput[], limits: OutputLimits): void {
   let total = 0;
-  for (const { index, kind, size } of outputs) {
+  for (const { index, kind, asked, size } of outputs) {
     const pixels = size.width * size.height;
     if (pixels > limits.maxOutputPixels) {
+      const which = asked === undefined ? kind : `${kind}, size ${asked}`;
       throw new PermanentError(
         'output_too_large',
-        `renditions[${index}] (${kind}) would be ${size.width}×${size.height} = ${pixels} pixels, more than the ${limits.maxOutputPixels} allowed per output (CLEARCUT_MAX_OUTPUT_PIXELS)`,
+        `renditions[${index}] (${which}) would be ${size.width}×${size.height} = ${pixels} pixels, more than the ${limits.maxOutputPixels} allowed per output (CLEARCUT_MAX_OUTPUT_PIXELS)`,
       );
     }
     total += pixels;

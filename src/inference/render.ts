@@ -1,6 +1,12 @@
 // Every rendition of one image from its mask: one inference, many outputs.
 import sharp, { type Sharp } from 'sharp';
-import { contentTypes, type ImageFormat, type Rendition } from '../contracts/renditions.js';
+import {
+  contentTypes,
+  type ImageFormat,
+  type Rendition,
+  type RenditionOutputSpec,
+  renditionOutputs,
+} from '../contracts/renditions.js';
 import { errorMessage, PermanentError } from '../errors.js';
 import type { DecodedImage } from '../images/decode.js';
 import { encodeAs } from './encode.js';
@@ -14,7 +20,10 @@ import {
 } from './output-size.js';
 
 export interface RenditionOutput {
+  /** The rendition as asked (with its `sizes`, if any). */
   readonly rendition: Rendition;
+  /** Which of the rendition's `sizes` this output is; absent for a rendition without sizes. */
+  readonly size?: number;
   readonly bytes: Buffer;
   readonly contentType: string;
   readonly width: number;
@@ -25,7 +34,7 @@ export interface RenditionOutput {
 export interface RenderResult {
   /** The subject's bounding box in the source (alpha ≥ subjectAlphaThreshold); null when the mask is empty. */
   readonly subject: Box | null;
-  /** In the order the renditions were asked for. */
+  /** In the order the renditions were asked for; a rendition with `sizes` gives one per size, in its order. */
   readonly outputs: readonly RenditionOutput[];
 }
 
@@ -68,22 +77,25 @@ export async function renderRenditions(
   const { rgba, alpha } = composeCutout(image, mask);
   const frame: Box = { left: 0, top: 0, width: image.width, height: image.height };
   const subject = subjectBox(alpha, image.width, image.height) ?? null;
+  const specs = renditionOutputs(renditions);
   checkOutputSizes(
-    renditions.map((rendition, index) => ({
+    specs.map(({ index, rendition, size }) => ({
       index,
       kind: rendition.kind,
+      ...(size === undefined ? {} : { asked: size }),
       size: outputSize(rendition, image, subject),
     })),
     limits,
   );
   const cutout = () => sharp(rgba, { raw: { width: image.width, height: image.height, channels: 4 } });
 
-  const render = async (rendition: Rendition): Promise<RenditionOutput> => {
+  const render = async ({ index, rendition, size }: RenditionOutputSpec): Promise<RenditionOutput> => {
     const started = performance.now();
     const finish = async (pipeline: Sharp, format: ImageFormat, quality?: number) => {
       const { data, info } = await encodeAs(pipeline, format, quality).toBuffer({ resolveWithObject: true });
       return {
-        rendition,
+        rendition: renditions[index]!,
+        ...(size === undefined ? {} : { size }),
         bytes: data,
         contentType: contentTypes[format],
         width: info.width,
@@ -121,18 +133,18 @@ export async function renderRenditions(
       }
     }
   };
-  const renderOrRefuse = async (rendition: Rendition, index: number) => {
+  const renderOrRefuse = async (spec: RenditionOutputSpec) => {
     try {
-      return await render(rendition);
+      return await render(spec);
     } catch (error) {
       throw new PermanentError(
         'render_failed',
-        `renditions[${index}] (${rendition.kind}) could not be rendered: ${errorMessage(error)}`,
+        `renditions[${spec.index}] (${spec.rendition.kind}) could not be rendered: ${errorMessage(error)}`,
         { cause: error },
       );
     }
   };
-  return { subject, outputs: await Promise.all(renditions.map(renderOrRefuse)) };
+  return { subject, outputs: await Promise.all(specs.map(renderOrRefuse)) };
 }
 
 /** One 8-bit gray channel: sharp would otherwise widen one-channel data to RGB on output. */

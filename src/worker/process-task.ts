@@ -1,6 +1,7 @@
 // One task's work, from source object to rendition objects. Pure orchestration: storage, grants
 // and the engine are passed in, so this file never touches S3, PostgreSQL or ONNX Runtime itself.
 import { outputKeyFor } from '../contracts/output-keys.js';
+import { renditionOutputs } from '../contracts/renditions.js';
 import type { Task } from '../contracts/task.js';
 import { PermanentError } from '../errors.js';
 import type { ImageLimits } from '../images/decode.js';
@@ -58,13 +59,14 @@ export async function processTask(
       `tenant ${task.tenant} has no read grant on s3://${task.source.bucket}/${task.source.key}`,
     );
   }
-  const targets = task.renditions.map((rendition) => ({
-    rendition,
+  // One target per output, in the order renderRenditions returns them (a rendition's sizes in turn).
+  const targets = renditionOutputs(task.renditions).map(({ rendition, size }) => ({
     key: outputKeyFor({
       prefix: task.output.prefix,
       template: task.outputKeyTemplate,
       sourceKey: task.source.key,
       rendition,
+      size,
     }),
   }));
   for (const { key } of targets) {

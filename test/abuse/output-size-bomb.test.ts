@@ -111,4 +111,27 @@ describe('an output-size bomb', () => {
     expect(await p.waitForJob(key.tenantId, jobId)).toMatchObject({ succeeded: 1, failed: 0 });
     expect(await imagesUsedToday(key.tenantId)).toBe(1);
   }, 120_000);
+
+  it("caps each of a rendition's sizes, and writes every size from one inference when within the caps", async () => {
+    const key = await tenantWithQuota();
+    const over = await p.submit(key, job([{ ...whiteSquare('jpeg', 1100), sizes: [200, 1100] }]));
+    await p.waitForJob(key.tenantId, over);
+    const [refused] = await p.tasks(key.tenantId, over);
+    expect(refused).toMatchObject({ status: 'failed', attempts: 1, error_code: 'output_too_large' });
+    expect(refused!.error_message).toMatch(
+      /^renditions\[0\] \(white, size 1100\) would be 1100×1100 = 1210000 pixels/,
+    );
+
+    const within = await p.submit(key, job([{ ...whiteSquare('jpeg', 800), sizes: [800, 200] }]));
+    expect(await p.waitForJob(key.tenantId, within)).toMatchObject({ succeeded: 1, failed: 0 });
+    const [task] = await p.tasks(key.tenantId, within);
+    expect(task!.outputs!.map(({ key: written }) => written)).toEqual([
+      'out/tiny.white.800.jpg',
+      'out/tiny.white.200.jpg',
+    ]);
+    for (const side of [800, 200]) {
+      const { body } = await p.s3.store.get(output, `out/tiny.white.${side}.jpg`, { maxBytes: 10_000_000 });
+      expect(await sharp(body).metadata()).toMatchObject({ width: side, height: side });
+    }
+  }, 120_000);
 });

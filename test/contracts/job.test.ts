@@ -168,4 +168,51 @@ describe('parseJobBody', () => {
       'renditions[0].minSide: Too big: expected number to be <=10000',
     ]);
   });
+
+  it('takes several sizes of one rendition, each a key of its own', () => {
+    const sized = { kind: 'cutout', sizes: [2000, 800, 200] };
+    expect(accepted({ ...base, renditions: [sized] }).renditions[0]).toMatchObject({
+      sizes: [2000, 800, 200],
+    });
+    accepted({ ...base, renditions: [sized], outputKeyTemplate: '{size}/{key}.{ext}' });
+    expect(
+      problems({ ...base, renditions: [{ kind: 'mask' }, sized], outputKeyTemplate: '{key}.{ext}' }),
+    ).toEqual([
+      'renditions[1].sizes: would write every size to one key under outputKeyTemplate: add {size} to it',
+    ]);
+    expect(problems({ ...base, renditions: [{ ...sized, maxSize: 100 }] })).toEqual([
+      'renditions[0].sizes: give sizes or maxSize, not both (each size is a maxSize)',
+    ]);
+    expect(problems({ ...base, renditions: [{ kind: 'cutout', sizes: [800, 800] }] })).toEqual([
+      'renditions[0].sizes: lists a size twice',
+    ]);
+    expect(problems({ ...base, renditions: [{ kind: 'cutout', sizes: [] }] })[0]).toMatch(
+      /^renditions\[0\]\.sizes: /,
+    );
+    expect(problems({ ...base, renditions: [{ kind: 'cutout', sizes: [8] }] })[0]).toMatch(
+      /^renditions\[0\]\.sizes\[0\]: /,
+    );
+  });
+
+  it("caps what a rendition's sizes force together, per image", () => {
+    const square = { kind: 'white', square: true, minSide: 10_000 };
+    // Each size bounds its canvas: 10000² + 9000² + 8000² = 245 M pixels, within the 300 M per image.
+    accepted({ ...base, renditions: [{ ...square, sizes: [10_000, 9_000, 8_000] }] });
+    // A small size forces little: 10000² × 2 + 100² is within the cap too.
+    accepted({
+      ...base,
+      renditions: [
+        { ...square, sizes: [10_000, 100] },
+        { ...square, format: 'png' },
+      ],
+    });
+    const overCap = [
+      { ...square, sizes: [10_000, 9_000] },
+      { ...square, format: 'png' },
+      { ...square, format: 'webp' },
+    ];
+    expect(problems({ ...base, renditions: overCap })).toEqual([
+      'renditions[2]: with the renditions before it, forces at least 381000000 output pixels per image, more than the 300000000 allowed',
+    ]);
+  });
 });

@@ -48,4 +48,18 @@ describe('output keys', () => {
     expect(render).toThrow(PermanentError);
     expect(render).toThrow(/segments/);
   });
+
+  it('give each size of a rendition its own key: {size}, by default before the extension', () => {
+    const rendition = { kind: 'white', format: 'jpeg' } as const;
+    expect(outputKeyFor({ prefix: 'out/', sourceKey: 'shoes/red.jpg', rendition, size: 800 })).toBe(
+      'out/shoes/red.white.800.jpg',
+    );
+    const template = '{size}/{key}.{ext}';
+    expect(outputKeyFor({ prefix: '', template, sourceKey: 'a/b.png', rendition, size: 200 })).toBe(
+      '200/a/b.jpg',
+    );
+    // A rendition without sizes is the full-size output.
+    expect(outputKeyFor({ prefix: '', template, sourceKey: 'a/b.png', rendition })).toBe('full/a/b.jpg');
+    expect(outputKeyTemplateProblem(template)).toBeUndefined();
+  });
 });

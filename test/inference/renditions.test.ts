@@ -179,6 +179,20 @@ describe('renderRenditions', () => {
     );
   });
 
+  it('sizes: one output per size from the one mask, each as if that size were its maxSize', async () => {
+    const { outputs } = await render({ kind: 'mask' }, { kind: 'cutout', sizes: [150, 60, 1000] });
+    expect(
+      outputs.map(({ rendition, size, width, height }) => [rendition.kind, size, width, height]),
+    ).toEqual([
+      ['mask', undefined, 300, 200],
+      ['cutout', 150, 150, 100],
+      ['cutout', 60, 60, 40],
+      ['cutout', 1000, 300, 200], // never enlarged
+    ]);
+    const [single] = (await render({ kind: 'cutout', maxSize: 60 })).outputs;
+    expect((await pixelsOf(outputs[2]!.bytes)).data).toEqual((await pixelsOf(single!.bytes)).data);
+  });
+
   it('WebP outputs say so', async () => {
     const [cutout] = (await render({ kind: 'cutout', format: 'webp', quality: 80 })).outputs;
     expect(cutout).toMatchObject({ contentType: 'image/webp', width: 300, height: 200 });
