@@ -69,6 +69,12 @@ export const gatewaySection = section(
       default: '30s',
       schema: duration(100),
     }),
+    CLEARCUT_TASK_STUCK_AFTER: variable({
+      doc: "How long a released task may stay published without completing before the gateway hands it back to the dispatcher (its message was lost, or dead-lettered after crashing workers), freeing its tenant's in-flight slot; keep it above the longest a task may take with all its retries.",
+      expected: 'a duration such as 1h or 30m',
+      default: '1h',
+      schema: duration(1000),
+    }),
     CLEARCUT_GATEWAY_HTTP_PORT: variable({
       doc: 'Port of the gateway /healthz, /readyz and /metrics HTTP server; 0 picks a free port.',
       expected: 'a port number from 0 to 65535',
@@ -106,6 +112,7 @@ export const gatewaySection = section(
     dispatchQuantum: v.CLEARCUT_DISPATCH_QUANTUM,
     dispatchIntervalMs: v.CLEARCUT_DISPATCH_INTERVAL,
     publishLeaseMs: v.CLEARCUT_PUBLISH_LEASE,
+    taskStuckAfterMs: v.CLEARCUT_TASK_STUCK_AFTER,
     httpPort: v.CLEARCUT_GATEWAY_HTTP_PORT,
     eventsHttpPort: v.CLEARCUT_EVENTS_HTTP_PORT,
     events: v.CLEARCUT_GATEWAY_EVENTS,

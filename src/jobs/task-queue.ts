@@ -122,3 +122,30 @@ export async function jobsForTasks(
     [refs.map((r) => r.tenantId), refs.map((r) => r.jobId)],
   );
 }
+
+const requeueStuckSql = `
+WITH stuck AS (
+  SELECT id FROM tasks
+  WHERE status = 'queued' AND published_at < now() - make_interval(secs => $2::double precision / 1000)
+  ORDER BY published_at LIMIT $1 FOR UPDATE SKIP LOCKED
+), requeued AS (
+  UPDATE tasks t SET status = 'pending', published_at = NULL, lease_until = NULL, released_at = NULL
+  FROM stuck WHERE t.id = stuck.id
+  RETURNING t.tenant_id
+), counted AS (
+  UPDATE tenant_dispatch d SET pending = d.pending + c.n, in_flight = d.in_flight - c.n
+  FROM (SELECT tenant_id, count(*)::int AS n FROM requeued GROUP BY tenant_id) c
+  WHERE d.tenant_id = c.tenant_id
+)
+SELECT count(*)::int AS n FROM requeued`;
+
+/**
+ * Tasks published longer than `stuckAfterMs` ago and never completed: their message was lost, or
+ * dead-lettered after crashing its workers. Back to pending, their in-flight slot freed, so the
+ * dispatcher publishes them again (a copy still in a queue meets a row that is not `queued` and
+ * is dropped by the worker). Returns how many were requeued.
+ */
+export async function requeueStuckTasks(q: Queryable, limit: number, stuckAfterMs: number): Promise<number> {
+  const [row] = await q.query<{ n: number }>(requeueStuckSql, [limit, stuckAfterMs]);
+  return row?.n ?? 0;
+}

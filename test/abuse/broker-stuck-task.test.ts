@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Task } from '../../src/contracts/task.js';
+import { createGatewayHarness, type GatewayHarness, jobBody } from '../gateway/harness.js';
+import { until } from '../support/until.js';
+
+// A task whose message never reaches a worker's ack: lost with a broker node, or dead-lettered
+// after crashing every worker that took it. Its row stayed `queued` and its tenant's in-flight
+// slot stayed taken for good, so a tenant with a window of one never ran anything again. The
+// stuck-task sweeper (CLEARCUT_TASK_STUCK_AFTER) hands it back to the dispatcher.
+
+let h: GatewayHarness;
+
+beforeAll(async () => {
+  h = await createGatewayHarness('stuck task', { CLEARCUT_TASK_STUCK_AFTER: '1s' });
+  await h.startGateway();
+});
+afterAll(async () => h?.dispose());
+
+const dispatchOf = async (tenant: string) =>
+  (
+    await h.db.query<{ pending: number; in_flight: number }>(
+      'SELECT pending, in_flight FROM tenant_dispatch WHERE tenant_id = $1',
+      [tenant],
+    )
+  )[0];
+
+async function nextTask(): Promise<Task> {
+  let taken: Task | undefined;
+  await until(
+    async () => {
+      [taken] = (await h.broker.drain(h.broker.names.tasksQueue)).map((message) => message.json() as Task);
+      return taken !== undefined;
+    },
+    { what: 'a task on the queue' },
+  );
+  return taken!;
+}
+
+it('requeues a task lost in flight and frees its slot, so the tenant runs again', async () => {
+  const tenant = await h.tenant('pro');
+  await h.grant(tenant, 'catalog', '', 'read');
+  await h.grant(tenant, 'cutouts', '', 'write');
+  await h.quota(tenant, { maxInFlight: 1 });
+  const job = h.signed(
+    await h.key(tenant),
+    jobBody('catalog', ['a.jpg', 'b.jpg'], { bucket: 'cutouts', prefix: 'out/' }),
+  );
+  await h.publish(job);
+  expect((await h.decision(job.messageId)).kind).toBe('accepted');
+
+  // The first task is released and published, then lost: taken off the queue, never completed.
+  const lost = await nextTask();
+  expect(lost.item).toBe(0);
+  expect(await dispatchOf(tenant)).toEqual({ pending: 1, in_flight: 1 });
+
+  // After CLEARCUT_TASK_STUCK_AFTER it is published again; the window still holds one task.
+  const again = await nextTask();
+  expect(again).toMatchObject({ taskId: lost.taskId, item: 0 });
+  expect(await dispatchOf(tenant)).toEqual({ pending: 1, in_flight: 1 });
+  const [row] = await h.db.query<{ status: string }>('SELECT status FROM tasks WHERE id = $1', [lost.taskId]);
+  expect(row?.status).toBe('queued');
+});
