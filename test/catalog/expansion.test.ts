@@ -158,6 +158,38 @@ describe('resuming and racing', () => {
     expect(await h.jobRow(tenant, jobId)).toMatchObject({ state: 'running', total: 450 });
   });
 
+  it('a CSV resumed mid-file keeps the columns its header named', async () => {
+    const rows = Array.from({ length: 250 }, (_, i) => `${i},other-bucket-${i},shop/csv${i}.jpg`);
+    const input = await manifest('m/resume.csv', ['sku,bucket,key', ...rows].join('\n'));
+    const tenant = await h.tenant({ grants: readable() });
+    const jobId = await h.job(tenant, input, output);
+
+    await h.expand({ pageSize: 100, until: (pages) => pages.length >= 1 });
+    const cursor = JSON.parse((await h.jobRow(tenant, jobId)).expansion_cursor as string);
+    expect(cursor).toMatchObject({ line: 100, columns: { key: 2, bucket: 1 } });
+    await h.expand({ pageSize: 100 });
+
+    // Were the columns forgotten, the SKU would be read as the key and every row would be skipped.
+    expect((await h.problems(tenant, jobId)).map((p) => p.code)).toEqual(
+      Array(250).fill('forbidden_location'),
+    );
+    expect(await h.jobRow(tenant, jobId)).toMatchObject({ skipped: 250 });
+  });
+
+  it('a job whose cursor is a bare line number (written before byte offsets) resumes after that line', async () => {
+    const input = await manifest('m/legacy.txt', lines.join('\n'));
+    const tenant = await h.tenant({ grants: readable() });
+    const jobId = await h.job(tenant, input, output);
+    await h.expand({ pageSize: 100, until: (pages) => pages.length >= 1 });
+    await h.db.query(`UPDATE jobs SET expansion_cursor = '100' WHERE tenant_id = $1 AND id = $2`, [
+      tenant,
+      jobId,
+    ]);
+
+    await h.expand({ pageSize: 100 });
+    expect((await h.tasks(tenant, jobId)).map((t) => t.key)).toEqual(lines);
+  });
+
   it('two expanders on one job (a lease that ran out) never list a page twice', async () => {
     const input = await manifest('m/race.txt', lines.join('\n'));
     const tenant = await h.tenant({ grants: readable() });
