@@ -1,5 +1,4 @@
 import type { Queryable } from '../db/database.js';
-import { nonceUseKey, recordNonces } from '../gateway/nonces.js';
 import {
   deleteJobs,
   insertJobs,
@@ -18,7 +17,7 @@ import { type Decision, type Rejected, reject } from './decision.js';
 import { forbiddenLocation, type JobPlan, planJob } from './job-plan.js';
 import { takeQuotas } from './quota-checks.js';
 import { recordDecisions } from './record.js';
-import type { AdmissionRequest } from './request.js';
+import type { AdmissionRequest, NonceLedger } from './request.js';
 
 // The one place a verified request becomes a job. For a whole batch inside the caller's ONE
 // transaction, in protocol order: repeats, nonce, body and model, grants, item limit, duplicate
@@ -28,6 +27,8 @@ import type { AdmissionRequest } from './request.js';
 export interface AdmissionContext {
   readonly now: Date;
   readonly catalog: ModelCatalog;
+  /** Needed when a request carries a nonce. */
+  readonly nonces?: NonceLedger;
 }
 
 interface Candidate {
@@ -55,7 +56,7 @@ export async function admitBatch(
   const open = () => candidates.filter((c) => decisions[c.index] === undefined);
 
   await settleRepeats(tx, open(), decide);
-  await checkNonces(tx, open(), context.now, decide);
+  await checkNonces(tx, open(), context, decide);
   for (const c of open()) {
     const planned = planJob(c.request.body, context.catalog);
     if ('decision' in planned) decide(c, planned.decision);
@@ -121,7 +122,17 @@ const sameOrigin = (c: Candidate, origin: { keyId: string | null; nonce: string 
   origin.keyId === c.request.keyId &&
   origin.nonce === (c.request.nonce?.value ?? null);
 
-async function checkNonces(tx: Queryable, candidates: Candidate[], now: Date, decide: Decide) {
+async function checkNonces(
+  tx: Queryable,
+  candidates: Candidate[],
+  context: AdmissionContext,
+  decide: Decide,
+) {
+  const signed = candidates.filter((c) => c.request.keyId !== null && c.request.nonce !== null);
+  if (signed.length === 0) return;
+  const ledger = context.nonces;
+  if (ledger === undefined)
+    throw new Error('admission: a request carries a nonce, but no nonce ledger was given');
   const replayed = (c: Candidate) =>
     decide(
       c,
@@ -131,10 +142,8 @@ async function checkNonces(tx: Queryable, candidates: Candidate[], now: Date, de
       ),
     );
   const first = new Map<string, Candidate>();
-  for (const c of candidates) {
-    const { keyId, nonce } = c.request;
-    if (keyId === null || nonce === null) continue;
-    const key = nonceUseKey({ keyId, nonce: nonce.value });
+  for (const c of signed) {
+    const key = ledger.key({ keyId: c.request.keyId!, nonce: c.request.nonce!.value });
     if (first.has(key)) replayed(c);
     else first.set(key, c);
   }
@@ -144,7 +153,7 @@ async function checkNonces(tx: Queryable, candidates: Candidate[], now: Date, de
     messageId: request.jobId,
     expiresAt: request.nonce!.expiresAt,
   }));
-  const taken = await recordNonces(tx, uses, now);
+  const taken = await ledger.record(tx, uses, context.now);
   for (const [key, holder] of taken) {
     const c = first.get(key)!;
     // Only the transport can say `repeated`, a producer cannot: this is our own earlier attempt, decided again.

@@ -1,4 +1,5 @@
 import type { AuditSource } from '../audit/audit.js';
+import type { Queryable } from '../db/database.js';
 import type { JobBody } from './job-plan.js';
 
 /**
@@ -21,4 +22,22 @@ export interface AdmissionRequest {
   readonly repeated: boolean;
   /** For audit rows: which door, and what the request was about (prefixed to details and messages). */
   readonly origin: { readonly source: AuditSource; readonly context?: string };
+}
+
+/** One use of a signed request's nonce. */
+export interface NonceUse {
+  readonly keyId: string;
+  readonly nonce: string;
+  readonly messageId: string;
+  readonly expiresAt: Date;
+}
+
+/**
+ * Where a signing door keeps used nonces (src/gateway/nonces.ts for the AMQP door), passed in so the
+ * core depends on no door.
+ */
+export interface NonceLedger {
+  /** Records each use; returns, by `key(use)`, the message id already holding a nonce still in use. */
+  record(tx: Queryable, uses: readonly NonceUse[], now: Date): Promise<Map<string, string>>;
+  key(use: Pick<NonceUse, 'keyId' | 'nonce'>): string;
 }

@@ -1,6 +1,7 @@
 import { admitBatch } from '../admission/admit.js';
 import { reject } from '../admission/decision.js';
 import { type RefusalBudget, recordRefusals } from '../admission/refusals.js';
+import type { NonceLedger } from '../admission/request.js';
 import type { Database } from '../db/database.js';
 import type { SigningKey } from '../keys/signing-key.js';
 import type { Logger } from '../log.js';
@@ -9,6 +10,7 @@ import type { Delivery, MessageBus } from '../queue/bus.js';
 import { type BatchedConsumer, type BatchSettings, createBatchedConsumer } from './batched-consumer.js';
 import type { Decided } from './decisions.js';
 import type { GatewayMetrics } from './metrics.js';
+import { nonceUseKey, recordNonces } from './nonces.js';
 import { admissionRequest, refusalOf } from './requests.js';
 import { readableMessageId, screenDelivery } from './screen.js';
 
@@ -37,6 +39,8 @@ export interface JobConsumerOptions {
 
 export type JobConsumer = BatchedConsumer;
 
+const nonceLedger: NonceLedger = { record: recordNonces, key: nonceUseKey };
+
 /**
  * Decides job messages in batches (batched-consumer.ts): screening, then ONE transaction that
  * writes nonces, jobs, tasks, audit rows and result events; the batch is acked only after that
@@ -63,7 +67,7 @@ export function createJobConsumer(options: JobConsumerOptions): JobConsumer {
       const admitted = await admitBatch(
         tx,
         verified.map((v) => admissionRequest(v, settings.timestampWindowMs)),
-        { now: at, catalog: options.catalog },
+        { now: at, catalog: options.catalog, nonces: nonceLedger },
       );
       const refused = screened.flatMap((s) => (s.verified ? [] : [s]));
       await recordRefusals(tx, refused.map(refusalOf), at, options.refusals);
