@@ -2,9 +2,9 @@
 // the result is durable (task row + outbox event committed, or the task parked in a retry queue or
 // the dead-letter queue with confirms), or a requeue when even that could not be made durable.
 import { type Task, taskSchema } from '../contracts/task.js';
-import type { Database } from '../db/database.js';
 import { errorMessage } from '../errors.js';
-import { completeTask, type TaskCompletion, type TaskOutcome } from '../jobs/task-completion.js';
+import type { TaskCompletion, TaskOutcome } from '../jobs/task-completion.js';
+import type { TaskRows } from '../jobs/task-rows.js';
 import type { Logger } from '../log.js';
 import type { Delivery, Publisher } from '../queue/bus.js';
 import type { TaskLane } from '../queue/topology.js';
@@ -15,7 +15,7 @@ import { processTask, type TaskProcessorDeps, type TaskProgress } from './proces
 import { classifyFailure, decideFailure, type Failure, retriesFromHeaders } from './retry-policy.js';
 
 export interface TaskHandlerDeps {
-  readonly db: Database;
+  readonly tasks: TaskRows;
   readonly publisher: Publisher;
   readonly topology: WorkerTopology;
   readonly processor: TaskProcessorDeps;
@@ -58,7 +58,7 @@ export async function handleDelivery(
     const attempt = task.attempt + retries;
     let status: string | undefined;
     try {
-      status = await taskStatus(deps.db, task);
+      status = await deps.tasks.status(task);
     } catch (error) {
       await retryOrDeadLetter(deps, received, classifyFailure(error));
       settle.ack();
@@ -137,9 +137,7 @@ async function record(
 ): Promise<void> {
   let completion: TaskCompletion;
   try {
-    completion = await deps.db.transaction((tx) =>
-      completeTask(tx, { taskId: task.taskId, attempt }, outcome),
-    );
+    completion = await deps.tasks.complete({ taskId: task.taskId, attempt }, outcome);
   } catch (error) {
     // A retry redoes the work and overwrites the same keys. A dead letter is already parked:
     // its row stays queued, and `clearcut dlq replay` republishes it.
@@ -172,14 +170,6 @@ function parseTask(body: Buffer): Task | string {
   return `the task does not match the task contract: ${parsed.error.issues
     .map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`)
     .join('; ')}`.slice(0, 2000);
-}
-
-async function taskStatus(db: Database, task: Task): Promise<string | undefined> {
-  const [row] = await db.query<{ status: string }>(
-    'SELECT status FROM tasks WHERE id = $1 AND tenant_id = $2 AND job_id = $3',
-    [task.taskId, task.tenant, task.jobId],
-  );
-  return row?.status;
 }
 
 /** For failures before or after the work itself (the database was unreachable): no row can be updated. */

@@ -3,6 +3,7 @@
 // It serves the models of CLEARCUT_MODELS only, and consumes tasks once all of them are loaded.
 import type { Config } from '../config.js';
 import { requireSchemaCurrent } from '../db/schema-check.js';
+import { taskRows } from '../jobs/task-rows.js';
 import type { Logger } from '../log.js';
 import { startOpsServer } from '../ops/http-server.js';
 import { createMetricsRegistry } from '../ops/metrics.js';
@@ -78,7 +79,7 @@ export async function startWorker(config: Config, options: WorkerOptions): Promi
     cleanups.add(() => publisher.close());
 
     const deps: TaskHandlerDeps = {
-      db,
+      tasks: taskRows(db),
       publisher,
       topology,
       processor: {
