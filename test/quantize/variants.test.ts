@@ -148,7 +148,7 @@ describe('int8 variants', () => {
     const { message } = error as Error;
     expect(message).toContain('Run `clearcut models pull isnet-general-use`');
     expect(message).toContain(
-      'isnet-general-use-int8 is built from isnet-general-use by `clearcut models quantize isnet-general-use` (a worker serving it builds it at start, before it reports ready).',
+      'isnet-general-use-int8 is then built from isnet-general-use by `clearcut models quantize isnet-general-use` (before a worker serving it starts).',
     );
     expect(message).not.toContain('models pull isnet-general-use-int8');
   });
