@@ -9,7 +9,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -25,13 +24,14 @@ import { resolveModel } from '../src/models/registry.js';
 import { addGrant } from '../src/policy/grant-admin.js';
 import { setQuota } from '../src/policy/quota-settings.js';
 import { connectAmqpBus } from '../src/queue/amqp-bus.js';
-import { gatewayTopology, topologyNames } from '../src/queue/topology.js';
-import { workerTopology } from '../src/queue/worker-topology.js';
+import { topologyNames } from '../src/queue/topology.js';
 import { decodeSigningSecret, signJob } from '../src/signing/index.js';
 import type { BlobStore } from '../src/storage/blob-store.js';
 import { createS3BlobStore } from '../src/storage/s3-blob-store.js';
 import { createTenant } from '../src/tenants/tenants.js';
+import { removeTopology } from './support/broker-cleanup.js';
 import { generatePhotos } from './support/photos.js';
+import { processMemory as memory } from './support/process-memory.js';
 import { markdownTable, writeResults } from './support/results.js';
 
 const { values } = parseArgs({
@@ -76,13 +76,6 @@ async function stop(child: ChildProcess) {
   if (child.exitCode !== null) return;
   child.kill('SIGTERM');
   await once(child, 'exit');
-}
-
-/** Resident set (VmRSS) and its peak (VmHWM) of a process, in MiB. */
-async function memory(pid: number): Promise<{ rss: number; peak: number }> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024;
-  return { rss: field('VmRSS'), peak: field('VmHWM') };
 }
 
 async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 3_600_000) {
@@ -350,14 +343,7 @@ try {
   console.log(`Results: ${await writeResults('pipeline', report)}`);
 } finally {
   if (gateway) await stop(gateway);
-  const channel = await bus.channel();
-  const queues = [
-    ...gatewayTopology(names).queues,
-    ...workerTopology(names, config.worker.retryDelaysMs).queues,
-  ];
-  for (const queue of queues) await channel.deleteQueue(queue.name).catch(() => {});
-  for (const exchange of gatewayTopology(names).exchanges)
-    await channel.deleteExchange(exchange.name).catch(() => {});
+  await removeTopology(bus, names, config.worker.retryDelaysMs);
   await bus.close();
   await db.query(`DROP SCHEMA IF EXISTS "${config.database.schema}" CASCADE`);
   await db.close();
