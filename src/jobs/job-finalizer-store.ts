@@ -36,6 +36,24 @@ export async function claimCompletedJob(q: Queryable, leaseMs: number): Promise<
   return job;
 }
 
+/**
+ * Extends the lease while a large manifest is being written, so no other finaliser writes it
+ * again meanwhile; false once the job is finalised.
+ */
+export async function renewFinalizeLease(
+  q: Queryable,
+  job: { tenantId: string; jobId: string },
+  leaseMs: number,
+): Promise<boolean> {
+  const rows = await q.query(
+    `UPDATE jobs SET finalize_lease_until = now() + make_interval(secs => $3::double precision / 1000)
+     WHERE tenant_id = $1 AND id = $2 AND state = 'completed' AND finalized_at IS NULL
+     RETURNING 1`,
+    [job.tenantId, job.jobId, leaseMs],
+  );
+  return rows.length === 1;
+}
+
 /** The job as finalisation needs it; undefined unless it is completed and not yet finalised. */
 export async function unfinalizedJob(
   q: Queryable,

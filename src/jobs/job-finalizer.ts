@@ -7,6 +7,7 @@ import {
   type CompletedJob,
   claimCompletedJob,
   markFinalized,
+  renewFinalizeLease,
   unfinalizedJob,
 } from './job-finalizer-store.js';
 import { enqueueEvents } from './outbox.js';
@@ -37,10 +38,21 @@ export function createJobFinalizer(options: FinalizerOptions): PollLoop {
     idleMs: options.idleMs,
     log: options.log,
     async step() {
-      const job = await claimCompletedJob(options.db, options.leaseMs);
+      const { db, leaseMs, log } = options;
+      const job = await claimCompletedJob(db, leaseMs);
       if (!job) return 0;
-      const published = await finalizeJob(options, job);
-      options.onFinalized?.(job, published);
+      // A million-item manifest can take longer to write than the lease lasts.
+      const renewal = setInterval(() => {
+        renewFinalizeLease(db, job, leaseMs).catch((error: unknown) =>
+          log.warn({ err: error, job: job.jobId }, 'could not renew the finalising lease'),
+        );
+      }, leaseMs / 3);
+      try {
+        const published = await finalizeJob(options, job);
+        options.onFinalized?.(job, published);
+      } finally {
+        clearInterval(renewal);
+      }
       return 1;
     },
   });

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claimExpandingJob, releaseExpandingJob } from '../../src/catalog/expansion-store.js';
 import { TransientError } from '../../src/errors.js';
-import { finalizeJob } from '../../src/jobs/job-finalizer.js';
+import { createJobFinalizer, finalizeJob } from '../../src/jobs/job-finalizer.js';
 import type { BlobStore } from '../../src/storage/blob-store.js';
 import { type CatalogHarness, createCatalogHarness, silent } from '../catalog/support.js';
 
@@ -147,5 +147,59 @@ describe('a manifest that trickles in', () => {
     await watch;
     expect(expired).toEqual([]);
     expect(await h.tasks(tenant, jobId)).toHaveLength(16);
+  });
+});
+
+describe('a results manifest that takes longer to write than the lease lasts', () => {
+  it('keeps the finaliser lease, so no other finaliser writes it again meanwhile', async () => {
+    const tenant = await h.tenant({ grants: grants() });
+    const jobId = await h.job(tenant, { bucket, prefix: 'nothing-at-all/' }, { bucket, prefix: 'slow-out/' });
+    await h.expand(); // an empty listing: the job completes at once, to be finalised
+    // Earlier tests' completed jobs are not this finaliser's business.
+    await h.db.query(`UPDATE jobs SET finalized_at = now() WHERE finalized_at IS NULL AND id <> $1`, [jobId]);
+    let writes = 0;
+    const slow: BlobStore = {
+      ...h.s3.store,
+      putStream: async (...args) => {
+        writes += 1;
+        await sleep(1_000);
+        return h.s3.store.putStream(...args);
+      },
+    };
+    const finalised = new Promise<void>((resolve) => {
+      const finalizer = createJobFinalizer({
+        db: h.db,
+        store: slow,
+        log: silent,
+        idleMs: 20,
+        leaseMs: 300,
+        onFinalized: () => {
+          void finalizer.stop();
+          resolve();
+        },
+      });
+      finalizer.start();
+    });
+    const lapsed: Date[] = [];
+    let done = false;
+    const watch = (async () => {
+      while (!done) {
+        const [row] = await h.db.query<{ lapsed: boolean; at: Date }>(
+          `SELECT finalize_lease_until < now() AS lapsed, now() AS at FROM jobs
+           WHERE tenant_id = $1 AND id = $2 AND finalized_at IS NULL AND finalize_lease_until IS NOT NULL`,
+          [tenant, jobId],
+        );
+        if (row?.lapsed) lapsed.push(row.at);
+        await sleep(25);
+      }
+    })();
+    await finalised;
+    done = true;
+    await watch;
+    expect(lapsed).toEqual([]);
+    expect(writes).toBe(1);
+    expect(await h.jobRow(tenant, jobId)).toMatchObject({
+      manifest_key: `slow-out/_clearcut/${jobId}.results.jsonl`,
+    });
   });
 });
