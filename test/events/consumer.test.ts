@@ -15,6 +15,7 @@ import { createTenant } from '../../src/tenants/tenants.js';
 import { addTrigger } from '../../src/triggers/trigger-store.js';
 import { type Collector, createTestBroker, type TestBroker } from '../support/broker.js';
 import { createTestEnvironment, type TestEnvironment } from '../support/environment.js';
+import { until } from '../support/until.js';
 import { awsEvent, minioEvent, publishEvents } from './event-messages.js';
 
 // The event consumer against the real RabbitMQ and PostgreSQL: real MinIO- and AWS-shaped
@@ -101,9 +102,11 @@ async function consume(records: number): Promise<EventDecision[]> {
     },
   });
   await consumer.start();
-  const deadline = Date.now() + 20_000;
-  while (seen < records && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-  await consumer.stop();
+  try {
+    await until(() => seen >= records, { timeoutMs: 20_000, what: `${records} records decided` });
+  } finally {
+    await consumer.stop();
+  }
   expect(seen).toBe(records);
   return decided;
 }
@@ -237,11 +240,13 @@ describe('event consumer', () => {
       // The dispatcher also releases the tasks the earlier tests left pending.
       const tasks: Task[] = [];
       const hat = () => tasks.find((t) => t.source.key === 'new arrivals/blue hat.jpg');
-      const deadline = Date.now() + 20_000;
-      while (!hat() && Date.now() < deadline) {
-        tasks.push(...(await broker.drain(broker.names.tasksQueue)).map((m) => taskSchema.parse(m.json())));
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await until(
+        async () => {
+          tasks.push(...(await broker.drain(broker.names.tasksQueue)).map((m) => taskSchema.parse(m.json())));
+          return hat() !== undefined;
+        },
+        { timeoutMs: 20_000, intervalMs: 50, what: 'the task of the new upload' },
+      );
       expect(tasks.map((t) => t.source.key).sort()).toEqual([
         'a/b+c.png',
         'c.png',

@@ -4,6 +4,7 @@ import { taskSchema } from '../../src/contracts/task.js';
 import { addTrigger } from '../../src/triggers/trigger-store.js';
 import { createGatewayHarness, type GatewayHarness } from '../gateway/harness.js';
 import { type ServiceProcess, startServiceProcess } from '../support/service-process.js';
+import { until } from '../support/until.js';
 import { minioEvent, publishEvents } from './event-messages.js';
 
 // `npm run gateway` (workers/gateway.ts) runs the event consumer beside the gateway by default:
@@ -41,10 +42,10 @@ it('consumes S3 events inside the gateway process and drains on SIGTERM', async 
   child = await startGatewayProcess();
   expect(child.output()).toContain('S3 event consumer started');
   await publishEvents(h.broker, [minioEvent({ bucket: 'photos-in', key: 'a b/c.jpg', eTag: 'e1' })]);
-  const deadline = Date.now() + 20_000;
-  while ((await h.broker.depth(h.broker.names.tasksQueue)) < 1 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await until(async () => (await h.broker.depth(h.broker.names.tasksQueue)) >= 1, {
+    timeoutMs: 20_000,
+    what: 'the task of the S3 event',
+  });
   const [message] = await h.broker.drain(h.broker.names.tasksQueue);
   expect(taskSchema.parse(message!.json()).source).toEqual({ bucket: 'photos-in', key: 'a b/c.jpg' });
   // Its metrics are served on the gateway's port, beside the gateway's own.

@@ -3,6 +3,7 @@ import type { ResultEvent } from '../../src/contracts/result-event.js';
 import type { Task } from '../../src/contracts/task.js';
 import { completeTask } from '../../src/jobs/task-completion.js';
 import type { ReceivedMessage } from '../support/broker.js';
+import { until } from '../support/until.js';
 import { createGatewayHarness, type GatewayHarness, jobBody } from './harness.js';
 
 // One tenant's big job must not starve another tenant's small one: tasks reach the shared queue
@@ -28,11 +29,9 @@ const catalogJob = (n: number, prefix: string) =>
   jobBody('catalog', keys(n, prefix), { bucket: 'cutouts', prefix: `${prefix}/` });
 
 async function waitForDepth(queue: string, depth: number) {
-  const deadline = Date.now() + 15_000;
-  while ((await h.broker.depth(queue)) < depth) {
-    if (Date.now() > deadline) throw new Error(`${queue} never reached ${depth} messages`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+  await until(async () => (await h.broker.depth(queue)) >= depth, {
+    what: `${queue} to hold ${depth} messages`,
+  });
 }
 
 const tasksOf = (messages: readonly ReceivedMessage[]) => messages.map((m) => m.json() as Task);

@@ -5,6 +5,7 @@ import type { ResultEvent } from '../../src/contracts/result-event.js';
 import type { Task } from '../../src/contracts/task.js';
 import { startServiceProcess } from '../support/service-process.js';
 import { type HoldingProxy, startHoldingProxy } from '../support/tcp-proxy.js';
+import { until } from '../support/until.js';
 import { createGatewayHarness, type GatewayHarness, jobBody } from './harness.js';
 
 // A gateway process is SIGKILLed after its admission transaction committed and before its ack
@@ -32,13 +33,9 @@ async function startGatewayProcess(
   return (await startServiceProcess(['workers/gateway.ts'], env, 'gateway started')).child;
 }
 
-async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+/** Polls with the shared helper; a process test gets a longer deadline. */
+const waitFor = (condition: () => Promise<boolean>, what: string) =>
+  until(condition, { timeoutMs: 20_000, intervalMs: 25, what });
 
 async function setUpTenant() {
   const tenant = await h.tenant();
@@ -62,7 +59,7 @@ it('drains on SIGTERM: decides and acks what it received, exits 0, loses nothing
   // Whatever it did not take is still in the inbox: nothing is lost.
   expect((await admitted()) + (await h.broker.depth(h.broker.names.jobsQueue))).toBe(40);
   child = await startGatewayProcess(h.environment.env.CLEARCUT_AMQP_URL);
-  await until(async () => (await admitted()) === 40, 'the rest to be admitted by the next gateway');
+  await waitFor(async () => (await admitted()) === 40, 'the rest to be admitted by the next gateway');
   child.kill('SIGTERM');
   expect((await once(child, 'exit'))[0]).toBe(0);
   expect(await h.broker.depth(h.broker.names.jobsQueue)).toBe(0);
@@ -82,21 +79,21 @@ it('neither loses nor duplicates a job admitted by a gateway killed before its a
   await h.publish(message);
   const jobRows = () =>
     h.db.query('SELECT 1 FROM jobs WHERE tenant_id = $1 AND id = $2', [tenant, message.messageId]);
-  await until(async () => (await jobRows()).length === 1, 'the admission to commit');
+  await waitFor(async () => (await jobRows()).length === 1, 'the admission to commit');
   child.kill('SIGKILL');
   await once(child, 'exit');
   // The broker saw no ack: the job is back in the inbox, marked redelivered.
-  await until(async () => (await h.broker.depth(h.broker.names.jobsQueue)) === 1, 'the job to be requeued');
+  await waitFor(async () => (await h.broker.depth(h.broker.names.jobsQueue)) === 1, 'the job to be requeued');
 
   await h.startGateway();
   const queue = h.broker.names.tasksQueue;
-  await until(
+  await waitFor(
     async () => (await h.broker.depth(h.broker.names.jobsQueue)) === 0,
     'the redelivery to be acked',
   );
-  await until(async () => (await h.broker.depth(queue)) >= 3, 'the tasks to be published');
-  await until(async () => (await h.db.query('SELECT 1 FROM outbox')).length === 0, 'the outbox to drain');
-  await until(
+  await waitFor(async () => (await h.broker.depth(queue)) >= 3, 'the tasks to be published');
+  await waitFor(async () => (await h.db.query('SELECT 1 FROM outbox')).length === 0, 'the outbox to drain');
+  await waitFor(
     async () =>
       (await h.db.query('SELECT 1 FROM tasks WHERE tenant_id = $1 AND published_at IS NULL', [tenant]))
         .length === 0,
