@@ -1,4 +1,3 @@
-import type { Job } from '../contracts/job.js';
 import type { TaskInput } from '../contracts/task.js';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../log.js';
@@ -7,23 +6,24 @@ import { type Topology, taskLaneRoutingKeys } from '../queue/topology.js';
 import { jobRefKey } from './job-store.js';
 import { createPollLoop, type PollLoop } from './poll-loop.js';
 import {
-  abandonLeases,
   type JobForTasks,
-  jobsForTasks,
-  markPublished,
   type ReleasedTask,
   type ReleaseOptions,
-  reclaimUnpublished,
-  releaseTasks,
+  type TaskOutbox,
+  taskOutbox,
 } from './task-queue.js';
 
-export interface DispatcherOptions extends ReleaseOptions {
-  readonly db: Database;
+/** What one dispatch round needs: the outbox, the broker, where tasks go. */
+export interface DispatchRoundOptions extends ReleaseOptions {
   readonly publisher: Publisher;
   readonly names: Topology;
+  readonly onPublished?: (lane: 'normal' | 'priority', count: number) => void;
+}
+
+export interface DispatcherOptions extends DispatchRoundOptions {
+  readonly db: Database;
   readonly idleMs: number;
   readonly log: Logger;
-  readonly onPublished?: (lane: 'normal' | 'priority', count: number) => void;
 }
 
 /**
@@ -34,49 +34,47 @@ export interface DispatcherOptions extends ReleaseOptions {
 const roundsPerPublish = 10;
 
 export function createDispatcher(options: DispatcherOptions): PollLoop {
+  const outbox = taskOutbox(options.db);
   return createPollLoop({
     name: 'task dispatcher',
     idleMs: options.idleMs,
     log: options.log,
-    async step() {
-      // Several fair rounds per publish: one confirm wait covers them all.
-      const released: ReleasedTask[] = [];
-      for (let round = 0; round < roundsPerPublish; round++) {
-        const batch = await releaseTasks(options.db, options);
-        released.push(...batch);
-        if (batch.length < options.quantum) break;
-      }
-      const reclaimed = await reclaimUnpublished(
-        options.db,
-        options.quantum * options.maxTenants,
-        options.leaseMs,
-      );
-      const tasks = [...released, ...reclaimed];
-      if (tasks.length === 0) return 0;
-      const refs = new Map(tasks.map((t) => [jobRefKey(t), t]));
-      const jobs = new Map(
-        (await jobsForTasks(options.db, [...refs.values()])).map((j) => [jobRefKey(j), j]),
-      );
-      const messages = tasks.map((task) => taskMessage(task, jobs.get(jobRefKey(task))!, options.names));
-      const ids = tasks.map((t) => t.id);
-      try {
-        await options.publisher.publish(messages);
-      } catch (error) {
-        await abandonLeases(options.db, ids).catch(() => {}); // else the lease runs out first
-        throw error;
-      }
-      await markPublished(options.db, ids);
-      for (const lane of ['normal', 'priority'] as const) {
-        const count = messages.filter((m) => m.routingKey === taskLaneRoutingKeys[lane]).length;
-        if (count > 0) options.onPublished?.(lane, count);
-      }
-      return tasks.length;
-    },
+    step: () => dispatchRound(outbox, options),
   });
 }
 
+/** One round: release (several fair rounds), reclaim, publish with confirms, record; returns the count. */
+export async function dispatchRound(outbox: TaskOutbox, options: DispatchRoundOptions): Promise<number> {
+  // Several fair rounds per publish: one confirm wait covers them all.
+  const released: ReleasedTask[] = [];
+  for (let round = 0; round < roundsPerPublish; round++) {
+    const batch = await outbox.release(options);
+    released.push(...batch);
+    if (batch.length < options.quantum) break;
+  }
+  const reclaimed = await outbox.reclaimUnpublished(options.quantum * options.maxTenants, options.leaseMs);
+  const tasks = [...released, ...reclaimed];
+  if (tasks.length === 0) return 0;
+  const refs = new Map(tasks.map((t) => [jobRefKey(t), t]));
+  const jobs = new Map((await outbox.jobsForTasks([...refs.values()])).map((j) => [jobRefKey(j), j]));
+  const messages = tasks.map((task) => taskMessage(task, jobs.get(jobRefKey(task))!, options.names));
+  const ids = tasks.map((t) => t.id);
+  try {
+    await options.publisher.publish(messages);
+  } catch (error) {
+    await outbox.abandonLeases(ids).catch(() => {}); // else the lease runs out first
+    throw error;
+  }
+  await outbox.markPublished(ids);
+  for (const lane of ['normal', 'priority'] as const) {
+    const count = messages.filter((m) => m.routingKey === taskLaneRoutingKeys[lane]).length;
+    if (count > 0) options.onPublished?.(lane, count);
+  }
+  return tasks.length;
+}
+
 function taskMessage(task: ReleasedTask, job: JobForTasks, names: Topology): OutboundMessage {
-  const spec = job.spec as Job;
+  const { spec } = job;
   const body: TaskInput = {
     version: 1,
     taskId: task.id,

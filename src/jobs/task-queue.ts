@@ -1,4 +1,6 @@
+import { type Job, jobSchema } from '../contracts/job.js';
 import type { Queryable } from '../db/database.js';
+import { readStored } from '../db/stored-json.js';
 
 // SQL of the task outbox: releasing pending tasks within each tenant's in-flight window, round
 // robin, and recording their publication. Each function is one statement.
@@ -105,7 +107,7 @@ export interface JobForTasks {
   readonly jobId: string;
   /** Null for jobs made by an S3 trigger rule. */
   readonly keyId: string | null;
-  readonly spec: Record<string, unknown>;
+  readonly spec: Job;
   readonly model: string;
   readonly lane: 'normal' | 'priority';
   readonly createdAt: Date;
@@ -116,11 +118,34 @@ export async function jobsForTasks(
   q: Queryable,
   refs: readonly { tenantId: string; jobId: string }[],
 ): Promise<JobForTasks[]> {
-  return q.query<JobForTasks>(
+  const rows = await q.query<JobForTasks & { spec: unknown }>(
     `SELECT tenant_id AS "tenantId", id AS "jobId", key_id AS "keyId", spec, model, lane, created_at AS "createdAt"
      FROM jobs WHERE (tenant_id, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
     [refs.map((r) => r.tenantId), refs.map((r) => r.jobId)],
   );
+  return rows.map((row) => ({
+    ...row,
+    spec: readStored(jobSchema, row.spec, `jobs.spec of job ${row.tenantId}/${row.jobId}`),
+  }));
+}
+
+/** The task outbox as the dispatcher uses it: the statements above on one database. */
+export interface TaskOutbox {
+  release(options: ReleaseOptions): Promise<ReleasedTask[]>;
+  reclaimUnpublished(limit: number, leaseMs: number): Promise<ReleasedTask[]>;
+  jobsForTasks(refs: readonly { tenantId: string; jobId: string }[]): Promise<JobForTasks[]>;
+  markPublished(ids: readonly string[]): Promise<void>;
+  abandonLeases(ids: readonly string[]): Promise<void>;
+}
+
+export function taskOutbox(q: Queryable): TaskOutbox {
+  return {
+    release: (options) => releaseTasks(q, options),
+    reclaimUnpublished: (limit, leaseMs) => reclaimUnpublished(q, limit, leaseMs),
+    jobsForTasks: (refs) => jobsForTasks(q, refs),
+    markPublished: (ids) => markPublished(q, ids),
+    abandonLeases: (ids) => abandonLeases(q, ids),
+  };
 }
 
 const requeueStuckSql = `
