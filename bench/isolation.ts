@@ -16,20 +16,17 @@ import { loadConfig } from '../src/config.js';
 import type { Database } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
 import { createDatabase } from '../src/db/postgres.js';
-import { createKey } from '../src/keys/key-admin.js';
-import { requireMasterKey } from '../src/keys/secret-box.js';
 import { addGrant } from '../src/policy/grant-admin.js';
 import { setQuota } from '../src/policy/quota-settings.js';
 import { connectAmqpBus } from '../src/queue/amqp-bus.js';
-import type { OutboundMessage } from '../src/queue/bus.js';
 import { topologyNames } from '../src/queue/topology.js';
-import { decodeSigningSecret, signJob } from '../src/signing/index.js';
 import { createS3BlobStore } from '../src/storage/s3-blob-store.js';
 import { createTenant } from '../src/tenants/tenants.js';
 import { startServiceProcess } from '../test/support/service-process.js';
 import { removeTopology } from './support/broker-cleanup.js';
 import { generatePhotos } from './support/photos.js';
 import { processMemory } from './support/process-memory.js';
+import { benchProducer } from './support/producer.js';
 import { markdownTable, writeResults } from './support/results.js';
 
 const { values } = parseArgs({
@@ -71,7 +68,7 @@ const bus = await connectAmqpBus(config.broker.url, { connectionName: 'bench iso
 const names = topologyNames(config.broker.prefix);
 const processes: { stop(): Promise<unknown> }[] = [];
 
-/** A tenant with a key and its buckets; `publish` signs (or, `forged`, mis-signs) a job body. */
+/** A tenant with its buckets and a key; `message` signs (or, `forged`, mis-signs) a job body. */
 async function producer(name: string, tier: string) {
   const tenant = (await createTenant(db, `${name}-${suffix}`, tier)).id;
   for (const bucket of [`${name}-in`, `${name}-out`]) {
@@ -79,32 +76,7 @@ async function producer(name: string, tier: string) {
     const access = bucket.endsWith('-in') ? 'read' : 'write';
     await addGrant(db, tenant, { bucket, prefix: '', access });
   }
-  const created = await createKey(db, requireMasterKey(config.gateway.masterKey), {
-    tenantId: tenant,
-    algorithm: 'hmac-sha256',
-    environment: 'test',
-    expiresAt: null,
-  });
-  const secret = decodeSigningSecret(created.shownOnce);
-  let sent = 0;
-  const message = (body: Buffer, forged = false): OutboundMessage & { messageId: string } => {
-    const messageId = `${name}-${++sent}-${suffix}`;
-    const { headers } = signJob({
-      keyId: created.key.keyId,
-      secret,
-      messageId,
-      contentType: 'application/json',
-      body,
-    });
-    const signature = forged ? `v1=${'0'.repeat(64)}` : headers['cc-signature'];
-    return {
-      exchange: names.jobsExchange,
-      routingKey: '',
-      body,
-      messageId,
-      headers: { ...headers, 'cc-signature': signature },
-    };
-  };
+  const { message } = await benchProducer(db, config, tenant, `${name}-${suffix}`);
   return { tenant, name, message };
 }
 
@@ -198,7 +170,7 @@ try {
     for (let tick = 0; flooding; tick++) {
       const due = Math.floor(((performance.now() - floodStarted) / 1000) * rate) - sent.forged;
       const batch = Array.from({ length: Math.max(0, Math.min(due, rate)) }, () =>
-        flooder.message(outputBomb, true),
+        flooder.message(outputBomb, { forged: true }),
       );
       if (tick % 5 === 0) batch.push(flooder.message(sizeBomb));
       if (tick % 2 === 0) batch.push(flooder.message(outputBomb));

@@ -18,20 +18,18 @@ import { type Config, loadConfig } from '../src/config.js';
 import type { Database } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
 import { createDatabase } from '../src/db/postgres.js';
-import { createKey } from '../src/keys/key-admin.js';
-import { requireMasterKey } from '../src/keys/secret-box.js';
 import { resolveModel } from '../src/models/registry.js';
 import { addGrant } from '../src/policy/grant-admin.js';
 import { setQuota } from '../src/policy/quota-settings.js';
 import { connectAmqpBus } from '../src/queue/amqp-bus.js';
 import { topologyNames } from '../src/queue/topology.js';
-import { decodeSigningSecret, signJob } from '../src/signing/index.js';
 import type { BlobStore } from '../src/storage/blob-store.js';
 import { createS3BlobStore } from '../src/storage/s3-blob-store.js';
 import { createTenant } from '../src/tenants/tenants.js';
 import { removeTopology } from './support/broker-cleanup.js';
 import { generatePhotos } from './support/photos.js';
 import { processMemory as memory } from './support/process-memory.js';
+import { benchProducer } from './support/producer.js';
 import { markdownTable, writeResults } from './support/results.js';
 
 const { values } = parseArgs({
@@ -191,28 +189,13 @@ try {
     await store.createBucket(bucket);
     await addGrant(db, tenant, { bucket, prefix: '', access: bucket === 'bench-in' ? 'read' : 'write' });
   }
-  const created = await createKey(db, requireMasterKey(config.gateway.masterKey), {
-    tenantId: tenant,
-    algorithm: 'hmac-sha256',
-    environment: 'test',
-    expiresAt: null,
-  });
-  const secret = decodeSigningSecret(created.shownOnce);
+  const producer = await benchProducer(db, config, tenant, `bench-${suffix}`);
   const publisher = await bus.publisher();
-  let submitted = 0;
   const submitter: Submitter = {
     async submit(jobBody) {
-      const body = Buffer.from(JSON.stringify(jobBody));
-      const messageId = `bench-${++submitted}-${suffix}`;
-      const { headers } = signJob({
-        keyId: created.key.keyId,
-        secret,
-        messageId,
-        contentType: 'application/json',
-        body,
-      });
-      await publisher.publish([{ exchange: names.jobsExchange, routingKey: '', body, messageId, headers }]);
-      return messageId;
+      const message = producer.message(Buffer.from(JSON.stringify(jobBody)));
+      await publisher.publish([message]);
+      return message.messageId;
     },
   };
   gateway = await startProcess('workers/gateway.ts', {}, 'gateway started');
