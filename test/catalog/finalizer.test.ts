@@ -223,6 +223,40 @@ describe('job finalisation', () => {
     for (const jobId of jobs) expect(await completedEvents(jobId)).toHaveLength(1);
   });
 
+  it('streams a manifest larger than one part as a multipart upload, every item once and in order', async () => {
+    const tenant = await h.tenant();
+    const items = 30_000; // ~7 MiB of manifest: two 5 MiB parts
+    const jobId = await h.job(tenant, { bucket, prefix: 'many/' }, { bucket: outputs, prefix: 'many-out/' });
+    await h.db.query(
+      `INSERT INTO tasks (tenant_id, job_id, item, source_bucket, source_key, lane_rank, status, outputs)
+       SELECT $1, $2, g, $3, 'many/' || g || '.jpg', 1, 'succeeded', $4::jsonb FROM generate_series(0, $5::int - 1) g`,
+      [tenant, jobId, bucket, JSON.stringify(outputOf('many')), items],
+    );
+    await h.db.query(
+      `UPDATE jobs SET state = 'completed', total = $3, succeeded = $3, completed_at = now() WHERE tenant_id = $1 AND id = $2`,
+      [tenant, jobId, items],
+    );
+    const uploads: { parts: number }[] = [];
+    const store: BlobStore = {
+      ...h.s3.store,
+      putStream: async (...args) => {
+        const written = await h.s3.store.putStream(...args);
+        uploads.push(written);
+        return written;
+      },
+    };
+
+    expect(await finalizeJob({ db: h.db, store, log: silent }, { tenantId: tenant, jobId })).toBe(true);
+
+    expect(uploads).toEqual([expect.objectContaining({ parts: 2 })]);
+    const { body } = await h.s3.store.get(outputs, `many-out/_clearcut/${jobId}.results.jsonl`, {
+      maxBytes: 64 << 20,
+    });
+    expect(body.length).toBeGreaterThan(5 << 20);
+    const lines = body.toString('utf8').trimEnd().split('\n');
+    expect(lines.map((line) => JSON.parse(line).item)).toEqual(Array.from({ length: items }, (_, i) => i));
+  }, 60_000);
+
   it('an output bucket that refuses the manifest still completes the job, without a manifest', async () => {
     const tenant = await h.tenant();
     const jobId = await h.job(
