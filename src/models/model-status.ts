@@ -1,6 +1,7 @@
 // What `models list` reports: each registry model's file on disk, and the synthetic stand-ins built so far.
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readCustomRecord } from './custom-record.js';
 import { fileDigest } from './model-digest.js';
 import type { ModelSpec } from './model-spec.js';
 import { listModels, type ModelsConfig, syntheticDir, weightsPath } from './registry.js';
@@ -12,6 +13,8 @@ export interface ModelStatus {
   readonly size?: number;
   /** Whether the file's SHA-256 is the registry's; absent when there is no file. */
   readonly verified?: boolean;
+  /** Not the published file, but the one `models import --custom` installed (used, unverified). */
+  readonly custom?: boolean;
 }
 
 export interface SyntheticEntry {
@@ -25,9 +28,10 @@ export async function modelStatuses(config: ModelsConfig): Promise<ModelStatus[]
     listModels().map(async (spec) => {
       const path = weightsPath(config, spec);
       const digest = await fileDigest(path);
-      return digest
-        ? { spec, path, size: digest.size, verified: digest.sha256 === spec.sha256 }
-        : { spec, path };
+      if (!digest) return { spec, path };
+      const verified = digest.sha256 === spec.sha256;
+      const custom = !verified && (await readCustomRecord(path))?.sha256 === digest.sha256;
+      return { spec, path, size: digest.size, verified, custom };
     }),
   );
 }

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { registry } from '../../models/registry.js';
 import type { Config } from '../config.js';
 import { PermanentError } from '../errors.js';
+import { readCustomRecord } from './custom-record.js';
 import { fileDigest } from './model-digest.js';
 import type { ModelSpec } from './model-spec.js';
 import { ensureSyntheticModel } from './model-synthetic.js';
@@ -104,6 +105,9 @@ export async function resolveModel(
   const digest = await fileDigest(path);
   if (digest) {
     if (digest.sha256 === spec.sha256) return { spec, path, sha256: digest.sha256, source: 'weights' };
+    // Installed on purpose by `models import --custom`: that exact file, and no other.
+    if ((await readCustomRecord(path))?.sha256 === digest.sha256)
+      return { spec, path, sha256: digest.sha256, source: 'weights' };
     throw new PermanentError(
       'model_checksum_mismatch',
       `${path} is not the published ${spec.name} model (sha256 ${digest.sha256}, expected ${spec.sha256}). ` +

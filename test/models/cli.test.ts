@@ -40,7 +40,7 @@ describe('clearcut models: argument errors', () => {
     const bare = captureIo({});
     expect(await run([], bare.io)).toBe(2);
     expect(bare.out.join()).toContain(
-      'Usage: clearcut models <list | pull NAME | synth u2net|u2netp | quantize NAME|FILE>',
+      'Usage: clearcut models <list | pull NAME | import FILE | synth u2net|u2netp | quantize NAME|FILE>',
     );
     const help = captureIo({});
     expect(await run(['pull', '--help'], help.io)).toBe(0);
@@ -49,7 +49,7 @@ describe('clearcut models: argument errors', () => {
 
   it('names what is wrong in each bad command line', async () => {
     expect(await usageError(['fetch'])).toMatch(
-      /^clearcut models: unknown subcommand "fetch" \(expected list, pull, synth or quantize\)/,
+      /^clearcut models: unknown subcommand "fetch" \(expected list, pull, import, synth or quantize\)/,
     );
     expect(await usageError(['pull'])).toMatch(/^clearcut models pull: expects a model name/);
     expect(await usageError(['pull', 'u2net', 'silueta'])).toBe(

@@ -12,14 +12,18 @@ import { parseCommandArgs } from '../args.js';
 import { formatTable } from '../format.js';
 import type { CliIo, Command } from '../io.js';
 import { createProgress, formatBytes } from '../progress.js';
+import { importFile } from './models-import.js';
 import { quantize } from './models-quantize.js';
 
-const usage = `Usage: clearcut models <list | pull NAME | synth u2net|u2netp | quantize NAME|FILE> [options]
+const usage = `Usage: clearcut models <list | pull NAME | import FILE | synth u2net|u2netp | quantize NAME|FILE> [options]
 
   list [--json]                          each model: file present? checksum verified? size; and the
                                          synthetic stand-ins built so far
   pull NAME [--force]                    download NAME from its source URL, verify its sha256 and move
                                          it into CLEARCUT_MODEL_DIR; --force downloads a verified copy again
+  import FILE [--as NAME] [--custom]     copy a local ONNX file into CLEARCUT_MODEL_DIR (offline sites): the
+                                         published file of NAME, recognised by its sha256; with --custom,
+                                         another file of the NAME family, checked and marked unverified
   synth u2net|u2netp [--seed N] [--out FILE]
                                          write a synthetic U²-Net (real topology, seeded random weights);
                                          default FILE: <model dir>/synthetic/<topology>-seed<N>.onnx
@@ -36,11 +40,11 @@ export const run: Command = async (args, io) => {
     io.out(usage);
     return subcommand === undefined ? 2 : 0;
   }
-  const subcommands: Record<string, Command> = { list, pull, synth, quantize };
+  const subcommands: Record<string, Command> = { list, pull, import: importFile, synth, quantize };
   const handler = subcommands[subcommand];
   if (!handler || !Object.hasOwn(subcommands, subcommand)) {
     throw new UsageError(
-      `clearcut models: unknown subcommand "${subcommand}" (expected list, pull, synth or quantize)\n\n${usage}`,
+      `clearcut models: unknown subcommand "${subcommand}" (expected list, pull, import, synth or quantize)\n\n${usage}`,
     );
   }
   return handler(rest, io);
@@ -57,11 +61,12 @@ const list: Command = async (args, io) => {
   const statuses = await modelStatuses(config);
   const synthetic = await syntheticEntries(config);
   if (values.json) {
-    const models = statuses.map(({ spec, path, size, verified }) => ({
+    const models = statuses.map(({ spec, path, size, verified, custom }) => ({
       name: spec.name,
       path,
       present: size !== undefined,
       verified: verified ?? false,
+      custom: custom ?? false,
       size: size ?? null,
       inputSize: spec.inputSize,
       synthetic: spec.synthetic ?? null,
@@ -69,10 +74,16 @@ const list: Command = async (args, io) => {
     io.out(JSON.stringify({ dir: resolve(config.dir), models, synthetic }, null, 2));
     return 0;
   }
-  const rows = statuses.map(({ spec, size, verified }) => [
+  const rows = statuses.map(({ spec, size, verified, custom }) => [
     spec.name,
     String(spec.inputSize),
-    size === undefined ? 'missing' : verified ? 'verified' : 'CHECKSUM MISMATCH',
+    size === undefined
+      ? 'missing'
+      : verified
+        ? 'verified'
+        : custom
+          ? 'custom (unverified)'
+          : 'CHECKSUM MISMATCH',
     size === undefined ? '-' : formatBytes(size),
     spec.synthetic ? `synthetic ${spec.synthetic}` : 'none: pull it',
   ]);
@@ -81,7 +92,7 @@ const list: Command = async (args, io) => {
   io.out(`\nSynthetic stand-ins in ${syntheticDir(config)}:`);
   if (synthetic.length === 0) io.out('  none yet (built on first use, or by `clearcut models synth`)');
   for (const entry of synthetic) io.out(`  ${entry.file}  ${formatBytes(entry.size)}`);
-  if (statuses.some((status) => status.verified === false)) {
+  if (statuses.some((status) => status.verified === false && !status.custom)) {
     io.out(
       '\nA CHECKSUM MISMATCH file is not the published model: `clearcut models pull NAME --force` replaces it.',
     );
