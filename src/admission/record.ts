@@ -1,4 +1,5 @@
 import { type AuditRow, recordAudit } from '../audit/audit.js';
+import { storableText } from '../contracts/storable-text.js';
 import type { Queryable } from '../db/database.js';
 import { enqueueEvents, type OutboxEvent } from '../jobs/outbox.js';
 import { acceptedEvent, rejectedEvent } from '../jobs/result-events.js';
@@ -70,8 +71,14 @@ export function rejectionAudit(
     ...who,
     outcome: rejection.reason === 'duplicate' ? 'duplicate' : 'rejected',
     reason: rejection.reason,
-    detail: rejection.message.slice(0, maxMessageChars),
+    detail: storableMessage(rejection.message),
   };
+}
+
+/** A rejection message may quote the producer's bytes: escaped where PostgreSQL could not store it. */
+export function storableMessage(message: string): string {
+  const { text, note } = storableText(message);
+  return (note === undefined ? text : `${text} (${note})`).slice(0, maxMessageChars);
 }
 
 /** The `rejected` result event of a rejection; `tenant` null routes it under `_`. */
@@ -84,8 +91,10 @@ export function rejectionEvent(
     {
       ...to,
       reason: rejection.reason,
-      message: rejection.message.slice(0, maxMessageChars),
-      ...(rejection.problems ? { problems: rejection.problems.map((p) => p.slice(0, maxProblemChars)) } : {}),
+      message: storableMessage(rejection.message),
+      ...(rejection.problems
+        ? { problems: rejection.problems.map((p) => storableText(p).text.slice(0, maxProblemChars)) }
+        : {}),
       ...(rejection.retryAfterSeconds === undefined
         ? {}
         : { retryAfterSeconds: rejection.retryAfterSeconds }),

@@ -3,7 +3,7 @@ import type { RejectionReason } from '../contracts/reasons.js';
 import type { Queryable } from '../db/database.js';
 import { enqueueEvents } from '../jobs/outbox.js';
 import type { Rejection } from './decision.js';
-import { rejectionAudit, rejectionEvent } from './record.js';
+import { rejectionAudit, rejectionEvent, storableMessage } from './record.js';
 
 // Requests a door refused before admission. Most are refused before anyone knew who sent them
 // (bad signature, unknown key, unreadable headers): anyone can send those, so they name no tenant,
@@ -123,11 +123,9 @@ export async function recordRefusals(
         outcome: 'rejected',
         reason,
         count,
-        detail:
-          `${count} unverified messages refused (${reason}) beyond ${budget.limit} per ${budget.intervalMs / 1000} s, counted in this row; the first said: ${first}`.slice(
-            0,
-            2000,
-          ),
+        detail: storableMessage(
+          `${count} unverified messages refused (${reason}) beyond ${budget.limit} per ${budget.intervalMs / 1000} s, counted in this row; the first said: ${first}`,
+        ),
       },
     ]);
     budget.setCounter(group, created!);

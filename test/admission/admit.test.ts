@@ -62,6 +62,16 @@ describe('admission core', () => {
     expect(fromBytes.rejection.problems).toHaveLength(12);
   });
 
+  it('stores a rejection quoting a NUL byte of the body, escaped, instead of failing the batch', async () => {
+    const [decision] = await admit([request({ bytes: Buffer.from('{"version":\u0000}') }, 'job')]);
+    expect(decision).toMatchObject({ outcome: 'rejected', rejection: { reason: 'invalid_body' } });
+    const [row] = await db.query<{ detail: string }>(
+      `SELECT detail FROM audit_log WHERE reason = 'invalid_body' ORDER BY id DESC LIMIT 1`,
+    );
+    expect(row!.detail).toContain('\\u0000');
+    expect(row!.detail).toContain('shown as \\uXXXX escapes');
+  });
+
   it('admits the same job at either door, with the default model, audited under the door it came from', async () => {
     const job = {
       version: 1,
