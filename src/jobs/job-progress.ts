@@ -103,7 +103,7 @@ export async function jobFailures(
   );
   const skipped = await q.query<JobFailure & { position: string }>(
     `SELECT position::text, entry AS what, code, message FROM job_input_problems
-     WHERE tenant_id = $1 AND job_id = $2 ORDER BY position LIMIT $3`,
+     WHERE tenant_id = $1 AND job_id = $2 ORDER BY job_input_problems.position LIMIT $3`,
     [ref.tenantId, ref.jobId, limit],
   );
   return { failed, skipped: skipped.map((s) => ({ ...s, position: Number(s.position) })) };
