@@ -1,4 +1,5 @@
 import { type Job, parseJob, parseJobBody } from '../contracts/job.js';
+import { backgroundImages } from '../contracts/renditions.js';
 import type { ModelCatalog } from '../models/catalog.js';
 import { allows, type Grant } from '../policy/grants.js';
 import { type Rejected, reject } from './decision.js';
@@ -62,7 +63,7 @@ export function planJob(body: JobBody, catalog: ModelCatalog): { plan: JobPlan }
 
 /**
  * The first location the grants do not cover (read on every source, on the listed prefix or on the
- * manifest object; write on the output), or undefined. The expander checks each listed key again.
+ * manifest object, and on every background image; write on the output), or undefined. The expander checks each listed key again.
  */
 export function forbiddenLocation(plan: JobPlan, grants: readonly Grant[]): string | undefined {
   const input = plan.job.input;
@@ -74,6 +75,9 @@ export function forbiddenLocation(plan: JobPlan, grants: readonly Grant[]): stri
   }
   for (const source of plan.sources) {
     if (!allows(grants, source, 'read')) return `no read grant on s3://${source.bucket}/${source.key}`;
+  }
+  for (const image of backgroundImages(plan.job.renditions)) {
+    if (!allows(grants, image, 'read')) return `no read grant on the background ${image.url}`;
   }
   const output = plan.job.output;
   if (!allows(grants, output, 'write')) return `no write grant on s3://${output.bucket}/${output.prefix}`;

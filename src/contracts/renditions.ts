@@ -1,4 +1,12 @@
 import { z } from 'zod';
+import {
+  aspectRatio,
+  backgroundImageLocation,
+  backgroundSchema,
+  type Canvas,
+  canvasSchema,
+  parseColour,
+} from './backgrounds.js';
 
 // Renditions: the outputs made from ONE inference of an image. Part of the job wire format.
 
@@ -8,6 +16,7 @@ export const renditionFormats = {
   mask: ['png'],
   white: ['jpeg', 'png', 'webp'],
   crop: ['png', 'webp'],
+  background: ['png', 'jpeg', 'webp'],
 } as const;
 
 /**
@@ -89,11 +98,23 @@ export const cropRenditionSchema = z.strictObject({
   margin: marginSchema.default(0),
 });
 
+/** The subject on any background (colour, transparent, image), on the source's frame or a canvas. */
+export const backgroundRenditionSchema = z.strictObject({
+  kind: z.literal('background'),
+  format: z.enum(renditionFormats.background).default('png'),
+  quality: quality.optional(),
+  maxSize: maxSize.optional(),
+  sizes: sizes.optional(),
+  background: backgroundSchema.default('#FFFFFF'),
+  canvas: canvasSchema.optional().describe('Without it the output keeps the source frame'),
+});
+
 export const renditionSchema = z.discriminatedUnion('kind', [
   cutoutRenditionSchema,
   maskRenditionSchema,
   whiteRenditionSchema,
   cropRenditionSchema,
+  backgroundRenditionSchema,
 ]);
 
 export const renditionListSchema = z
@@ -121,10 +142,32 @@ export const renditionListSchema = z
           message: 'give sizes or maxSize, not both (each size is a maxSize)',
         });
       }
+      if (rendition.kind === 'background' && rendition.format === 'jpeg') {
+        const colour = parseColour(rendition.background);
+        if (colour === undefined || colour.alpha < 255) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [index, 'background'],
+            message: 'JPEG has no alpha: use an opaque colour "#RRGGBB", or format png or webp',
+          });
+        }
+      }
     }
     let forced = 0;
     for (const [index, rendition] of renditions.entries()) {
-      for (const output of outputsOf(rendition)) forced += forcedOutputPixels(output.rendition);
+      for (const output of outputsOf(rendition)) {
+        const pixels = forcedOutputPixels(output.rendition);
+        // (A square white's minSide bound keeps it within the per-output cap by itself.)
+        if (rendition.kind === 'background' && pixels > maxOutputPixels) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [index, 'canvas'],
+            message: `forces ${pixels} output pixels, more than the ${maxOutputPixels} allowed per output`,
+          });
+          return;
+        }
+        forced += pixels;
+      }
       if (forced > maxTaskOutputPixels) {
         ctx.addIssue({
           code: 'custom',
@@ -138,6 +181,19 @@ export const renditionListSchema = z
   .default([{ kind: 'cutout', format: 'png' }]);
 
 export type Rendition = z.output<typeof renditionSchema>;
+
+/** The distinct S3 images the renditions use as backgrounds ("s3://bucket/key" as `url`), in order. */
+export function backgroundImages(
+  renditions: readonly Rendition[],
+): { url: string; bucket: string; key: string }[] {
+  const urls = new Set<string>();
+  for (const rendition of renditions) {
+    if (rendition.kind === 'background' && backgroundImageLocation(rendition.background)) {
+      urls.add(rendition.background);
+    }
+  }
+  return [...urls].map((url) => ({ url, ...backgroundImageLocation(url)! }));
+}
 
 /** One output of a rendition: the rendition itself, or one of its sizes (as its maxSize). */
 export interface RenditionOutputSpec {
@@ -167,9 +223,26 @@ function outputsOf(rendition: Rendition): { rendition: Rendition; size?: number 
  * side, within maxSize); the rest scales with the source, which only the worker sees.
  */
 export function forcedOutputPixels(rendition: Rendition): number {
-  if (rendition.kind !== 'white' || !rendition.square) return 0;
-  const side = Math.min(rendition.minSide, rendition.maxSize ?? rendition.minSide);
-  return side * side;
+  if (rendition.kind === 'white' && rendition.square) {
+    const side = Math.min(rendition.minSide, rendition.maxSize ?? rendition.minSide);
+    return side * side;
+  }
+  if (rendition.kind === 'background' && rendition.canvas) {
+    return forcedCanvasPixels(rendition.canvas, rendition.maxSize);
+  }
+  return 0;
+}
+
+/** A fixed canvas's area (scaled down to maxSize); an aspect canvas's area at its least side. */
+function forcedCanvasPixels(canvas: Canvas, maxSize: number | undefined): number {
+  const limit = maxSize ?? Number.POSITIVE_INFINITY;
+  if (canvas.width !== undefined && canvas.height !== undefined) {
+    const scale = Math.min(1, limit / Math.max(canvas.width, canvas.height));
+    return Math.round(canvas.width * scale) * Math.round(canvas.height * scale);
+  }
+  const stretch = Math.max(aspectRatio(canvas.aspect!), 1 / aspectRatio(canvas.aspect!));
+  const shorter = Math.min(canvas.minSide ?? 1, limit / stretch);
+  return Math.floor(shorter) * Math.floor(shorter * stretch);
 }
 export type ImageFormat = Rendition['format'];
 

@@ -89,15 +89,60 @@ export interface SquareLayout {
  * When neither bound applies the subject keeps its pixels (no resampling).
  */
 export function squareLayout(subject: Size, fill: number, minSide: number, maxSize?: number): SquareLayout {
-  const longest = Math.max(subject.width, subject.height);
-  const natural = Math.ceil(longest / fill);
-  let side = Math.max(natural, minSide);
-  if (maxSize !== undefined) side = Math.min(side, maxSize);
-  const scale = side === natural ? 1 : (fill * side) / longest;
-  const width = Math.max(1, Math.min(side, Math.round(subject.width * scale)));
-  const height = Math.max(1, Math.min(side, Math.round(subject.height * scale)));
-  return {
-    side,
-    subject: { left: Math.floor((side - width) / 2), top: Math.floor((side - height) / 2), width, height },
-  };
+  const layout = canvasLayout(subject, { aspect: 1, minSide, fill, position: 'center' }, maxSize);
+  return { side: layout.width, subject: layout.subject };
+}
+
+/** A canvas of exact size, or of an aspect ratio (width / height) sized around the subject. */
+export type CanvasShape = (
+  | { readonly width: number; readonly height: number }
+  | { readonly aspect: number; readonly minSide?: number | undefined }
+) & {
+  /** Share of the canvas the subject box fills along its tighter direction. */
+  readonly fill: number;
+  /** center, or bottom: centred across, standing on the lower margin. */
+  readonly position: 'center' | 'bottom';
+};
+
+export interface CanvasLayout {
+  readonly width: number;
+  readonly height: number;
+  /** Size the subject box is scaled to, and where it goes on the canvas. */
+  readonly subject: Box;
+}
+
+/**
+ * Where the subject box goes on a canvas. A fixed canvas (scaled down to `maxSize`) takes the
+ * subject scaled to fill `fill` of it. An aspect canvas is sized so the subject fills `fill` of it
+ * at its own pixels, unless the shorter side must grow to `minSide` (the subject is enlarged) or
+ * the longer side shrink to `maxSize`. The margin left at the bottom by `position: bottom` is the
+ * one a centred subject would have with the box filling `fill` of the height.
+ */
+export function canvasLayout(subject: Size, shape: CanvasShape, maxSize?: number): CanvasLayout {
+  const { fill } = shape;
+  let width: number;
+  let height: number;
+  let natural = false;
+  if ('aspect' in shape) {
+    const { aspect } = shape;
+    const naturalHeight = Math.ceil(Math.max(subject.height, subject.width / aspect) / fill);
+    const minSide = shape.minSide ?? 0;
+    height = Math.max(naturalHeight, aspect >= 1 ? minSide : Math.ceil(minSide / aspect));
+    if (maxSize !== undefined)
+      height = Math.min(height, aspect >= 1 ? Math.floor(maxSize / aspect) : maxSize);
+    height = Math.max(1, height);
+    width = Math.max(1, Math.round(aspect * height));
+    natural = height === naturalHeight;
+  } else {
+    ({ width, height } = fitInside(shape, maxSize));
+  }
+  const scale = natural ? 1 : Math.min((fill * width) / subject.width, (fill * height) / subject.height);
+  const w = Math.max(1, Math.min(width, Math.round(subject.width * scale)));
+  const h = Math.max(1, Math.min(height, Math.round(subject.height * scale)));
+  const left = Math.floor((width - w) / 2);
+  const top =
+    shape.position === 'bottom'
+      ? Math.max(0, height - h - Math.floor((height - Math.round(fill * height)) / 2))
+      : Math.floor((height - h) / 2);
+  return { width, height, subject: { left, top, width: w, height: h } };
 }

@@ -7,7 +7,8 @@ import {
   type RenditionKind,
 } from '../contracts/renditions.js';
 import { PermanentError } from '../errors.js';
-import { type Box, expandBox, fitInside, marginPixels, type Size, squareLayout } from './geometry.js';
+import { canvasShapeOf } from './backgrounds.js';
+import { type Box, canvasLayout, expandBox, fitInside, marginPixels, type Size } from './geometry.js';
 
 export interface OutputLimits {
   /** Largest output of one rendition, width × height. */
@@ -36,11 +37,11 @@ function scaledFrame(rendition: Rendition, image: Size, subject: Box | null): Si
     case 'cutout':
     case 'mask':
       return fitInside(image, rendition.maxSize);
-    case 'white': {
-      if (!rendition.square) return fitInside(image, rendition.maxSize);
-      const box = subject ?? image;
-      const { side } = squareLayout(box, rendition.fill, rendition.minSide, rendition.maxSize);
-      return { width: side, height: side };
+    case 'white':
+    case 'background': {
+      const canvas = canvasShapeOf(rendition);
+      if (canvas === undefined) return fitInside(image, rendition.maxSize);
+      return canvasLayout(subject ?? image, canvas, rendition.maxSize);
     }
     case 'crop':
       return fitInside(cropArea(rendition.margin, image, subject), rendition.maxSize);

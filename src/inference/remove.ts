@@ -34,6 +34,8 @@ export async function removeBackground(
   input: Buffer,
   renditions: readonly Rendition[],
   limits: ImageLimits & Partial<OutputLimits>,
+  /** Decoded images of the "s3://bucket/key" backgrounds the renditions name, by that text. */
+  backgroundImages: ReadonlyMap<string, DecodedImage> = new Map(),
 ): Promise<RemovalResult> {
   const timings: StageTimings = {
     decodeMs: 0,
@@ -48,10 +50,16 @@ export async function removeBackground(
   timings.decodeMs = performance.now() - started;
   const mask = await engine.predictMask(image, timings);
   started = performance.now();
-  const { subject, outputs } = await renderRenditions(image, mask, renditions, {
-    maxOutputPixels: limits.maxOutputPixels ?? contractOutputLimits.maxOutputPixels,
-    maxTaskOutputPixels: limits.maxTaskOutputPixels ?? contractOutputLimits.maxTaskOutputPixels,
-  });
+  const { subject, outputs } = await renderRenditions(
+    image,
+    mask,
+    renditions,
+    {
+      maxOutputPixels: limits.maxOutputPixels ?? contractOutputLimits.maxOutputPixels,
+      maxTaskOutputPixels: limits.maxTaskOutputPixels ?? contractOutputLimits.maxTaskOutputPixels,
+    },
+    backgroundImages,
+  );
   timings.renderMs = performance.now() - started;
   return { width: image.width, height: image.height, sourceFormat: image.format, subject, outputs, timings };
 }

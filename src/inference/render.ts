@@ -9,8 +9,9 @@ import {
 } from '../contracts/renditions.js';
 import { errorMessage, PermanentError } from '../errors.js';
 import type { DecodedImage } from '../images/decode.js';
+import { backgroundSpecOf, limit, onBackground } from './backgrounds.js';
 import { encodeAs } from './encode.js';
-import { type Box, fitInside, type Size, squareLayout, subjectBox } from './geometry.js';
+import { type Box, type Size, subjectBox } from './geometry.js';
 import {
   checkOutputSizes,
   contractOutputLimits,
@@ -37,8 +38,6 @@ export interface RenderResult {
   /** In the order the renditions were asked for; a rendition with `sizes` gives one per size, in its order. */
   readonly outputs: readonly RenditionOutput[];
 }
-
-const white = { r: 255, g: 255, b: 255 };
 
 /**
  * The cutout's alpha and pixels: alpha = mask × the source's own alpha (a transparent source
@@ -73,9 +72,9 @@ export async function renderRenditions(
   mask: Uint8Array,
   renditions: readonly Rendition[],
   limits: OutputLimits = contractOutputLimits,
+  backgroundImages: ReadonlyMap<string, DecodedImage> = new Map(),
 ): Promise<RenderResult> {
   const { rgba, alpha } = composeCutout(image, mask);
-  const frame: Box = { left: 0, top: 0, width: image.width, height: image.height };
   const subject = subjectBox(alpha, image.width, image.height) ?? null;
   const specs = renditionOutputs(renditions);
   checkOutputSizes(
@@ -108,20 +107,16 @@ export async function renderRenditions(
         return finish(limit(cutout(), image, rendition.maxSize), rendition.format, rendition.quality);
       case 'mask':
         return finish(limit(grayscale(alpha, image), image, rendition.maxSize), rendition.format);
-      case 'white': {
-        if (!rendition.square) {
-          return finish(
-            limit(cutout().flatten({ background: white }), image, rendition.maxSize),
-            rendition.format,
-            rendition.quality,
-          );
-        }
+      case 'white':
+      case 'background':
         return finish(
-          await squareOnWhite(cutout(), subject ?? frame, rendition),
+          await onBackground(
+            { rgba, size: image, box: subject },
+            backgroundSpecOf(rendition, backgroundImages),
+          ),
           rendition.format,
           rendition.quality,
         );
-      }
       case 'crop': {
         const area = cropArea(rendition.margin, image, subject);
         // extract() before resize() crops first, then scales the crop.
@@ -150,39 +145,4 @@ export async function renderRenditions(
 /** One 8-bit gray channel: sharp would otherwise widen one-channel data to RGB on output. */
 function grayscale(alpha: Uint8Array, size: Size): Sharp {
   return sharp(alpha, { raw: { width: size.width, height: size.height, channels: 1 } }).toColourspace('b-w');
-}
-
-/** Scales down to fit `maxSize` (never up). */
-function limit(pipeline: Sharp, size: Size, maxSize: number | undefined): Sharp {
-  const target = fitInside(size, maxSize);
-  if (target.width === size.width && target.height === size.height) return pipeline;
-  return pipeline.resize(target.width, target.height, { fit: 'fill', kernel: 'lanczos3' });
-}
-
-/** The subject flattened on white, scaled and centred on a white square (see squareLayout). */
-async function squareOnWhite(
-  cutout: Sharp,
-  box: Box,
-  options: Extract<Rendition, { kind: 'white' }>,
-): Promise<Sharp> {
-  const { side, subject } = squareLayout(box, options.fill, options.minSide, options.maxSize);
-  let flattened = cutout.extract(box).flatten({ background: white });
-  if (subject.width !== box.width || subject.height !== box.height) {
-    flattened = flattened.resize(subject.width, subject.height, { fit: 'fill', kernel: 'lanczos3' });
-  }
-  const placed = await flattened.raw().toBuffer();
-  // Composited once to raw: sharp's composite adds an alpha channel, which a flat white image must not have.
-  const canvas = await sharp({ create: { width: side, height: side, channels: 3, background: white } })
-    .composite([
-      {
-        input: placed,
-        raw: { width: subject.width, height: subject.height, channels: 3 },
-        left: subject.left,
-        top: subject.top,
-      },
-    ])
-    .removeAlpha()
-    .raw()
-    .toBuffer();
-  return sharp(canvas, { raw: { width: side, height: side, channels: 3 } });
 }

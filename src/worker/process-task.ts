@@ -10,6 +10,7 @@ import type { OutputLimits } from '../inference/output-size.js';
 import { removeBackground } from '../inference/remove.js';
 import { allows, type Grant } from '../policy/grants.js';
 import type { BlobStore } from '../storage/blob-store.js';
+import { fetchBackgroundImages } from './background-images.js';
 
 export interface TaskProcessorDeps {
   readonly store: BlobStore;
@@ -83,7 +84,8 @@ export async function processTask(
     maxBytes: deps.limits.maxInputBytes,
     ...(signal === undefined ? {} : { signal }),
   });
-  const result = await removeBackground(engine, source.body, task.renditions, deps.limits);
+  const backgrounds = await fetchBackgroundImages(task, grants, deps.store, deps.limits, signal);
+  const result = await removeBackground(engine, source.body, task.renditions, deps.limits, backgrounds);
   progress.inferred = true;
   // A synthetic stand-in's masks are meaningless: every output says so, in S3 and in its event.
   const synthetic = engine.model.source === 'synthetic';

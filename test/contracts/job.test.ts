@@ -215,4 +215,72 @@ describe('parseJobBody', () => {
       'renditions[2]: with the renditions before it, forces at least 381000000 output pixels per image, more than the 300000000 allowed',
     ]);
   });
+
+  it('validates backgrounds, canvases and positions, naming the field', () => {
+    const on = (rendition: Record<string, unknown>) => ({
+      ...base,
+      renditions: [{ kind: 'background', ...rendition }],
+    });
+    for (const background of ['#F5F5F5', '#f5f5f580', 'transparent', 's3://assets/floors/oak.jpg']) {
+      accepted(on({ background }));
+    }
+    for (const background of ['#F5F5F', 'red', '#GGGGGG', '#F5F5F5F', 's3://assets', 'https://x/y.png']) {
+      expect(problems(on({ background }))).toEqual([
+        `renditions[0].background: "${background}" is not a background: expected a colour "#RRGGBB" or "#RRGGBBAA", "transparent", or an image "s3://bucket/key"`,
+      ]);
+    }
+    expect(problems(on({ background: 's3://Bad_Bucket/x.png' }))[0]).toMatch(
+      /^renditions\[0\]\.background: /,
+    );
+    expect(problems(on({ background: '#F5F5F580', format: 'jpeg' }))).toEqual([
+      'renditions[0].background: JPEG has no alpha: use an opaque colour "#RRGGBB", or format png or webp',
+    ]);
+    accepted(on({ background: '#F5F5F5', format: 'jpeg' }));
+
+    accepted(on({ canvas: { width: 2000, height: 1500, fill: 0.8, position: 'bottom' } }));
+    accepted(on({ canvas: { aspect: '4:5', minSide: 1200 } }));
+    expect(problems(on({ canvas: { width: 2000 } }))).toEqual([
+      'renditions[0].canvas: give both width and height (or aspect)',
+    ]);
+    expect(problems(on({ canvas: { width: 2000, height: 2000, aspect: '1:1' } }))).toEqual([
+      'renditions[0].canvas.aspect: give width and height, or aspect, not both',
+    ]);
+    expect(problems(on({ canvas: { fill: 0.5 } }))).toEqual([
+      'renditions[0].canvas: give width and height, or aspect',
+    ]);
+    expect(problems(on({ canvas: { width: 20, height: 20, minSide: 100 } }))).toEqual([
+      'renditions[0].canvas.minSide: only with aspect (width and height are exact)',
+    ]);
+    expect(problems(on({ canvas: { aspect: '1:1', position: 'left' } }))).toEqual([
+      'renditions[0].canvas.position: Invalid option: expected one of "center"|"bottom"',
+    ]);
+    expect(problems(on({ canvas: { aspect: '16/9' } }))).toEqual([
+      'renditions[0].canvas.aspect: a ratio of whole numbers such as "1:1" or "4:5"',
+    ]);
+    expect(problems(on({ canvas: { aspect: '1:20' } }))).toEqual([
+      'renditions[0].canvas.aspect: must be between 1:10 and 10:1',
+    ]);
+  });
+
+  it('refuses a canvas over the output cap by itself, and counts canvases in the per-image cap', () => {
+    const on = (canvas: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+      ...base,
+      renditions: [{ kind: 'background', canvas, ...extra }],
+    });
+    expect(problems(on({ width: 16_384, height: 16_384 }))).toEqual([
+      'renditions[0].canvas: forces 268435456 output pixels, more than the 100000000 allowed per output',
+    ]);
+    accepted(on({ width: 10_000, height: 10_000 }));
+    // maxSize scales the canvas down: 16384 → 10000 on both sides.
+    accepted(on({ width: 16_384, height: 16_384 }, { maxSize: 10_000 }));
+    // An aspect canvas forces its least side: 10000 × 20000 for "1:2" with minSide 10000.
+    expect(problems(on({ aspect: '1:2', minSide: 10_000 }))).toEqual([
+      'renditions[0].canvas: forces 200000000 output pixels, more than the 100000000 allowed per output',
+    ]);
+    expect(problems(on({ width: 10_000, height: 10_000 }, { sizes: [10_000, 9_000, 8_000, 7_500] }))).toEqual(
+      [
+        'renditions[0]: with the renditions before it, forces at least 301250000 output pixels per image, more than the 300000000 allowed',
+      ],
+    );
+  });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  canvasLayout,
   expandBox,
   fitInside,
   marginPixels,
@@ -69,5 +70,55 @@ describe('squareLayout (marketplace main image)', () => {
     const layout = squareLayout({ width: 40, height: 60 }, 0.5, 1600, 500);
     expect(layout.side).toBe(500);
     expect(layout.subject).toEqual({ left: 166, top: 125, width: 167, height: 250 });
+  });
+});
+
+describe('canvasLayout', () => {
+  const subject = { width: 40, height: 20 };
+  const portrait = { aspect: 0.5, minSide: 100, fill: 0.8, position: 'center' } as const;
+
+  it('an aspect canvas grows its shorter side to minSide and enlarges the subject to fill it', () => {
+    // natural height ceil(max(20, 40 / 0.5) / 0.8) = 100; the shorter side (width) must reach 100,
+    // so height 200; scale min(0.8·100/40, 0.8·200/20) = 2.
+    expect(canvasLayout(subject, portrait)).toEqual({
+      width: 100,
+      height: 200,
+      subject: { left: 10, top: 80, width: 80, height: 40 },
+    });
+  });
+
+  it('maxSize bounds the longer side', () => {
+    // height 150, width 75; scale min(0.8·75/40, 0.8·150/20) = 1.5.
+    expect(canvasLayout(subject, portrait, 150)).toEqual({
+      width: 75,
+      height: 150,
+      subject: { left: 7, top: 60, width: 60, height: 30 },
+    });
+  });
+
+  it('bottom: centred across, on the lower margin a centred box filling `fill` of the height would leave', () => {
+    // margin floor((200 − round(0.8·200)) / 2) = 20: top = 200 − 40 − 20.
+    expect(canvasLayout(subject, { ...portrait, position: 'bottom' }).subject).toEqual({
+      left: 10,
+      top: 140,
+      width: 80,
+      height: 40,
+    });
+  });
+
+  it('a fixed canvas scales the subject to fill it along the tighter direction', () => {
+    const fixed = { width: 300, height: 100, fill: 0.5, position: 'center' } as const;
+    // scale min(0.5·300/40, 0.5·100/20) = 2.5
+    expect(canvasLayout(subject, fixed)).toEqual({
+      width: 300,
+      height: 100,
+      subject: { left: 100, top: 25, width: 100, height: 50 },
+    });
+    // maxSize 150 scales the canvas to 150×50 first: scale min(0.5·150/40, 0.5·50/20) = 1.25
+    expect(canvasLayout(subject, fixed, 150)).toEqual({
+      width: 150,
+      height: 50,
+      subject: { left: 50, top: 12, width: 50, height: 25 },
+    });
   });
 });
