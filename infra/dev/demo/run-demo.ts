@@ -12,7 +12,6 @@ import { errorMessage } from '../../../src/errors.js';
 import { findJobs, type JobProgress } from '../../../src/jobs/job-progress.js';
 import { createKey } from '../../../src/keys/key-admin.js';
 import { requireMasterKey } from '../../../src/keys/secret-box.js';
-import { resolveModel } from '../../../src/models/registry.js';
 import { addGrant } from '../../../src/policy/grant-admin.js';
 import { setQuota } from '../../../src/policy/quota-settings.js';
 import { connectAmqpBus } from '../../../src/queue/amqp-bus.js';
@@ -21,6 +20,7 @@ import { createTenant } from '../../../src/tenants/tenants.js';
 import { startEmbeddedS3 } from '../embedded-s3/embedded-s3.js';
 import { catalogImages } from './catalog-images.js';
 import { type Child, repositoryRoot, startChild, waitUntilReady } from './children.js';
+import { chooseDemoModel } from './demo-model.js';
 
 // `npm run demo`: the whole pipeline on this machine, in a schema and broker prefix of its own
 // (clearcut_demo), so it never touches a real deployment. Every step prints what it does.
@@ -74,7 +74,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     await migrate(db);
     const secret = await createDemoTenant(db, config.gateway.masterKey!);
 
-    const model = await chooseModel(config, print);
+    const model = await chooseDemoModel(config, print);
     print(`• uploading ${options.images ?? 12} generated product photos to s3://${catalogBucket}/products/`);
     await store.createBucket(catalogBucket);
     await store.createBucket(outputBucket);
@@ -83,8 +83,14 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     }
 
     print('• starting a gateway and a worker (workers/gateway.ts, workers/inference.ts)');
-    // The worker reports ready once the demo's model is loaded, not the default one.
-    const processEnv = { ...process.env, ...env, CLEARCUT_WORKER_PRELOAD: model } as NodeJS.ProcessEnv;
+    // Both serve the demo's model alone; the worker may run the stand-in only when the demo said so.
+    const processEnv = {
+      ...process.env,
+      ...env,
+      CLEARCUT_MODEL: model.name,
+      CLEARCUT_MODELS: model.name,
+      CLEARCUT_ALLOW_SYNTHETIC_MODELS: String(model.synthetic),
+    } as NodeJS.ProcessEnv;
     children.push(startChild('gateway', 'workers/gateway.ts', processEnv));
     children.push(startChild('worker', 'workers/inference.ts', processEnv));
     await waitUntilReady(children[0]!, ports.gateway);
@@ -107,7 +113,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
             { kind: 'cutout', format: 'png' },
             { kind: 'white', format: 'jpeg' },
           ],
-          model,
+          model: model.name,
           metadata: { source: 'npm run demo' },
         },
         { jobId },
@@ -178,23 +184,6 @@ async function createDemoTenant(db: Database, masterKeyText: string) {
     expiresAt: null,
   });
   return { keyId: created.key.keyId, secret: created.shownOnce };
-}
-
-/** Real weights when `clearcut models pull` fetched them (U²-Net first), else the synthetic U²-Netp. */
-async function chooseModel(config: Config, print: (line: string) => void) {
-  for (const name of ['u2net', 'u2netp']) {
-    const resolved = await resolveModel(config.models, name).catch(() => undefined);
-    if (resolved?.source === 'weights') {
-      print(`• model: ${name} with the real weights in ${relative(repositoryRoot, resolved.path)}`);
-      return name;
-    }
-  }
-  print(
-    '• model: u2netp, SYNTHETIC stand-in (no weights pulled): same network and cost, meaningless masks.\n' +
-      '  For real cutouts run `npx clearcut models pull u2netp` (or u2net) and run the demo again.',
-  );
-  await resolveModel(config.models, 'u2netp'); // builds the stand-in now, not in the worker's first task
-  return 'u2netp';
 }
 
 async function followJob(db: Database, jobId: string, timeoutMs: number, print: (line: string) => void) {
