@@ -1,6 +1,7 @@
-import type { Job } from '../contracts/job.js';
+import { type Job, jobSchema } from '../contracts/job.js';
 import { storableText } from '../contracts/storable-text.js';
 import type { Queryable } from '../db/database.js';
+import { readStored } from '../db/stored-json.js';
 
 // SQL of catalog expansion. A gateway leases one expanding job at a time; every page commits its
 // tasks, problems, quota and cursor in one transaction that first checks the cursor it started
@@ -46,7 +47,9 @@ export async function claimExpandingJob(
      RETURNING ${jobColumns}`,
     [leaseMs, backlog],
   );
-  return job;
+  return (
+    job && { ...job, spec: readStored(jobSchema, job.spec, `jobs.spec of job ${job.tenantId}/${job.jobId}`) }
+  );
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { z } from 'zod';
-import type { Job } from '../contracts/job.js';
+import { type Job, jobSchema } from '../contracts/job.js';
 import type { itemFailedEventSchema, itemSucceededEventSchema } from '../contracts/result-event.js';
 import type { Queryable } from '../db/database.js';
+import { readStored } from '../db/stored-json.js';
 import { refundImages } from '../policy/quotas.js';
 import { enqueueEvents } from './outbox.js';
 import { itemFailedEvent, itemSucceededEvent } from './result-events.js';
@@ -112,6 +113,7 @@ export async function completeTask(
   if (outcome.status === 'failed' && outcome.refund && row.reservedAt !== null) {
     await refundImages(tx, row.tenantId, 1, row.reservedAt);
   }
-  const { tenantId, jobId, total, succeeded, failed: failedCount, completed, spec } = row;
+  const { tenantId, jobId, total, succeeded, failed: failedCount, completed } = row;
+  const spec = readStored(jobSchema, row.spec, `jobs.spec of job ${tenantId}/${jobId}`);
   return { applied: true, job: { tenantId, jobId, total, succeeded, failed: failedCount, completed, spec } };
 }

@@ -1,6 +1,7 @@
 import { recordAudit } from '../audit/audit.js';
-import type { Rendition } from '../contracts/renditions.js';
+import { type Rendition, renditionListSchema } from '../contracts/renditions.js';
 import type { Database, Queryable } from '../db/database.js';
+import { readStored } from '../db/stored-json.js';
 import { requireTenant } from '../tenants/tenants.js';
 import { type NewTriggerRule, type TriggerRule, triggerRuleProblems } from './trigger-rule.js';
 
@@ -22,8 +23,13 @@ const columns = `id::text, tenant_id AS "tenantId", bucket, prefix, suffixes,
 
 type TriggerRow = Omit<TriggerRule, 'model' | 'minioArn'> & { model: string | null; minioArn: string | null };
 
-function fromRow({ model, minioArn, ...row }: TriggerRow): TriggerRule {
-  return { ...row, ...(model === null ? {} : { model }), ...(minioArn === null ? {} : { minioArn }) };
+function fromRow({ model, minioArn, renditions, ...row }: TriggerRow): TriggerRule {
+  return {
+    ...row,
+    renditions: readStored(renditionListSchema, renditions, `triggers.renditions of rule ${row.id}`),
+    ...(model === null ? {} : { model }),
+    ...(minioArn === null ? {} : { minioArn }),
+  };
 }
 
 export async function addTrigger(db: Database, rule: NewTriggerRule): Promise<TriggerRule> {
