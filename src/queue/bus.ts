@@ -47,6 +47,13 @@ export interface Subscription {
 export interface ConsumeOptions {
   readonly prefetch: number;
   /**
+   * Most body bytes held unacknowledged: past it the consumer stops taking deliveries (basic.cancel)
+   * and consumes again once acks brought the held bytes down to half. Unset: only `prefetch` bounds.
+   */
+  readonly maxBytesInHand?: number;
+  /** Hears each pause (true) and resume (false) that the byte budget causes, with the bytes held. */
+  readonly onFlow?: (paused: boolean, bytesHeld: number) => void;
+  /**
    * Called when the broker cancels the consumer or the channel dies, on a bus that does not
    * reconnect by itself; the owner should stop.
    */
