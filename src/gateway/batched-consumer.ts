@@ -58,7 +58,7 @@ export function createBatchedConsumer<R>(options: BatchedConsumerOptions<R>): Ba
       try {
         return [await options.commit(batch)];
       } catch (error) {
-        const keyTrouble = error instanceof SecretBoxError && false;
+        const keyTrouble = error instanceof SecretBoxError;
         if (!isTransientDatabaseError(error) && !keyTrouble) {
           if (batch.length === 1) return [await options.refuse(batch[0]!, error)];
           log.warn({ err: error, size: batch.length }, `${noun} failed; deciding its messages one by one`);

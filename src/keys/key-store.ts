@@ -1,7 +1,7 @@
 import type { Database } from '../db/database.js';
 import { isKeyId } from '../signing/keys.js';
 import { keyChangesChannel, loadSigningKey } from './key-rows.js';
-import { requireMatchingMasterKey } from './master-key-check.js';
+import { matchesStoredCheckValue, requireMatchingMasterKey } from './master-key-check.js';
 import { SecretBoxError } from './secret-box.js';
 import type { SigningKey } from './signing-key.js';
 
@@ -12,10 +12,11 @@ export interface KeyStore {
   /** The key, from cache when fresh; undefined when no such key exists. Throws SecretBoxError on a wrong master key. */
   get(keyId: string): Promise<SigningKey | undefined>;
   /**
-   * False while a stored secret failed to open under the master key (a key changed by `clearcut
-   * keys reseal` under this process, or an altered row): an operator's problem, for /readyz.
+   * False while a stored secret failed to open under the master key (an altered row), or once the
+   * stored secrets were resealed under another key (`clearcut keys reseal` while this process
+   * runs): an operator's problem, for /readyz. One single-row query.
    */
-  secretsReadable(): boolean;
+  secretsReadable(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -90,7 +91,7 @@ export async function createKeyStore(
       });
       return key;
     },
-    secretsReadable: () => unreadable.size === 0,
+    secretsReadable: async () => unreadable.size === 0 && (await matchesStoredCheckValue(db, masterKey)),
     close() {
       closing ??= (async () => {
         clearTimeout(retry);

@@ -45,6 +45,12 @@ export async function writeCheckValue(q: Queryable, value: Buffer): Promise<void
   );
 }
 
+/** Whether the stored check value (if any) is `masterKey`'s: false once secrets were resealed under another key. */
+export async function matchesStoredCheckValue(q: Queryable, masterKey: Buffer): Promise<boolean> {
+  const stored = await storedCheckValue(q);
+  return stored === undefined || timingSafeEqual(stored, checkValueOf(masterKey));
+}
+
 /**
  * Throws MasterKeyMismatchError unless `masterKey` is the key the stored secrets are sealed with.
  * On first use it records the key's check value, after proving on a stored secret (a deployment

@@ -82,12 +82,17 @@ describe('at run time', () => {
       new: Buffer.from(newKey, 'base64'),
       oldName: 'OLD_MASTER_KEY',
     });
-    const message = h.signed(key, jobBody('in-m', ['photos/1.jpg'], { bucket: 'out-m', prefix: 'cut/' }));
-    await h.publish(message);
+    // Not ready at once, before any HMAC job arrives: the stored check value is another key's.
     await until(async () => (await readyz()).status === 503, {
-      what: '/readyz to report the unreadable secret',
+      what: '/readyz to report the resealed secrets',
     });
     expect(await (await readyz()).text()).toMatch(/signingKeys/);
+    const message = h.signed(key, jobBody('in-m', ['photos/1.jpg'], { bucket: 'out-m', prefix: 'cut/' }));
+    await h.publish(message);
+    // The old gateway takes it; whatever it decides before it stops would be audited.
+    await until(async () => (await h.broker.depth(h.broker.names.jobsQueue)) === 0, {
+      what: 'the gateway to take the message',
+    });
     // Held, not decided: no rejection, no audit row.
     expect(await auditOf(message.messageId)).toEqual([]);
 

@@ -303,10 +303,10 @@ describe('key store', () => {
     try {
       await setSealed(sealSecret(randomBytes(32), key.keyId, randomBytes(32)));
       await expect(keys.get(key.keyId)).rejects.toThrow(SecretBoxError);
-      expect(keys.secretsReadable()).toBe(false);
+      expect(await keys.secretsReadable()).toBe(false);
       await setSealed(row!.sealed);
       expect(await keys.get(key.keyId)).toMatchObject({ keyId: key.keyId });
-      expect(keys.secretsReadable()).toBe(true);
+      expect(await keys.secretsReadable()).toBe(true);
     } finally {
       await keys.close();
     }
