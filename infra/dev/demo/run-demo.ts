@@ -19,7 +19,7 @@ import { createS3BlobStore } from '../../../src/storage/s3-blob-store.js';
 import { createTenant } from '../../../src/tenants/tenants.js';
 import { startEmbeddedS3 } from '../embedded-s3/embedded-s3.js';
 import { catalogImages } from './catalog-images.js';
-import { type Child, repositoryRoot, startChild, waitUntilReady } from './children.js';
+import { type Child, startChild, waitUntilReady } from './children.js';
 import { chooseDemoModel } from './demo-model.js';
 
 // `npm run demo`: the whole pipeline on this machine, in a schema and broker prefix of its own
