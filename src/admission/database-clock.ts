@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/database.js';
 
-// The gateway decides freshness (cc-timestamp), nonce expiry and key expiry by ONE clock: the
+// Signing doors (the gateway, the HTTP API) decide freshness (cc-timestamp), nonce expiry and key expiry by ONE clock: the
 // database's, because PostgreSQL is where nonces live and are swept, and every gateway shares it.
 // Reading it per message would cost a round trip; instead the offset of this host's clock is
 // measured (at start, then at every nonce sweep) and applied, so `now()` stays synchronous.

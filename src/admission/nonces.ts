@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/database.js';
+import type { NonceLedger } from './request.js';
 
 export interface NonceUse {
   readonly keyId: string;
@@ -72,7 +73,7 @@ export function nonceUseKey(use: Pick<NonceUse, 'keyId' | 'nonce'>): string {
 
 /**
  * Deletes up to `limit` nonces expired more than `nonceGraceMs` ago by the database's clock (the
- * gateway's clock, src/gateway/database-clock.ts); returns how many, so a sweeper can loop until 0.
+ * gateway's clock, src/admission/database-clock.ts); returns how many, so a sweeper can loop until 0.
  */
 export async function sweepNonces(q: Queryable, limit: number): Promise<number> {
   const rows = await q.query(
@@ -83,3 +84,6 @@ export async function sweepNonces(q: Queryable, limit: number): Promise<number> 
   );
   return rows.length;
 }
+
+/** The ledger every signing door hands the admission core. */
+export const nonceLedger: NonceLedger = { record: recordNonces, key: nonceUseKey };

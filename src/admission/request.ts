@@ -33,7 +33,7 @@ export interface NonceUse {
 }
 
 /**
- * Where a signing door keeps used nonces (src/gateway/nonces.ts for the AMQP door), passed in so the
+ * Where a signing door keeps used nonces (src/admission/nonces.ts), passed in so the
  * core depends on no door.
  */
 export interface NonceLedger {

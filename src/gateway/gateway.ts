@@ -1,4 +1,6 @@
 import type { Registry } from 'prom-client';
+import { createDatabaseClock } from '../admission/database-clock.js';
+import { sweepNonces } from '../admission/nonces.js';
 import { createRefusalBudget } from '../admission/refusals.js';
 import { createExpander } from '../catalog/expander.js';
 import type { Config } from '../config.js';
@@ -21,10 +23,8 @@ import {
 import { gatewayTopology, topologyNames } from '../queue/topology.js';
 import { createRetentionSweeper } from '../retention/retention-sweeper.js';
 import { createS3BlobStore } from '../storage/s3-blob-store.js';
-import { createDatabaseClock } from './database-clock.js';
 import { createJobConsumer } from './job-consumer.js';
 import { createGatewayMetrics } from './metrics.js';
-import { sweepNonces } from './nonces.js';
 
 export interface Gateway {
   /** Port of the /healthz, /readyz, /metrics server. */

@@ -1,7 +1,7 @@
 import { admitBatch } from '../admission/admit.js';
 import { reject } from '../admission/decision.js';
+import { nonceLedger } from '../admission/nonces.js';
 import { type RefusalBudget, recordRefusals } from '../admission/refusals.js';
-import type { NonceLedger } from '../admission/request.js';
 import type { Database } from '../db/database.js';
 import type { SigningKey } from '../keys/signing-key.js';
 import type { Logger } from '../log.js';
@@ -10,7 +10,6 @@ import type { Delivery, MessageBus } from '../queue/bus.js';
 import { type BatchedConsumer, type BatchSettings, createBatchedConsumer } from './batched-consumer.js';
 import type { Decided } from './decisions.js';
 import type { GatewayMetrics } from './metrics.js';
-import { nonceUseKey, recordNonces } from './nonces.js';
 import { admissionRequest, refusalOf } from './requests.js';
 import { readableMessageId, screenDelivery } from './screen.js';
 
@@ -38,8 +37,6 @@ export interface JobConsumerOptions {
 }
 
 export type JobConsumer = BatchedConsumer;
-
-const nonceLedger: NonceLedger = { record: recordNonces, key: nonceUseKey };
 
 /**
  * Decides job messages in batches (batched-consumer.ts): screening, then ONE transaction that

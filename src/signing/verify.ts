@@ -24,7 +24,7 @@ export function verifySignature(parsed: SignedHeaders, body: Buffer, key: Verifi
 
 /**
  * Throws stale_timestamp unless the signed time is strictly less than `windowMs` from `nowMs`,
- * either way. Strict on both sides, like the nonce's life (src/gateway/nonces.ts): a message
+ * either way. Strict on both sides, like the nonce's life (src/admission/nonces.ts): a message
  * signed at t is fresh exactly while t − window < now < t + window, and its nonce is held until
  * t + window, so no instant exists at which a copy is fresh and its nonce free.
  */

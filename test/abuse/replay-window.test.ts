@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createDatabaseClock } from '../../src/admission/database-clock.js';
+import { nonceGraceMs, recordNonces, sweepNonces } from '../../src/admission/nonces.js';
 import type { Queryable } from '../../src/db/database.js';
-import { createDatabaseClock } from '../../src/gateway/database-clock.js';
-import { nonceGraceMs, recordNonces, sweepNonces } from '../../src/gateway/nonces.js';
 import { assertFreshTimestamp, parseSignedHeaders } from '../../src/signing/index.js';
 import { createGatewayHarness, type GatewayHarness, jobBody, type TestKey } from '../gateway/harness.js';
 import { until } from '../support/until.js';

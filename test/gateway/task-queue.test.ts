@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sweepNonces } from '../../src/admission/nonces.js';
 import type { Database } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createDatabase } from '../../src/db/postgres.js';
-import { sweepNonces } from '../../src/gateway/nonces.js';
 import { insertJobs, insertTasks, type NewTask } from '../../src/jobs/job-store.js';
 import { abandonEvents, claimEvents, deleteEvents, enqueueEvents } from '../../src/jobs/outbox.js';
 import { abandonLeases, markPublished, reclaimUnpublished, releaseTasks } from '../../src/jobs/task-queue.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sweepNonces } from '../../src/admission/nonces.js';
 import { loadConfig } from '../../src/config.js';
-import { sweepNonces } from '../../src/gateway/nonces.js';
 import { type RetentionSweeperOptions, sweepOnce } from '../../src/retention/retention-sweeper.js';
 import { type CatalogHarness, createCatalogHarness, silent } from '../catalog/support.js';
 
