@@ -43,6 +43,20 @@ export function parseSignedHeaders(
   messageId: unknown,
   contentType: unknown,
 ): SignedHeaders {
+  return {
+    ...parseSigningHeaders(headers),
+    messageId: field(
+      'message_id property',
+      messageId,
+      messageIdPattern,
+      '1–128 characters from A-Z a-z 0-9 _ - (the job id)',
+    ),
+    contentType: field('content_type property', contentType, contentTypePattern, 'application/json'),
+  };
+}
+
+/** The four cc-* headers alone, as every transport carries them (AMQP headers, HTTP headers). */
+export function parseSigningHeaders(headers: unknown): Omit<SignedHeaders, 'messageId' | 'contentType'> {
   const table = isRecord(headers) ? headers : {};
   return {
     keyId: field('cc-key-id', table['cc-key-id'], keyIdPattern, 'ck_live_ or ck_test_ and 24 letters/digits'),
@@ -56,13 +70,6 @@ export function parseSignedHeaders(
       '22–128 base64url characters (≥128 random bits)',
     ),
     signature: parseSignature(table['cc-signature']),
-    messageId: field(
-      'message_id property',
-      messageId,
-      messageIdPattern,
-      '1–128 characters from A-Z a-z 0-9 _ - (the job id)',
-    ),
-    contentType: field('content_type property', contentType, contentTypePattern, 'application/json'),
   };
 }
 

@@ -4,11 +4,19 @@ export { KeyFormatError, SignatureError, type SignatureFailure } from './errors.
 export {
   type ParsedSignature,
   parseSignedHeaders,
+  parseSigningHeaders,
   type SignedHeaders,
   type SigningHeaderName,
   type SigningHeaders,
   signingHeaderNames,
 } from './headers.js';
+export {
+  type HttpCanonicalFields,
+  httpCanonicalString,
+  httpCanonicalTag,
+  type SignHttpInput,
+  signHttpRequest,
+} from './http-canonical.js';
 export * from './keys.js';
-export { type SignJobInput, signJob } from './sign.js';
-export { assertFreshTimestamp, verifySignature } from './verify.js';
+export { type SignJobInput, signatureFor, signJob } from './sign.js';
+export { assertFreshTimestamp, verifyCanonical, verifySignature } from './verify.js';

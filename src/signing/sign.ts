@@ -32,11 +32,7 @@ export function signJob(input: SignJobInput): { headers: SigningHeaders } {
     messageId: input.messageId,
     contentType: input.contentType,
   };
-  const canonical = Buffer.from(canonicalString(fields, input.body), 'utf8');
-  const signature =
-    input.secret.algorithm === 'hmac-sha256'
-      ? `v1=${createHmac('sha256', input.secret.secret).update(canonical).digest('hex')}`
-      : `v2=${sign(null, canonical, input.secret.privateKey).toString('base64url')}`;
+  const signature = signatureFor(Buffer.from(canonicalString(fields, input.body), 'utf8'), input.secret);
   const headers: SigningHeaders = {
     'cc-key-id': input.keyId,
     'cc-timestamp': String(timestamp),
@@ -45,4 +41,11 @@ export function signJob(input: SignJobInput): { headers: SigningHeaders } {
   };
   parseSignedHeaders(headers, input.messageId, input.contentType);
   return { headers };
+}
+
+/** The cc-signature value of canonical bytes: `v1=` hex HMAC-SHA256 or `v2=` base64url Ed25519. */
+export function signatureFor(canonical: Buffer, secret: SigningSecret): string {
+  return secret.algorithm === 'hmac-sha256'
+    ? `v1=${createHmac('sha256', secret.secret).update(canonical).digest('hex')}`
+    : `v2=${sign(null, canonical, secret.privateKey).toString('base64url')}`;
 }

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual, verify } from 'node:crypto';
 import { canonicalString } from './canonical.js';
 import { SignatureError } from './errors.js';
-import type { SignedHeaders } from './headers.js';
+import type { ParsedSignature, SignedHeaders } from './headers.js';
 import type { VerificationKey } from './keys.js';
 
 /**
@@ -9,17 +9,23 @@ import type { VerificationKey } from './keys.js';
  * A signature version that does not fit the key's algorithm (v1 with an Ed25519 key) is false.
  */
 export function verifySignature(parsed: SignedHeaders, body: Buffer, key: VerificationKey): boolean {
-  const canonical = Buffer.from(canonicalString(parsed, body), 'utf8');
+  return verifyCanonical(Buffer.from(canonicalString(parsed, body), 'utf8'), parsed.signature, key);
+}
+
+/** True when `signature` signs these canonical bytes under `key` (any canonical layout: AMQP or HTTP). */
+export function verifyCanonical(
+  canonical: Buffer,
+  signature: ParsedSignature,
+  key: VerificationKey,
+): boolean {
   if (key.algorithm === 'hmac-sha256') {
-    if (parsed.signature.version !== 1) return false;
+    if (signature.version !== 1) return false;
     const expected = createHmac('sha256', key.secret).update(canonical).digest();
     // Lengths are equal by construction (the header pattern fixes 32 bytes); check anyway, timingSafeEqual throws otherwise.
-    return (
-      expected.length === parsed.signature.bytes.length && timingSafeEqual(expected, parsed.signature.bytes)
-    );
+    return expected.length === signature.bytes.length && timingSafeEqual(expected, signature.bytes);
   }
-  if (parsed.signature.version !== 2) return false;
-  return verify(null, canonical, key.publicKey, parsed.signature.bytes);
+  if (signature.version !== 2) return false;
+  return verify(null, canonical, key.publicKey, signature.bytes);
 }
 
 /**
@@ -28,7 +34,11 @@ export function verifySignature(parsed: SignedHeaders, body: Buffer, key: Verifi
  * signed at t is fresh exactly while t − window < now < t + window, and its nonce is held until
  * t + window, so no instant exists at which a copy is fresh and its nonce free.
  */
-export function assertFreshTimestamp(parsed: SignedHeaders, nowMs: number, windowMs: number): void {
+export function assertFreshTimestamp(
+  parsed: Pick<SignedHeaders, 'timestamp'>,
+  nowMs: number,
+  windowMs: number,
+): void {
   const skewMs = Math.abs(nowMs - parsed.timestamp * 1000);
   if (skewMs >= windowMs) {
     const direction = parsed.timestamp * 1000 < nowMs ? 'old' : 'in the future';
