@@ -66,7 +66,7 @@ async function withDeadLetters<T>(
     } catch (error) {
       if (/NOT_FOUND/.test(String(error))) {
         throw new Error(
-          `the dead-letter queue ${queue} does not exist yet: start a gateway or worker once (they declare it)`,
+          `the dead-letter queue ${queue} does not exist yet: start a worker once (or a gateway: either declares it)`,
         );
       }
       if (/ACCESS_REFUSED/.test(String(error))) {
