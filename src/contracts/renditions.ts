@@ -47,6 +47,34 @@ const sizes = z
     'Longest sides of several outputs of this rendition, each scaled down like maxSize; give sizes or maxSize',
   );
 
+/** Mask post-processing for one rendition, applied to the model's mask before anything else. */
+const cleanup = z
+  .strictObject({
+    threshold: z
+      .number()
+      .int()
+      .min(1)
+      .max(255)
+      .optional()
+      .describe('Alpha ≥ threshold → 255, else 0: a hard mask'),
+    removeIslands: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000_000)
+      .optional()
+      .describe('Remove subject regions (8-connected) of fewer pixels'),
+    fillHoles: z
+      .boolean()
+      .optional()
+      .describe('Fill background regions (4-connected) enclosed by the subject'),
+  })
+  .refine(
+    (value) => Object.values(value).some((option) => option !== undefined && option !== false),
+    'give threshold, removeIslands or fillHoles',
+  )
+  .describe('Mask clean-up before rendering; regions are alpha ≥ threshold, or ≥ 128 without one');
+
 /** Margin around the subject: whole pixels, or a percentage of the subject box's longer side ("10%"). */
 export const marginSchema = z.union([
   z.number().int().min(0).max(4096),
@@ -62,6 +90,7 @@ export const cutoutRenditionSchema = z.strictObject({
   quality: quality.optional(),
   maxSize: maxSize.optional(),
   sizes: sizes.optional(),
+  cleanup: cleanup.optional(),
 });
 
 export const maskRenditionSchema = z.strictObject({
@@ -69,6 +98,7 @@ export const maskRenditionSchema = z.strictObject({
   format: z.literal('png').default('png'),
   maxSize: maxSize.optional(),
   sizes: sizes.optional(),
+  cleanup: cleanup.optional(),
 });
 
 export const whiteRenditionSchema = z.strictObject({
@@ -77,6 +107,7 @@ export const whiteRenditionSchema = z.strictObject({
   quality: quality.optional(),
   maxSize: maxSize.optional(),
   sizes: sizes.optional(),
+  cleanup: cleanup.optional(),
   /** Marketplace main image: a square canvas with the subject centred, filling `fill` of the frame. */
   square: z.boolean().default(false),
   fill: z.number().min(0.1).max(1).default(0.85),
@@ -95,6 +126,7 @@ export const cropRenditionSchema = z.strictObject({
   quality: quality.optional(),
   maxSize: maxSize.optional(),
   sizes: sizes.optional(),
+  cleanup: cleanup.optional(),
   margin: marginSchema.default(0),
 });
 
@@ -105,6 +137,7 @@ export const backgroundRenditionSchema = z.strictObject({
   quality: quality.optional(),
   maxSize: maxSize.optional(),
   sizes: sizes.optional(),
+  cleanup: cleanup.optional(),
   background: backgroundSchema.default('#FFFFFF'),
   canvas: canvasSchema.optional().describe('Without it the output keeps the source frame'),
 });

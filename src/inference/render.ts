@@ -12,6 +12,7 @@ import type { DecodedImage } from '../images/decode.js';
 import { backgroundSpecOf, limit, onBackground } from './backgrounds.js';
 import { encodeAs } from './encode.js';
 import { type Box, type Size, subjectBox } from './geometry.js';
+import { cleanMask, type MaskCleanup } from './mask-cleanup.js';
 import {
   checkOutputSizes,
   contractOutputLimits,
@@ -33,7 +34,7 @@ export interface RenditionOutput {
 }
 
 export interface RenderResult {
-  /** The subject's bounding box in the source (alpha ≥ subjectAlphaThreshold); null when the mask is empty. */
+  /** The subject's bounding box in the source (alpha ≥ subjectAlphaThreshold of the model's mask); null when empty. */
   readonly subject: Box | null;
   /** In the order the renditions were asked for; a rendition with `sizes` gives one per size, in its order. */
   readonly outputs: readonly RenditionOutput[];
@@ -62,6 +63,13 @@ export function composeCutout(image: DecodedImage, mask: Uint8Array): { rgba: Bu
   return { rgba, alpha };
 }
 
+/** The cutout made from one version of the mask, its alpha and its subject box. */
+interface Composition {
+  readonly rgba: Buffer;
+  readonly alpha: Uint8Array;
+  readonly subject: Box | null;
+}
+
 /**
  * Every rendition from the image and its mask. Sizes are checked against `limits` before anything
  * is rendered; any failure is a PermanentError (`output_too_large`, `render_failed`): the same
@@ -74,21 +82,35 @@ export async function renderRenditions(
   limits: OutputLimits = contractOutputLimits,
   backgroundImages: ReadonlyMap<string, DecodedImage> = new Map(),
 ): Promise<RenderResult> {
-  const { rgba, alpha } = composeCutout(image, mask);
-  const subject = subjectBox(alpha, image.width, image.height) ?? null;
+  // One composition per distinct mask clean-up (most jobs: one, of the model's mask as is).
+  const compositions = new Map<string, Composition>();
+  const compose = (cleanup: MaskCleanup | undefined): Composition => {
+    const id = JSON.stringify(cleanup ?? null);
+    let composition = compositions.get(id);
+    if (composition === undefined) {
+      const cleaned = cleanup ? cleanMask(mask, image.width, image.height, cleanup) : mask;
+      const { rgba, alpha } = composeCutout(image, cleaned);
+      composition = { rgba, alpha, subject: subjectBox(alpha, image.width, image.height) ?? null };
+      compositions.set(id, composition);
+    }
+    return composition;
+  };
+  const compositionFor = (rendition: Rendition) => compose(rendition.cleanup);
+  const subject = compose(undefined).subject;
   const specs = renditionOutputs(renditions);
   checkOutputSizes(
     specs.map(({ index, rendition, size }) => ({
       index,
       kind: rendition.kind,
       ...(size === undefined ? {} : { asked: size }),
-      size: outputSize(rendition, image, subject),
+      size: outputSize(rendition, image, compositionFor(rendition).subject),
     })),
     limits,
   );
-  const cutout = () => sharp(rgba, { raw: { width: image.width, height: image.height, channels: 4 } });
 
   const render = async ({ index, rendition, size }: RenditionOutputSpec): Promise<RenditionOutput> => {
+    const { rgba, alpha, subject } = compositionFor(rendition);
+    const cutout = () => sharp(rgba, { raw: { width: image.width, height: image.height, channels: 4 } });
     const started = performance.now();
     const finish = async (pipeline: Sharp, format: ImageFormat, quality?: number) => {
       const { data, info } = await encodeAs(pipeline, format, quality).toBuffer({ resolveWithObject: true });

@@ -283,4 +283,20 @@ describe('parseJobBody', () => {
       ],
     );
   });
+
+  it('validates mask clean-up on any rendition', () => {
+    const with_ = (cleanup: unknown) => ({ ...base, renditions: [{ kind: 'mask', cleanup }] });
+    accepted(with_({ threshold: 128, removeIslands: 500, fillHoles: true }));
+    expect(problems(with_({}))).toEqual([
+      'renditions[0].cleanup: give threshold, removeIslands or fillHoles',
+    ]);
+    expect(problems(with_({ fillHoles: false }))).toEqual([
+      'renditions[0].cleanup: give threshold, removeIslands or fillHoles',
+    ]);
+    expect(problems(with_({ threshold: 0 }))).toEqual([
+      'renditions[0].cleanup.threshold: Too small: expected number to be >=1',
+    ]);
+    expect(problems(with_({ removeIslands: 2.5 }))[0]).toMatch(/^renditions\[0\]\.cleanup\.removeIslands: /);
+    expect(problems(with_({ dilate: 3 }))[0]).toMatch(/^renditions\[0\]\.cleanup: Unrecognized key/);
+  });
 });
