@@ -1,13 +1,15 @@
-// npm run bench:isolation [-- --images 20 --size 640 --rate 1000 --lines 1000000]
+// npm run bench:isolation [-- --images 20 --size 640 --rate 1000 --lines 1000000 --lead 5]
 //
 // Tenant isolation under a hostile producer, on a real stack: a gateway process and a worker
 // process against the machine's RabbitMQ and PostgreSQL and the embedded S3 server. Tenant B's
 // job of N images (u2netp, synthetic weights) is timed twice: on a quiet system, then while tenant
 // A, with valid credentials, floods the gateway: --rate badly signed messages per second, a
-// manifest with NUL bytes, a 1,000,000-line manifest of bad keys, body-size bombs (4 × the body
-// limit, 2 per second) and output-size bombs (white renditions of 16384 px, 5 per second). Passes
-// when the flooded time is within 1.5× the quiet one. Prints both times and the peak RSS (VmHWM)
-// of every process against its documented limit (infra/k8s); writes bench/results/isolation-*.json.
+// manifest with NUL bytes, a 1,000,000-line manifest of bad keys, body-size bombs (2 × the body
+// limit, under the broker's 1 MiB, 2 per second) and output-size bombs (white renditions of
+// 16384 px, 5 per second). B's job is published --lead seconds into the flood; the jobs queue is
+// shared, so its backlog then and at the end is reported. Passes when the flooded time is within
+// 1.5× the quiet one and every process stays under its documented memory limit (infra/k8s).
+// Prints both times and each process's peak RSS (VmHWM); writes bench/results/isolation-*.json.
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -34,6 +36,7 @@ const { values } = parseArgs({
     images: { type: 'string', default: '20' },
     size: { type: 'string', default: '640' },
     rate: { type: 'string', default: '1000' },
+    lead: { type: 'string', default: '5' },
     lines: { type: 'string', default: '1000000' },
   },
 });
@@ -158,7 +161,7 @@ try {
     flooder.message(jobBody('flooder', { manifest: { bucket: 'flooder-in', key: 'nul.jsonl' } })),
     flooder.message(jobBody('flooder', { manifest: { bucket: 'flooder-in', key: 'million.jsonl' } })),
   ]);
-  const sizeBomb = Buffer.alloc(config.gateway.maxBodyBytes * 4, 0x20);
+  const sizeBomb = Buffer.alloc(config.gateway.maxBodyBytes * 2, 0x20);
   const outputBomb = jobBody('flooder', { bucket: 'flooder-in', key: 'a.jpg' }, [
     { kind: 'white', square: true, minSide: 16384, fill: 0.1 },
     { kind: 'white', square: true, minSide: 16384, fill: 0.1, format: 'png' },
@@ -181,8 +184,13 @@ try {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   })();
-  await new Promise((resolve) => setTimeout(resolve, 2000)); // the flood in full swing first
+  // The flood in full swing first; the jobs queue is shared, so its backlog delays B's admission.
+  await new Promise((resolve) => setTimeout(resolve, Number(values.lead) * 1000));
+  const channel = await bus.channel();
+  const backlog = async () => (await channel.checkQueue(names.jobsQueue)).messageCount;
+  const backlogAtSubmit = await backlog();
   const floodedSeconds = await victimJob(images);
+  const backlogAtEnd = await backlog();
   flooding = false;
   await flood;
   const floodSeconds = (performance.now() - floodStarted) / 1000;
@@ -222,6 +230,9 @@ try {
     ]),
   );
   console.log(
+    `\nJobs queue backlog: ${backlogAtSubmit} messages when B's job was published, ${backlogAtEnd} when it completed`,
+  );
+  console.log(
     `\nFlood: ${JSON.stringify(sent)} in ${floodSeconds.toFixed(1)} s; decisions: ${decided.map((d) => `${d.reason} ${d.messages}`).join(', ')}`,
   );
   console.log(
@@ -235,7 +246,16 @@ try {
     floodedSeconds,
     ratio,
     passed,
-    flood: { ...sent, seconds: floodSeconds, ratePerSecond: rate, manifestLines: lines, decided },
+    flood: {
+      ...sent,
+      seconds: floodSeconds,
+      ratePerSecond: rate,
+      manifestLines: lines,
+      leadSeconds: Number(values.lead),
+      backlogAtSubmit,
+      backlogAtEnd,
+      decided,
+    },
     peakRssMiB: Object.fromEntries(Object.entries(memory).map(([name, m]) => [name, Math.round(m.peak)])),
     limitsMiB,
   });
