@@ -1,8 +1,8 @@
 import { type AuditRow, recordAudit } from '../audit/audit.js';
 import type { Database } from '../db/database.js';
-import { type BatchedConsumer, createBatchedConsumer } from '../gateway/batched-consumer.js';
 import type { Logger } from '../log.js';
 import type { ModelCatalog } from '../models/catalog.js';
+import { type BatchedConsumer, createBatchedConsumer } from '../ops/batched-consumer.js';
 import type { Delivery, MessageBus } from '../queue/bus.js';
 import { admitEvents, type EventDecision, type EventOutcome } from './admission.js';
 import { type MalformedRecord, parseEventMessage } from './parse.js';

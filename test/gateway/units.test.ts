@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { forbiddenLocation, planJob } from '../../src/admission/job-plan.js';
 import { run as gatewayCommand } from '../../src/cli/commands/gateway.js';
 import type { CliIo } from '../../src/cli/io.js';
+import { isTransientDatabaseError } from '../../src/db/transient-errors.js';
 import { UsageError } from '../../src/errors.js';
-import { createBatchInbox } from '../../src/gateway/batch-inbox.js';
-import { isTransientDatabaseError } from '../../src/gateway/database-errors.js';
 import { modelCatalog } from '../../src/models/catalog.js';
+import { createBatchInbox } from '../../src/ops/batch-inbox.js';
 import type { Grant } from '../../src/policy/grants.js';
 
 // Pure parts of the gateway, alone.

@@ -1,11 +1,12 @@
 // What the job consumer and the S3 event consumer share: deliveries gathered into batches, each
 // decided in ONE transaction and acked (multiple=true) only after it commits, in delivery order.
 // A crash or a lost connection before the ack redelivers the batch, which is then recognised.
+
+import { isTransientDatabaseError } from '../db/transient-errors.js';
 import { SecretBoxError } from '../keys/secret-box.js';
 import type { Logger } from '../log.js';
 import type { Delivery, MessageBus, Subscription } from '../queue/bus.js';
 import { createBatchInbox } from './batch-inbox.js';
-import { isTransientDatabaseError } from './database-errors.js';
 
 export interface BatchSettings {
   readonly prefetch: number;
