@@ -21,6 +21,11 @@ export function startOursRunner(options: OursRunnerOptions): Promise<Runner> {
   return startRunner('ours-runner.ts', options);
 }
 
+/** ClearCut through its library's one-call `removeBackground` (bench:library). */
+export function startLibraryRunner(options: OursRunnerOptions): Promise<Runner> {
+  return startRunner('library-runner.ts', options);
+}
+
 export function startPeerRunner(options: PeerRunnerOptions): Promise<Runner> {
   return startRunner('peer-runner.ts', options);
 }

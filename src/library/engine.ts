@@ -2,12 +2,10 @@
 // one at a time or as a batch with progress. A facade over src/inference/: the worker and
 // `clearcut remove` run the very same decode → mask → renditions code.
 import { loadConfig } from '../config.js';
-import { PermanentError } from '../errors.js';
 import type { ImageLimits } from '../images/decode.js';
 import { createEngine as openEngine } from '../inference/engine.js';
 import { type RemovalResult, removeBackground } from '../inference/remove.js';
 import { resolveLocalModel } from '../models/local-model.js';
-import { findVariant } from '../models/model-variants.js';
 import { type ResolvedModel, resolveModel } from '../models/registry.js';
 import { type ImageInput, readImageInput } from './input.js';
 import { checkEngineOptions, type EngineOptions, type RemoveOptions, renditionsOf } from './options.js';
@@ -98,14 +96,6 @@ async function modelFor(
   const chosen = options.model ?? defaults.defaultModel;
   if (typeof chosen === 'object') return resolveLocalModel(chosen.file, chosen.family);
   const config = { ...defaults, dir: options.modelDir ?? defaults.dir };
-  const model = await resolveModel(config, chosen);
-  if (model.source === 'synthetic' && !options.allowSynthetic) {
-    const pulled = findVariant(chosen)?.base ?? chosen;
-    throw new PermanentError(
-      'model_missing',
-      `The ${pulled} weights are not in ${config.dir}. Run \`npx clearcut models pull ${pulled}\` (or give modelDir where they are); ` +
-        'allowSynthetic: true runs a synthetic stand-in instead, whose masks are meaningless (for trying the pipeline only).',
-    );
-  }
-  return model;
+  // Never a silent synthetic stand-in: without weights, model_missing names the pull to run.
+  return resolveModel(config, chosen, { allowSynthetic: options.allowSynthetic ?? false });
 }

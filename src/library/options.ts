@@ -1,10 +1,11 @@
 // The library's options, checked once with the same schemas as jobs (renditions) so a caller gets
 // the message a producer would, and typed errors instead of a crash deep inside sharp or ORT.
 import { z } from 'zod';
+import { backgroundImageLocation } from '../contracts/backgrounds.js';
 import { describeIssues } from '../contracts/issues.js';
 import { type Rendition, type RenditionInput, renditionListSchema } from '../contracts/renditions.js';
 import { PermanentError } from '../errors.js';
-import { catalogNames } from '../models/catalog.js';
+import { modelCatalog } from '../models/catalog.js';
 import { listModels } from '../models/registry.js';
 
 export interface EngineOptions {
@@ -40,10 +41,7 @@ const positive = z.number().int().positive();
 const engineOptionsSchema = z.strictObject({
   model: z
     .union([
-      z.string().refine((name) => catalogNames.includes(name), {
-        error: (issue) =>
-          `unknown model ${JSON.stringify(issue.input)}; known models: ${catalogNames.join(', ')}`,
-      }),
+      z.string(),
       z.strictObject({
         file: z.string().min(1),
         family: z.enum(listModels().map((spec) => spec.name) as [string, ...string[]]),
@@ -66,12 +64,29 @@ const removeOptionsSchema = z.strictObject({ renditions: renditionListSchema });
 
 /** The engine options as given, after checking them: PermanentError `invalid_options` otherwise. */
 export function checkEngineOptions(options: EngineOptions): EngineOptions {
-  return parse(engineOptionsSchema, options, 'engine options') as EngineOptions;
+  const checked = parse(engineOptionsSchema, options, 'engine options') as EngineOptions;
+  // The pipeline's own code for a model it does not have, with the catalog's message.
+  if (typeof checked.model === 'string' && !catalog.has(checked.model))
+    throw new PermanentError('unknown_model', catalog.unknownModelMessage(checked.model));
+  return checked;
 }
+
+/** Every model ClearCut knows (a library serves them all, as local commands do). */
+const catalog = modelCatalog({ defaultModel: 'u2net' });
 
 /** The renditions asked for, with every default filled in: PermanentError `invalid_options` otherwise. */
 export function renditionsOf(options: RemoveOptions): Rendition[] {
-  return parse(removeOptionsSchema, options, 'options').renditions;
+  const { renditions } = parse(removeOptionsSchema, options, 'options');
+  const fetched = renditions.findIndex(
+    (rendition) => rendition.kind === 'background' && backgroundImageLocation(rendition.background),
+  );
+  if (fetched >= 0) {
+    throw new PermanentError(
+      'invalid_options',
+      `Invalid options: renditions[${fetched}].background: an s3:// image background is fetched by the pipeline's workers; here give a colour (#RRGGBB or #RRGGBBAA) or "transparent".`,
+    );
+  }
+  return renditions;
 }
 
 function parse<T extends z.ZodType>(schema: T, value: unknown, what: string): z.output<T> {

@@ -105,8 +105,16 @@ describe('refusals carry the pipeline codes', () => {
       'invalid_options',
     );
     expect(badRendition.message).toContain('renditions[0].format');
-    const unknown = await expectRefusal(removeBackground(photo, { model: 'u3net' }), 'invalid_options');
+    const unknown = await expectRefusal(removeBackground(photo, { model: 'u3net' }), 'unknown_model');
     expect(unknown.message).toContain('u2netp');
+    const s3Background = await expectRefusal(
+      removeBackground(photo, {
+        ...nowhere,
+        renditions: [{ kind: 'background', background: 's3://art/wall.jpg' }],
+      }),
+      'invalid_options',
+    );
+    expect(s3Background.message).toContain('renditions[0].background');
     await expectRefusal(createEngine({ ...nowhere, threads: 0 }), 'invalid_options');
     await expectRefusal(createEngine({ ...nowhere, colour: 'red' } as never), 'invalid_options');
   });

@@ -21,6 +21,8 @@ export interface TryoutProject {
   readonly dir: string;
   /** Paths inside the tarball, as `npm pack --json` lists them. */
   readonly files: readonly string[];
+  /** Path of the installed package's bin script. */
+  readonly bin: string;
   /** The installed `clearcut` bin, run by node with `env` added to this process's environment. */
   clearcut(args: readonly string[], env?: Record<string, string>): Promise<CommandRun>;
   /** `node file` inside the project (files written there import 'clearcut' as a user would). */
@@ -36,7 +38,8 @@ interface LockEntry {
 export async function installPackedClearcut(): Promise<TryoutProject> {
   const dir = await mkdtemp(join(tmpdir(), 'clearcut-tryout-'));
   const packed = await run('npm', ['pack', '--json', '--pack-destination', dir], repoDir);
-  if (packed.status !== 0) throw new Error(`npm pack failed (${packed.status}):\n${packed.stderr}`);
+  if (packed.status !== 0)
+    throw new Error(`npm pack failed (${packed.status}):\n${packed.stdout}\n${packed.stderr}`);
   // Lifecycle output (the build) may precede the JSON.
   const [pack] = JSON.parse(packed.stdout.slice(packed.stdout.search(/^\[/m))) as [
     { filename: string; files: { path: string }[] },
@@ -92,6 +95,7 @@ export async function installPackedClearcut(): Promise<TryoutProject> {
   return {
     dir,
     files: pack.files.map((file) => file.path),
+    bin,
     clearcut: (args, env = {}) => run(process.execPath, [bin, ...args], dir, env),
     node: (file, args = []) => run(process.execPath, [file, ...args], dir),
     remove: () => rm(dir, { recursive: true, force: true }),
