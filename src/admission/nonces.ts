@@ -73,7 +73,7 @@ export function nonceUseKey(use: Pick<NonceUse, 'keyId' | 'nonce'>): string {
 
 /**
  * Deletes up to `limit` nonces expired more than `nonceGraceMs` ago by the database's clock (the
- * gateway's clock, src/admission/database-clock.ts); returns how many, so a sweeper can loop until 0.
+ * gateways' clock, src/admission/database-clock.ts); returns how many, so a sweeper can loop until 0.
  */
 export async function sweepNonces(q: Queryable, limit: number): Promise<number> {
   const rows = await q.query(
