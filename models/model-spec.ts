@@ -1,6 +1,6 @@
 // What a model is, as types: the data in models/registry.ts and the code in src/models both use
-// these, so neither imports the other's module to learn them.
-import type { Topology } from '../../models/synth/index.js';
+// these. They live beside the data because src/models imports models/, never the reverse.
+import type { Topology } from './synth/index.js';
 
 /** Topologies our own builder can synthesise (models/synth/) when real weights are absent. */
 export type SyntheticTopology = Topology;

@@ -1,6 +1,6 @@
 // The models ClearCut knows, as data. Files come from rembg's public model release; pre-processing
 // parameters are the ones rembg's sessions pass to `normalize` (rembg/sessions/*.py).
-import type { ModelSpec } from '../src/models/model-spec.js';
+import type { ModelSpec } from './model-spec.js';
 
 /** Where rembg publishes its ONNX files; `CLEARCUT_MODEL_BASE_URL` replaces it (mirrors, tests). */
 export const defaultBaseUrl = 'https://github.com/danielgatis/rembg/releases/download/v0.0.0/';

@@ -3,9 +3,9 @@
 // pulled model: same ResolvedModel, same checks, with the sha256 computed here from the file itself.
 import { basename, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { ModelSpec } from '../../models/model-spec.js';
 import { PermanentError } from '../errors.js';
 import { fileDigest } from './model-digest.js';
-import type { ModelSpec } from './model-spec.js';
 import { findModel, type ResolvedModel } from './registry.js';
 
 /** Pre-processing that differs from the family's (e.g. to measure another normalisation). */

@@ -1,8 +1,9 @@
 // `models pull`: download a registry model, verify its SHA-256, and only then move it into place.
+
+import type { ModelSpec } from '../../models/model-spec.js';
 import { PermanentError, TransientError } from '../errors.js';
 import { fileDigest } from './model-digest.js';
 import { writeFileAtomically } from './model-file-writer.js';
-import type { ModelSpec } from './model-spec.js';
 import { type ModelsConfig, modelUrl, weightsPath } from './registry.js';
 
 export interface PullOptions {

@@ -4,12 +4,12 @@
 // family, and recorded as unverified so that resolveModel accepts that exact file and no other.
 import { createReadStream } from 'node:fs';
 import { resolve } from 'node:path';
+import type { ModelSpec } from '../../models/model-spec.js';
 import { registry } from '../../models/registry.js';
 import { PermanentError, UsageError } from '../errors.js';
 import { writeCustomRecord } from './custom-record.js';
 import { fileDigest } from './model-digest.js';
 import { writeFileAtomically } from './model-file-writer.js';
-import type { ModelSpec } from './model-spec.js';
 import { findModel, type ModelsConfig, weightsPath } from './registry.js';
 
 export interface ImportRequest {

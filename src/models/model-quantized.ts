@@ -21,7 +21,7 @@ import {
 import { type FileDigest, fileDigest } from './model-digest.js';
 import { writeFileAtomically } from './model-file-writer.js';
 import type { QuantizedSpec } from './model-variants.js';
-import type { ResolvedModel } from './registry.js';
+import type { ResolvedModel } from './resolved-model.js';
 
 export interface QuantizedManifest {
   readonly quantizer: number;

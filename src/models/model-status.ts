@@ -1,9 +1,9 @@
 // What `models list` reports: each registry model's file on disk, and the synthetic stand-ins built so far.
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { ModelSpec } from '../../models/model-spec.js';
 import { readCustomRecord } from './custom-record.js';
 import { fileDigest } from './model-digest.js';
-import type { ModelSpec } from './model-spec.js';
 import { listModels, type ModelsConfig, syntheticDir, weightsPath } from './registry.js';
 
 export interface ModelStatus {

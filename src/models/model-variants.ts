@@ -1,8 +1,9 @@
 // The int8 variants: one per published model, named `<model>-int8`, derived on this machine from the
 // verified fp32 file by our quantizer (src/quantize/). Data, like the registry itself.
+
+import type { ModelProfile, ModelSpec } from '../../models/model-spec.js';
 import { registry } from '../../models/registry.js';
 import type { QuantizeRecipe } from '../quantize/quantize.js';
-import type { ModelProfile, ModelSpec } from './model-spec.js';
 
 export const int8Suffix = '-int8';
 

@@ -1,24 +1,16 @@
 // Model registry: which models exist (data in models/registry.ts) and where a usable file for one is.
 import { resolve } from 'node:path';
+import type { ModelSpec } from '../../models/model-spec.js';
 import { registry } from '../../models/registry.js';
 import type { Config } from '../config.js';
 import { PermanentError } from '../errors.js';
 import { readCustomRecord } from './custom-record.js';
 import { fileDigest } from './model-digest.js';
-import type { ModelSpec } from './model-spec.js';
 import { ensureSyntheticModel } from './model-synthetic.js';
-import { findVariant, type QuantizedSpec, variantBuildHint } from './model-variants.js';
+import { findVariant, variantBuildHint } from './model-variants.js';
+import type { ResolvedModel } from './resolved-model.js';
 
-export interface ResolvedModel {
-  /** A published model, or a variant derived from one locally (`u2net-int8`, see model-variants.ts). */
-  readonly spec: ModelSpec | QuantizedSpec;
-  /** Absolute path of the ONNX file to load. */
-  readonly path: string;
-  /** SHA-256 of the file at `path` (the registry's for weights, the built file's otherwise). */
-  readonly sha256: string;
-  /** 'synthetic' means meaningless masks: say so to the user. A variant has its base's source. */
-  readonly source: 'weights' | 'synthetic';
-}
+export type { ResolvedModel } from './resolved-model.js';
 
 export type ModelsConfig = Config['models'];
 

@@ -6,11 +6,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ModelSpec } from '../../models/model-spec.js';
 import { loadConfig } from '../../src/config.js';
 import { PermanentError, TransientError } from '../../src/errors.js';
 import { fileDigest } from '../../src/models/model-digest.js';
 import { pullModel } from '../../src/models/model-download.js';
-import type { ModelSpec } from '../../src/models/model-spec.js';
 import { findModel, type ModelsConfig } from '../../src/models/registry.js';
 
 const payload = Buffer.alloc(300_000, 0);

@@ -1,10 +1,10 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { ModelSpec } from '../../../models/model-spec.js';
 import { type Topology, topologies } from '../../../models/synth/index.js';
 import { loadConfig } from '../../config.js';
 import { UsageError } from '../../errors.js';
 import { pullModel } from '../../models/model-download.js';
-import type { ModelSpec } from '../../models/model-spec.js';
 import { modelStatuses, syntheticEntries } from '../../models/model-status.js';
 import { buildSyntheticFile, defaultSyntheticSeed, syntheticFileName } from '../../models/model-synthetic.js';
 import { listModels, syntheticDir } from '../../models/registry.js';
