@@ -1,5 +1,6 @@
-// The gateway process: `npm run gateway`. Everything it does is in src/gateway/.
-import { runGatewayUntilSignal } from '../src/gateway/run.js';
+// The gateway process: `npm run gateway`. Assembled in src/processes/gateway.ts (the gateway and, beside it, the S3 event consumer).
+
 import { runProcess } from '../src/ops/process-entry.js';
+import { runGatewayUntilSignal } from '../src/processes/gateway.js';
 
 await runProcess('gateway', runGatewayUntilSignal);

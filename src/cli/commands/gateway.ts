@@ -1,4 +1,4 @@
-import { runGatewayUntilSignal } from '../../gateway/run.js';
+import { runGatewayUntilSignal } from '../../processes/gateway.js';
 import { serviceCommand } from '../service-command.js';
 
 const help = `Usage: clearcut gateway
