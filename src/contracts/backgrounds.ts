@@ -112,3 +112,22 @@ export const canvasSchema = z
   });
 
 export type Canvas = z.output<typeof canvasSchema>;
+
+export const shadowSchema = z
+  .strictObject({
+    type: z
+      .enum(['drop', 'contact'])
+      .default('drop')
+      .describe("drop: the subject's own silhouette; contact: an ellipse where it meets the floor"),
+    offsetX: z.number().int().min(-2000).max(2000).default(0).describe('Shift to the right, canvas px'),
+    offsetY: z.number().int().min(-2000).max(2000).default(0).describe('Shift down, canvas px'),
+    blur: z.number().min(0).max(200).default(8).describe('Gaussian sigma in canvas px; 0 is a hard edge'),
+    opacity: z.number().min(0).max(1).default(0.35),
+    color: z
+      .string()
+      .regex(/^#[0-9a-fA-F]{6}$/, 'an opaque colour "#RRGGBB"')
+      .default('#000000'),
+  })
+  .describe('A shadow between background and subject');
+
+export type Shadow = z.output<typeof shadowSchema>;

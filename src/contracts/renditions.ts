@@ -6,6 +6,7 @@ import {
   type Canvas,
   canvasSchema,
   parseColour,
+  shadowSchema,
 } from './backgrounds.js';
 
 // Renditions: the outputs made from ONE inference of an image. Part of the job wire format.
@@ -140,6 +141,7 @@ export const backgroundRenditionSchema = z.strictObject({
   cleanup: cleanup.optional(),
   background: backgroundSchema.default('#FFFFFF'),
   canvas: canvasSchema.optional().describe('Without it the output keeps the source frame'),
+  shadow: shadowSchema.optional(),
 });
 
 export const renditionSchema = z.discriminatedUnion('kind', [

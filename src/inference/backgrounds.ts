@@ -1,11 +1,12 @@
 // The subject on a background (a colour with or without alpha, or an image), on the source's frame
 // or on a canvas. An opaque colour flattens the subject first (the white rendition's historic
 // arithmetic, kept byte for byte); anything else composites the RGBA subject over the background.
-import sharp, { type Sharp } from 'sharp';
+import sharp, { type OverlayOptions, type Sharp } from 'sharp';
 import { aspectRatio, parseColour, type Rgba } from '../contracts/backgrounds.js';
 import type { Rendition } from '../contracts/renditions.js';
 import type { DecodedImage } from '../images/decode.js';
 import { type Box, type CanvasShape, canvasLayout, fitInside, type Size } from './geometry.js';
+import { type ShadowSpec, shadowLayer } from './shadows.js';
 
 export interface BackgroundSpec {
   /** A colour, or an image (its own alpha flattened on white) cover-fitted to the output. */
@@ -13,6 +14,8 @@ export interface BackgroundSpec {
   /** Absent: the output keeps the source's frame. */
   readonly canvas?: CanvasShape | undefined;
   readonly maxSize?: number | undefined;
+  /** Drawn between background and subject; the subject is then composited, never flattened. */
+  readonly shadow?: ShadowSpec | undefined;
 }
 
 type BackgroundRendition = Extract<Rendition, { kind: 'white' | 'background' }>;
@@ -47,7 +50,10 @@ export function backgroundSpecOf(
   if (rendition.kind === 'white') return { background: white, canvas, maxSize };
   const background = parseColour(rendition.background) ?? images.get(rendition.background);
   if (background === undefined) throw new Error(`the background ${rendition.background} was not fetched`);
-  return { background, canvas, maxSize };
+  const { shadow } = rendition;
+  if (shadow === undefined) return { background, canvas, maxSize };
+  const { color, ...rest } = shadow;
+  return { background, canvas, maxSize, shadow: { ...rest, colour: parseColour(color)! } };
 }
 
 /** The cutout (RGBA, the source's size) and where its subject is. */
@@ -62,11 +68,11 @@ export async function onBackground(subject: Subject, spec: BackgroundSpec): Prom
   const cutout = () =>
     sharp(subject.rgba, { raw: { width: subject.size.width, height: subject.size.height, channels: 4 } });
   const colour = 'alpha' in spec.background ? spec.background : undefined;
-  const opaque = colour !== undefined && colour.alpha === 255;
+  const opaque = colour !== undefined && colour.alpha === 255 && spec.shadow === undefined;
   if (spec.canvas === undefined) {
     if (opaque) return limit(cutout().flatten({ background: rgb(colour) }), subject.size, spec.maxSize);
-    const raw = await cutout().raw().toBuffer();
-    const composed = await over(raw, subject.size, { left: 0, top: 0, ...subject.size }, spec.background);
+    const frame = { left: 0, top: 0, ...subject.size };
+    const composed = await over(subject.rgba, subject.size, frame, spec);
     return limit(composed, subject.size, spec.maxSize);
   }
   const box = subject.box ?? { left: 0, top: 0, ...subject.size };
@@ -91,16 +97,26 @@ export async function onBackground(subject: Subject, spec: BackgroundSpec): Prom
       .toBuffer();
     return sharp(flat, { raw: { ...canvas, channels: 3 } });
   }
-  return over(pixels, canvas, placed, spec.background);
+  return over(pixels, canvas, placed, spec);
 }
 
-/** The RGBA `pixels` (of `at`'s size) over the background at `at`, on a canvas of `canvas`'s size. */
-async function over(pixels: Buffer, canvas: Size, at: Box, background: Rgba | DecodedImage): Promise<Sharp> {
+/**
+ * The RGBA `pixels` (of `at`'s size) at `at` over the background, on a canvas of `canvas`'s size,
+ * with the shadow (if any) in between.
+ */
+async function over(pixels: Buffer, canvas: Size, at: Box, spec: BackgroundSpec): Promise<Sharp> {
+  const { background, shadow } = spec;
   const base = backgroundLayer(canvas, background);
   const opaque = 'alpha' in background ? background.alpha === 255 : true;
-  let composed = base.composite([
-    { input: pixels, raw: { ...size(at), channels: 4 }, left: at.left, top: at.top },
-  ]);
+  const layers: OverlayOptions[] = [];
+  if (shadow !== undefined) {
+    const alpha = new Uint8Array(at.width * at.height);
+    for (let i = 0; i < alpha.length; i++) alpha[i] = pixels[i * 4 + 3]!;
+    const input = await shadowLayer(shadow, canvas, at, alpha);
+    layers.push({ input, raw: { ...canvas, channels: 4 }, left: 0, top: 0 });
+  }
+  layers.push({ input: pixels, raw: { ...size(at), channels: 4 }, left: at.left, top: at.top });
+  let composed = base.composite(layers);
   if (opaque) composed = composed.removeAlpha();
   const data = await composed.raw().toBuffer();
   return sharp(data, { raw: { ...canvas, channels: opaque ? 3 : 4 } });

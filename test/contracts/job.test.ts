@@ -299,4 +299,22 @@ describe('parseJobBody', () => {
     expect(problems(with_({ removeIslands: 2.5 }))[0]).toMatch(/^renditions\[0\]\.cleanup\.removeIslands: /);
     expect(problems(with_({ dilate: 3 }))[0]).toMatch(/^renditions\[0\]\.cleanup: Unrecognized key/);
   });
+
+  it('validates shadows, which only background renditions take', () => {
+    const shadowed = (shadow: unknown) => ({ ...base, renditions: [{ kind: 'background', shadow }] });
+    expect(accepted(shadowed({})).renditions[0]).toMatchObject({
+      shadow: { type: 'drop', offsetX: 0, offsetY: 0, blur: 8, opacity: 0.35, color: '#000000' },
+    });
+    accepted(shadowed({ type: 'contact', blur: 12, opacity: 0.5, color: '#202020', offsetY: -4 }));
+    expect(problems(shadowed({ type: 'long' }))[0]).toMatch(/^renditions\[0\]\.shadow\.type: Invalid option/);
+    expect(problems(shadowed({ opacity: 1.5 }))).toEqual([
+      'renditions[0].shadow.opacity: Too big: expected number to be <=1',
+    ]);
+    expect(problems(shadowed({ color: '#00000080' }))).toEqual([
+      'renditions[0].shadow.color: an opaque colour "#RRGGBB"',
+    ]);
+    expect(problems({ ...base, renditions: [{ kind: 'cutout', shadow: {} }] })[0]).toMatch(
+      /^renditions\[0\]: Unrecognized key: "shadow"/,
+    );
+  });
 });
