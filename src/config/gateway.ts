@@ -28,10 +28,16 @@ export const gatewaySection = section(
       schema: wholeNumber(1, 10_000),
     }),
     CLEARCUT_GATEWAY_PREFETCH_BYTES: variable({
-      doc: 'Most bytes of job message bodies a gateway holds unacknowledged; past it, it stops taking messages until acks bring the total down to half, so a flood of large messages cannot exhaust its memory whatever CLEARCUT_GATEWAY_PREFETCH says.',
-      expected: 'a byte size such as 32MiB',
-      default: '32MiB',
+      doc: 'Most bytes of job message bodies a gateway holds unacknowledged: its prefetch is lowered to this divided by CLEARCUT_BROKER_MAX_MESSAGE_BYTES (when smaller than CLEARCUT_GATEWAY_PREFETCH), so a flood of the largest messages the broker takes fits; should a larger one arrive anyway, it stops taking messages until acks bring the total down to half.',
+      expected: 'a byte size such as 128MiB',
+      default: '128MiB',
       schema: byteSize(64 * 1024),
+    }),
+    CLEARCUT_BROKER_MAX_MESSAGE_BYTES: variable({
+      doc: "The broker's `max_message_size` (512 KiB in infra/rabbitmq/rabbitmq.conf; RabbitMQ's own default is 128 MiB on 3.x, 16 MiB on 4.x): the largest body a gateway can be sent, which sizes its prefetch.",
+      expected: 'a byte size such as 512KiB',
+      default: '512KiB',
+      schema: byteSize(1024),
     }),
     CLEARCUT_GATEWAY_BATCH_SIZE: variable({
       doc: 'Most job messages the gateway decides in one database transaction (then acks together).',
@@ -112,6 +118,7 @@ export const gatewaySection = section(
     maxBodyBytes: v.CLEARCUT_MAX_BODY_BYTES,
     prefetch: v.CLEARCUT_GATEWAY_PREFETCH,
     prefetchBytes: v.CLEARCUT_GATEWAY_PREFETCH_BYTES,
+    maxMessageBytes: v.CLEARCUT_BROKER_MAX_MESSAGE_BYTES,
     batchSize: v.CLEARCUT_GATEWAY_BATCH_SIZE,
     batchWindowMs: v.CLEARCUT_GATEWAY_BATCH_WINDOW,
     batchesInFlight: v.CLEARCUT_GATEWAY_BATCHES_IN_FLIGHT,

@@ -12,6 +12,8 @@ export interface BatchSettings {
   readonly prefetch: number;
   /** Most body bytes held unacknowledged (the broker has no prefetch by size); unset: no limit. */
   readonly prefetchBytes?: number;
+  /** The largest body the broker accepts: with `prefetchBytes`, it lowers the prefetch. */
+  readonly maxMessageBytes?: number;
   readonly batchSize: number;
   readonly batchWindowMs: number;
   /** Batches decided at once; acks still go out in delivery order. */
@@ -42,6 +44,15 @@ export interface BatchedConsumer {
 }
 
 const retryDelaysMs = [100, 250, 500, 1000, 2000, 5000];
+
+/**
+ * The broker sends up to `prefetch` messages before the consumer can stop it, so only a prefetch
+ * of at most `prefetchBytes / maxMessageBytes` keeps the largest messages within the byte budget.
+ */
+export function prefetchWithin({ prefetch, prefetchBytes, maxMessageBytes }: BatchSettings): number {
+  if (prefetchBytes === undefined || maxMessageBytes === undefined) return prefetch;
+  return Math.max(1, Math.min(prefetch, Math.floor(prefetchBytes / maxMessageBytes)));
+}
 
 export function createBatchedConsumer<R>(options: BatchedConsumerOptions<R>): BatchedConsumer {
   const { log, noun, settings } = options;
@@ -125,7 +136,7 @@ export function createBatchedConsumer<R>(options: BatchedConsumerOptions<R>): Ba
       subscription = await options.bus.consume(
         options.queue,
         {
-          prefetch: settings.prefetch,
+          prefetch: prefetchWithin(settings),
           onLost: options.onLost,
           ...(settings.prefetchBytes === undefined ? {} : { maxBytesInHand: settings.prefetchBytes }),
           onFlow: (paused, bytesHeld) =>

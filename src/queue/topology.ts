@@ -54,9 +54,10 @@ export type TaskLane = 'normal' | 'priority';
 export const taskLaneRoutingKeys: Record<TaskLane, string> = { normal: 'normal', priority: 'priority' };
 
 /**
- * Deliveries a message gets before the broker dead-letters it instead (a quorum queue counts every
- * return: a consumer that crashed, a lost connection, a requeue). Fixed, since a queue's arguments
- * never change; generous, since broker restarts and gateway shutdowns return messages too.
+ * Times a message may come back unacked before the broker dead-letters it instead (a quorum queue
+ * counts every return: a consumer that crashed, a lost connection, a requeue). Fixed, since a
+ * queue's arguments never change; generous, since broker restarts and gateway shutdowns return
+ * messages too.
  */
 export const deliveryLimit = 10;
 
