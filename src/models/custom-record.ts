@@ -1,38 +1,30 @@
 // What `clearcut models import --custom` records beside weights that are not the published file:
 // resolveModel then accepts exactly that file (by sha256) as the family's weights, unverified.
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { z } from 'zod';
+import { readSidecarJson, sidecarJsonPath, writeSidecarJson } from './sidecar-json.js';
 
-export interface CustomRecord {
+const customRecordSchema = z.object({
   /** The registry model whose pre- and post-processing the file uses. */
-  readonly family: string;
-  readonly sha256: string;
-  readonly size: number;
-  readonly importedFrom: string;
-  readonly importedAt: string;
-}
+  family: z.string(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  size: z.number().int().min(0),
+  importedFrom: z.string(),
+  importedAt: z.string(),
+});
 
-/** `.u2net.onnx.custom.json` beside the weights: hidden, so never mistaken for a model. */
+export type CustomRecord = z.infer<typeof customRecordSchema>;
+
+/** `.u2net.onnx.custom.json` beside the weights. */
 export function customRecordPath(weights: string): string {
-  return join(dirname(weights), `.${basename(weights)}.custom.json`);
+  return sidecarJsonPath(weights, 'custom');
 }
 
-export async function readCustomRecord(weights: string): Promise<CustomRecord | undefined> {
-  try {
-    return JSON.parse(await readFile(customRecordPath(weights), 'utf8')) as CustomRecord;
-  } catch {
-    return undefined; // absent or unreadable: the file is no recorded custom import
-  }
+/** Undefined when absent, unreadable or malformed: the file is then no recorded custom import. */
+export function readCustomRecord(weights: string): Promise<CustomRecord | undefined> {
+  return readSidecarJson(weights, 'custom', customRecordSchema);
 }
 
-/** Temp + rename; `undefined` removes the record (the published file is installed again). */
-export async function writeCustomRecord(weights: string, record: CustomRecord | undefined): Promise<void> {
-  const path = customRecordPath(weights);
-  if (record === undefined) {
-    await rm(path, { force: true });
-    return;
-  }
-  const temporary = `${path}.${process.pid}.tmp`;
-  await writeFile(temporary, `${JSON.stringify(record, null, 2)}\n`);
-  await rename(temporary, path);
+/** `undefined` removes the record (the published file is installed again). */
+export function writeCustomRecord(weights: string, record: CustomRecord | undefined): Promise<void> {
+  return writeSidecarJson(weights, 'custom', record);
 }

@@ -2,9 +2,10 @@
 // `u2net-int8.onnx`), with a manifest that records what they were made from. A variant is rebuilt
 // when its fp32 source changes (another sha256), when the quantizer changes, or when the int8 file
 // no longer matches the checksum recorded after it was written.
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { z } from 'zod';
 import type { DecodedImage } from '../images/decode.js';
 import {
   calibrationInputs,
@@ -22,6 +23,7 @@ import { type FileDigest, fileDigest } from './model-digest.js';
 import { writeFileAtomically } from './model-file-writer.js';
 import type { QuantizedSpec } from './model-variants.js';
 import type { ResolvedModel } from './resolved-model.js';
+import { readSidecarJson, sidecarJsonPath, writeSidecarJson } from './sidecar-json.js';
 
 export interface QuantizedManifest {
   readonly quantizer: number;
@@ -64,15 +66,16 @@ export function quantizedPathFor(fp32Path: string): string {
 
 /** `.u2net-int8.onnx.quantized.json`: hidden, so never mistaken for a model. */
 export function manifestPath(path: string): string {
-  return join(dirname(path), `.${basename(path)}.quantized.json`);
+  return sidecarJsonPath(path, 'quantized');
 }
 
-export async function readManifest(path: string): Promise<QuantizedManifest | undefined> {
-  try {
-    return JSON.parse(await readFile(manifestPath(path), 'utf8')) as QuantizedManifest;
-  } catch {
-    return undefined; // absent or unreadable: the file counts as not built
-  }
+/** Absent or unreadable: the file counts as not built. */
+export function readManifest(path: string): Promise<QuantizedManifest | undefined> {
+  return readSidecarJson(
+    path,
+    'quantized',
+    z.custom<QuantizedManifest>((value) => typeof value === 'object'),
+  );
 }
 
 /**
@@ -134,10 +137,7 @@ export async function quantizeToFile(request: QuantizeFileRequest): Promise<Quan
     report,
     kernels,
   };
-  // Temp + rename, like the model: a reader sees the old manifest or the new one, never half of one.
-  const temporary = `${manifestPath(out)}.${process.pid}.tmp`;
-  await writeFile(temporary, `${JSON.stringify(manifest, null, 2)}\n`);
-  await rename(temporary, manifestPath(out));
+  await writeSidecarJson(out, 'quantized', manifest);
   return manifest;
 }
 
