@@ -1,4 +1,5 @@
 // The one place that reads the environment. Everything else receives a parsed Config.
+import { apiSection } from './config/api.js';
 import { brokerSection, databaseSection, logSection } from './config/core.js';
 import type { Variables } from './config/define.js';
 import { gatewaySection } from './config/gateway.js';
@@ -20,6 +21,7 @@ const sections = {
   worker: workerSection,
   producer: producerSection,
   retention: retentionSection,
+  api: apiSection,
 } satisfies Record<string, AnySection>;
 
 type AnySection = {

@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/database.js';
 
-export const auditSources = ['job', 'event', 'admin'] as const;
+export const auditSources = ['job', 'event', 'admin', 'api'] as const;
 export type AuditSource = (typeof auditSources)[number];
 
 /**

@@ -16,6 +16,7 @@ const commands: Record<string, string> = {
   audit: 'Print audit rows',
   submit: 'Sign and publish a job',
   gateway: 'Run the gateway consumer',
+  api: 'Run the HTTP API (signed requests and OAuth tokens, jobs, usage)',
   worker: 'Run an inference worker',
   status: 'Show the progress of a job',
   results: 'Show where the results of a job are, and its failures',

@@ -1,6 +1,7 @@
 import { type Rejected, reject } from '../admission/decision.js';
+import { keyRefusal } from '../admission/key-refusal.js';
 import { messageIdPattern } from '../contracts/identifiers.js';
-import { type KeyState, keyState, type SigningKey } from '../keys/signing-key.js';
+import type { SigningKey } from '../keys/signing-key.js';
 import type { Delivery } from '../queue/bus.js';
 import {
   assertFreshTimestamp,
@@ -37,15 +38,6 @@ export interface Refused {
 
 export type Screened = ({ readonly verified: true } & Verified) | ({ readonly verified: false } & Refused);
 
-const keyRejections: Record<Exclude<KeyState, 'active'>, (key: SigningKey) => Rejected> = {
-  revoked: (key) => reject('revoked_key', `key ${key.keyId} was revoked at ${key.revokedAt?.toISOString()}`),
-  expired: (key) =>
-    reject(
-      'expired_key',
-      `key ${key.keyId} expired at ${key.expiresAt?.toISOString()} (rotated keys stop at the end of their grace period)`,
-    ),
-};
-
 /** Anything wrong with the message becomes a rejection; it throws only when the key store fails. */
 export async function screenDelivery(delivery: Delivery, context: ScreenContext): Promise<Screened> {
   const sender: Sender = { messageId: readableMessageId(delivery.messageId) };
@@ -80,8 +72,8 @@ export async function screenDelivery(delivery: Delivery, context: ScreenContext)
   const claimed: Sender = { messageId: headers.messageId, keyId: key.keyId };
   const signed = verifySignature(headers, delivery.body, key);
   const known: Required<Sender> = { messageId: headers.messageId, keyId: key.keyId, tenantId: key.tenantId };
-  const state = keyState(key, context.now);
-  if (state !== 'active') return rejected(keyRejections[state](key), signed ? known : claimed);
+  const refusal = keyRefusal(key, context.now);
+  if (refusal) return rejected(refusal, signed ? known : claimed);
   if (!signed) {
     return rejected(
       reject(

@@ -24,7 +24,7 @@ export interface OpsServer {
  */
 export async function startOpsServer(options: OpsServerOptions): Promise<OpsServer> {
   const server = createServer((request, response) => {
-    route(request, response, options).catch((error: unknown) => {
+    routeOpsRequest(request, response, options).catch((error: unknown) => {
       send(response, 500, 'text/plain', `internal error: ${String(error)}\n`);
     });
   });
@@ -45,7 +45,12 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
   };
 }
 
-async function route(request: IncomingMessage, response: ServerResponse, options: OpsServerOptions) {
+/** Answers one ops request; processes that serve other routes too (the HTTP API) hand these paths here. */
+export async function routeOpsRequest(
+  request: IncomingMessage,
+  response: ServerResponse,
+  options: Pick<OpsServerOptions, 'registry' | 'readiness'>,
+) {
   const path = (request.url ?? '/').split('?')[0];
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     send(response, 405, 'text/plain', 'only GET and HEAD\n');

@@ -1,0 +1,148 @@
+import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
+import { messageIdPattern } from '../contracts/identifiers.js';
+import type { Database } from '../db/database.js';
+import { findJobs } from '../jobs/job-progress.js';
+import type { ModelCatalog } from '../models/catalog.js';
+import { contentTypePattern } from '../signing/headers.js';
+import type { AuthOptions } from './authenticate.js';
+import { bodyOf, principalOf } from './authenticate.js';
+import { decodeCursor, itemStatuses, jobStates, listItems, listJobs } from './job-pages.js';
+import { submitJob } from './job-submission.js';
+import { ProblemError, problem, rejectionProblem } from './problems.js';
+
+export interface JobRouteDeps {
+  readonly db: Database;
+  readonly catalog: ModelCatalog;
+  readonly now: () => Date;
+  readonly authenticate: (options: AuthOptions) => preHandlerAsyncHookHandler;
+}
+
+const pageSize = 100;
+const statusUrl = (jobId: string) => `/v1/jobs/${jobId}`;
+
+export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): void {
+  app.post(
+    '/v1/jobs',
+    { preHandler: deps.authenticate({ scope: 'jobs:write', nonceByAdmission: true }) },
+    async (request, reply) => {
+      const contentType = request.headers['content-type'] ?? '';
+      if (!contentTypePattern.test(contentType)) {
+        throw new ProblemError(
+          problem('unsupported_media_type', 'a job is sent as Content-Type: application/json'),
+        );
+      }
+      const jobId = request.headers['idempotency-key'];
+      if (typeof jobId !== 'string' || !messageIdPattern.test(jobId)) {
+        throw new ProblemError(
+          problem(
+            'invalid_request',
+            'Idempotency-Key must be the job id: 1–128 characters from A-Z a-z 0-9 _ - (a retry sends the same one)',
+          ),
+        );
+      }
+      const submission = await submitJob(principalOf(request), jobId, bodyOf(request), {
+        db: deps.db,
+        catalog: deps.catalog,
+        now: deps.now(),
+      });
+      if (submission.kind === 'decided' && submission.decision.outcome === 'rejected') {
+        throw new ProblemError(rejectionProblem(submission.decision.rejection));
+      }
+      const accepted = submission.kind === 'decided' && submission.decision.outcome === 'accepted';
+      reply.code(202).header('location', statusUrl(jobId));
+      return {
+        jobId,
+        status: 'accepted',
+        statusUrl: statusUrl(jobId),
+        repeated: !accepted,
+        ...(accepted && submission.decision.outcome === 'accepted'
+          ? { items: submission.decision.job.items, model: submission.decision.job.model }
+          : {}),
+      };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/jobs/:id',
+    { preHandler: deps.authenticate({ scope: 'jobs:read' }) },
+    async (request) => {
+      const { tenantId } = principalOf(request);
+      const [job] = messageIdPattern.test(request.params.id)
+        ? await findJobs(deps.db, request.params.id, tenantId)
+        : [];
+      if (job === undefined) throw notFound(request.params.id);
+      const { tenantId: _, manifest, ...progress } = job;
+      return {
+        ...progress,
+        resultsManifest: manifest === null ? null : `s3://${manifest.bucket}/${manifest.key}`,
+        itemsUrl: `${statusUrl(job.jobId)}/items`,
+      };
+    },
+  );
+
+  app.get<{ Querystring: { state?: string; cursor?: string } }>(
+    '/v1/jobs',
+    { preHandler: deps.authenticate({ scope: 'jobs:read' }) },
+    async (request) => {
+      const { state, cursor } = request.query;
+      const page = await listJobs(deps.db, principalOf(request).tenantId, {
+        ...(state === undefined ? {} : { state: oneOf('state', state, jobStates) }),
+        ...(cursor === undefined ? {} : { after: readCursor(cursor, isJobCursor) }),
+        limit: pageSize,
+      });
+      return { jobs: page.entries, nextCursor: page.next };
+    },
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { status?: string; cursor?: string } }>(
+    '/v1/jobs/:id/items',
+    { preHandler: deps.authenticate({ scope: 'jobs:read' }) },
+    async (request) => {
+      const { tenantId } = principalOf(request);
+      const { id } = request.params;
+      const [job] = messageIdPattern.test(id) ? await findJobs(deps.db, id, tenantId) : [];
+      if (job === undefined) throw notFound(id);
+      const { status, cursor } = request.query;
+      const page = await listItems(
+        deps.db,
+        { tenantId, jobId: id },
+        {
+          ...(status === undefined ? {} : { status: oneOf('status', status, itemStatuses) }),
+          ...(cursor === undefined ? {} : { after: readCursor(cursor, isItemCursor)[0] }),
+          limit: pageSize,
+        },
+      );
+      return { items: page.entries, nextCursor: page.next };
+    },
+  );
+}
+
+// Another tenant's job and no job look the same: a tenant learns nothing about others' ids.
+const notFound = (id: string) =>
+  new ProblemError(problem('not_found', `no job ${id.slice(0, 128)} of yours`));
+
+function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
+  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
+  throw new ProblemError(problem('invalid_request', `${name} must be one of ${allowed.join(', ')}`));
+}
+
+function readCursor<T extends readonly unknown[]>(cursor: unknown, shape: (v: unknown) => v is T): T {
+  const decoded = typeof cursor === 'string' ? decodeCursor(cursor, shape) : undefined;
+  if (decoded === undefined) {
+    throw new ProblemError(
+      problem('invalid_request', 'cursor is not one this API gave out: pass nextCursor as is'),
+    );
+  }
+  return decoded;
+}
+
+const isJobCursor = (v: unknown): v is [string, string] =>
+  Array.isArray(v) &&
+  v.length === 2 &&
+  typeof v[0] === 'string' &&
+  /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/.test(v[0]) &&
+  typeof v[1] === 'string' &&
+  messageIdPattern.test(v[1]);
+
+const isItemCursor = (v: unknown): v is [number] =>
+  Array.isArray(v) && v.length === 1 && Number.isSafeInteger(v[0]) && (v[0] as number) >= 0;

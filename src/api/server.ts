@@ -1,0 +1,106 @@
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { Counter, type Registry } from 'prom-client';
+import type { RefusalBudget } from '../admission/refusals.js';
+import type { Database } from '../db/database.js';
+import type { Logger } from '../log.js';
+import type { ModelCatalog } from '../models/catalog.js';
+import { type ReadinessChecks, routeOpsRequest } from '../ops/http-server.js';
+import type { AccessTokenIssuer } from './access-tokens.js';
+import { createAuthenticator } from './authenticate.js';
+import { registerJobRoutes } from './job-routes.js';
+import { registerOAuthRoute } from './oauth-route.js';
+import type { GetKey } from './principal.js';
+import { type Problem, ProblemError, problem, problemContentType } from './problems.js';
+import { registerUsageRoute } from './usage-route.js';
+
+export interface ApiDeps {
+  readonly db: Database;
+  readonly getKey: GetKey;
+  readonly tokens: AccessTokenIssuer;
+  readonly catalog: ModelCatalog;
+  /** The clock of timestamps, nonces and key expiry: the database's (src/admission/database-clock.ts). */
+  readonly now: () => Date;
+  readonly windowMs: number;
+  readonly maxBodyBytes: number;
+  readonly issuer: string;
+  readonly refusals: RefusalBudget;
+  readonly registry: Registry;
+  readonly readiness: ReadinessChecks;
+  readonly log: Logger;
+}
+
+const opsPaths = ['/healthz', '/readyz', '/metrics'];
+
+/** The API's routes on a Fastify instance (not listening yet). */
+export function buildApi(deps: ApiDeps): FastifyInstance {
+  const app = Fastify({
+    bodyLimit: deps.maxBodyBytes,
+    // A slow body (or a slow client) cannot hold a connection for long.
+    requestTimeout: 30_000,
+    connectionTimeout: 30_000,
+    return503OnClosing: true,
+  });
+  // Every body is read as bytes: a signature covers the bytes exactly as sent, and routes check types.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+  const answers = new Counter({
+    name: 'clearcut_api_responses_total',
+    help: 'HTTP API answers by route and status code.',
+    labelNames: ['route', 'status'],
+    registers: [deps.registry],
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    answers.inc({ route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
+  });
+
+  for (const path of opsPaths) {
+    app.get(path, (request, reply) => {
+      reply.hijack();
+      return routeOpsRequest(request.raw, reply.raw, deps);
+    });
+  }
+  const authenticate = createAuthenticator(deps);
+  registerOAuthRoute(app, deps);
+  registerJobRoutes(app, { ...deps, authenticate });
+  registerUsageRoute(app, { ...deps, authenticate });
+
+  app.setNotFoundHandler((request, reply) => {
+    sendProblem(
+      reply,
+      problem('not_found', `no route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`),
+    );
+  });
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof ProblemError) return sendProblem(reply, error.problem);
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return sendProblem(
+        reply,
+        problem(
+          'body_too_large',
+          `the body is larger than ${deps.maxBodyBytes} bytes, the most this API reads`,
+        ),
+      );
+    }
+    if (error.statusCode !== undefined && error.statusCode < 500) {
+      return sendProblem(reply, problem('invalid_request', error.message));
+    }
+    deps.log.error({ err: error, route: request.routeOptions.url }, 'API request failed');
+    return sendProblem(
+      reply,
+      problem('internal_error', 'the request failed on our side; it was not admitted, retry it'),
+    );
+  });
+  return app;
+}
+
+function sendProblem(
+  reply: { code(n: number): unknown; header(k: string, v: string): unknown; send(b: unknown): unknown },
+  p: Problem,
+) {
+  reply.code(p.status);
+  reply.header('content-type', problemContentType);
+  if (p.retryAfterSeconds !== undefined) reply.header('retry-after', String(p.retryAfterSeconds));
+  if (p.status === 401) reply.header('www-authenticate', 'Bearer');
+  return reply.send(JSON.stringify(p));
+}

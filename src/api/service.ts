@@ -1,0 +1,83 @@
+import { createDatabaseClock } from '../admission/database-clock.js';
+import { createRefusalBudget } from '../admission/refusals.js';
+import type { Config } from '../config.js';
+import { requireSchemaCurrent } from '../db/schema-check.js';
+import { createKeyStore } from '../keys/key-store.js';
+import { requireMasterKey } from '../keys/secret-box.js';
+import type { Logger } from '../log.js';
+import { catalogFor } from '../models/catalog.js';
+import { createMetricsRegistry } from '../ops/metrics.js';
+import { createCleanups, openServiceDatabase } from '../ops/service-parts.js';
+import { createAccessTokens } from './access-tokens.js';
+import { buildApi } from './server.js';
+
+export interface ApiService {
+  readonly port: number;
+  /** Stops accepting connections, lets requests in progress finish, closes the database. */
+  stop(): Promise<void>;
+}
+
+const minuteMs = 60_000;
+const clockSyncMs = 30_000;
+
+/**
+ * Wires `clearcut api`: the database (admission writes jobs and tasks there; the gateways'
+ * dispatchers publish them), the key store, the database clock, and the Fastify server.
+ */
+export async function startApi(
+  config: Config,
+  { log, now }: { log: Logger; now?: () => Date },
+): Promise<ApiService> {
+  const masterKey = requireMasterKey(config.gateway.masterKey);
+  const db = openServiceDatabase(config.database, log);
+  const cleanups = createCleanups(log, () => db.close());
+  try {
+    await requireSchemaCurrent(db);
+    const clock = await createDatabaseClock(db);
+    const sync = setInterval(() => {
+      clock.sync().catch((error: unknown) => log.warn({ err: error }, 'database clock not measured'));
+    }, clockSyncMs);
+    cleanups.add(async () => clearInterval(sync));
+    const keys = await createKeyStore(db, masterKey, { cacheTtlMs: config.gateway.keyCacheTtlMs });
+    cleanups.add(() => keys.close());
+    const getKey = (keyId: string) => keys.get(keyId);
+    const app = buildApi({
+      db,
+      getKey,
+      tokens: createAccessTokens({
+        masterKey,
+        issuer: config.api.issuer,
+        ttlMs: config.api.tokenTtlMs,
+        getKey,
+      }),
+      catalog: catalogFor(config),
+      now: now ?? clock.now,
+      windowMs: config.gateway.timestampWindowMs,
+      maxBodyBytes: config.gateway.maxBodyBytes,
+      issuer: config.api.issuer,
+      refusals: createRefusalBudget(config.gateway.unverifiedAuditPerMinute, minuteMs),
+      registry: createMetricsRegistry('api'),
+      readiness: {
+        database: async () => (await db.query('SELECT 1')).length === 1,
+        signingKeys: () => keys.secretsReadable(),
+      },
+      log,
+    });
+    await app.listen({ port: config.api.port, host: '0.0.0.0' });
+    cleanups.add(() => app.close());
+    const address = app.server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : config.api.port;
+    log.info({ port }, 'api started');
+    let stopping: Promise<void> | undefined;
+    return {
+      port,
+      stop() {
+        stopping ??= cleanups.run().then(() => log.info('api stopped'));
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await cleanups.run();
+    throw error;
+  }
+}

@@ -1,0 +1,13 @@
+import { runApiUntilSignal } from '../../api/run.js';
+import { serviceCommand } from '../service-command.js';
+
+const help = `Usage: clearcut api
+
+Runs the HTTP API on CLEARCUT_API_PORT: POST /oauth/token, POST /v1/jobs, GET /v1/jobs,
+GET /v1/jobs/{id}, GET /v1/jobs/{id}/items, GET /v1/usage, and /healthz, /readyz, /metrics.
+Requests are signed with the cc-* headers or carry a bearer token (docs/api.md). Jobs go through
+the same admission as the gateway's; the gateways' dispatchers release their tasks. SIGTERM or
+Ctrl-C finishes the requests in progress and exits 0. Needs CLEARCUT_MASTER_KEY and a migrated
+database (\`clearcut migrate\`). Logs are JSON on stdout.`;
+
+export const run = serviceCommand('api', help, runApiUntilSignal);

@@ -1,0 +1,30 @@
+import { section, variable } from './define.js';
+import { duration, text, wholeNumber } from './parsers.js';
+
+export const apiSection = section(
+  {
+    CLEARCUT_API_PORT: variable({
+      doc: 'Port of the HTTP API (`clearcut api`): the /v1 endpoints, /oauth/token, and /healthz, /readyz, /metrics; 0 picks a free port.',
+      expected: 'a port number from 0 to 65535',
+      default: '8080',
+      schema: wholeNumber(0, 65_535),
+    }),
+    CLEARCUT_API_ISSUER: variable({
+      doc: 'Name of this API as an OAuth 2.0 authorization server: the `aud` a client assertion must carry and the `iss` of the access tokens it issues.',
+      expected: 'text of 1 to 200 characters, such as https://api.example.com',
+      default: 'clearcut',
+      schema: text(200),
+    }),
+    CLEARCUT_API_TOKEN_TTL: variable({
+      doc: 'Lifetime of an access token issued by POST /oauth/token (a revoked key stops its tokens at once anyway).',
+      expected: 'a duration from 10s to 1h, such as 300s or 15m',
+      default: '300s',
+      schema: duration(10_000).refine((ms) => ms <= 3_600_000),
+    }),
+  },
+  (v) => ({
+    port: v.CLEARCUT_API_PORT,
+    issuer: v.CLEARCUT_API_ISSUER,
+    tokenTtlMs: v.CLEARCUT_API_TOKEN_TTL,
+  }),
+);
