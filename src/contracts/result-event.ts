@@ -7,6 +7,7 @@ import {
   taskIdSchema,
   tenantIdSchema,
 } from './identifiers.js';
+import { itemErrorMessageMax } from './item-errors.js';
 import { jobMetadataSchema } from './job.js';
 import { objectLocationSchema } from './locations.js';
 import { rejectionReasons } from './reasons.js';
@@ -42,7 +43,7 @@ const errorSchema = z.object({
     .string()
     .regex(/^[a-z][a-z0-9_]{0,63}$/)
     .describe('Stable machine code, e.g. not_found, access_denied, too_large, unsupported_format'),
-  message: z.string().max(2000).describe('What went wrong, for humans'),
+  message: z.string().max(itemErrorMessageMax).describe('What went wrong, for humans'),
 });
 
 export const acceptedEventSchema = z.object({

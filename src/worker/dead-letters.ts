@@ -1,5 +1,6 @@
 // The dead-letter queue's message format, shared by the worker (writes) and `clearcut dlq` (reads).
 // The body is the task exactly as it arrived; what went wrong travels in headers.
+import { itemErrorMessageMax } from '../contracts/item-errors.js';
 import type { OutboundMessage } from '../queue/bus.js';
 import type { TaskLane } from '../queue/topology.js';
 import { lastDeath } from './dead-letter-streams.js';
@@ -32,7 +33,7 @@ export function deadLetterMessage(
     ...(messageId === undefined ? {} : { messageId }),
     headers: {
       [deadLetterHeaders.code]: letter.code,
-      [deadLetterHeaders.message]: letter.message.slice(0, 2000),
+      [deadLetterHeaders.message]: letter.message.slice(0, itemErrorMessageMax),
       [deadLetterHeaders.attempts]: letter.attempts,
       [deadLetterHeaders.lane]: letter.lane,
       [deadLetterHeaders.at]: letter.at,

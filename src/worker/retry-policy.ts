@@ -1,23 +1,46 @@
 // What happens to a task that failed: pure decisions from the error and the attempt history.
+import {
+  type ItemErrorCode,
+  type ItemErrorDecision,
+  isItemErrorCode,
+  itemErrorCodes,
+  itemErrorMessageMax,
+} from '../contracts/item-errors.js';
+import { storableText } from '../contracts/storable-text.js';
 import { errorMessage, PermanentError, TransientError } from '../errors.js';
 
 export interface Failure {
   readonly transient: boolean;
-  readonly code: string;
+  readonly code: ItemErrorCode;
+  /** At most itemErrorMessageMax characters, storable in PostgreSQL. */
   readonly message: string;
 }
 
-export type FailureDecision = 'fail' | 'retry' | 'dead-letter';
+export type FailureDecision = ItemErrorDecision;
 
 /**
- * Typed errors say what they are. Anything else (a bug, a driver error such as a dropped database
- * connection) counts as transient: it gets its retries, and if it keeps failing it ends in the
- * dead-letter queue where an operator sees it, instead of failing an item for a reason not its own.
+ * A typed error whose code is an item error code (src/contracts/item-errors.ts) fails, retries or
+ * dead-letters as that code says. Anything else — a bug, a driver error such as a dropped database
+ * connection, a typed error with a code items do not have — is `internal_error`, transient: it
+ * gets its retries, and if it keeps failing it ends in the dead-letter queue where an operator sees
+ * it, instead of failing an item for a reason not its own.
  */
 export function classifyFailure(error: unknown): Failure {
-  if (error instanceof PermanentError) return { transient: false, code: error.code, message: error.message };
-  if (error instanceof TransientError) return { transient: true, code: error.code, message: error.message };
-  return { transient: true, code: 'internal_error', message: errorMessage(error).slice(0, 2000) };
+  const typed = error instanceof PermanentError || error instanceof TransientError;
+  if (typed && isItemErrorCode(error.code)) {
+    return {
+      transient: itemErrorCodes[error.code] !== 'fail',
+      code: error.code,
+      message: bounded(error.message),
+    };
+  }
+  const message = typed ? `${error.code}: ${error.message}` : errorMessage(error);
+  return { transient: true, code: 'internal_error', message: bounded(message) };
+}
+
+/** A message as an item may carry it: storable, and cut to the contract's length. */
+export function bounded(message: string): string {
+  return storableText(message).text.slice(0, itemErrorMessageMax);
 }
 
 /** `retries` = times this task already went through a retry queue (from x-death). */

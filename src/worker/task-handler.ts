@@ -12,7 +12,7 @@ import type { WorkerTopology } from '../queue/worker-topology.js';
 import { deadLetterMessage } from './dead-letters.js';
 import type { TaskResult, WorkerMetrics } from './metrics.js';
 import { processTask, type TaskProcessorDeps, type TaskProgress } from './process-task.js';
-import { classifyFailure, decideFailure, type Failure, retriesFromHeaders } from './retry-policy.js';
+import { bounded, classifyFailure, decideFailure, type Failure, retriesFromHeaders } from './retry-policy.js';
 
 export interface TaskHandlerDeps {
   readonly tasks: TaskRows;
@@ -48,7 +48,7 @@ export async function handleDelivery(
       await deadLetter(deps, received, {
         transient: false,
         code: 'invalid_task',
-        message: task,
+        message: bounded(task),
       });
       log.warn({ messageId, problem: task }, 'unreadable task sent to the dead-letter queue');
       metrics.tasks.inc({ result: 'dead_lettered' });
@@ -100,7 +100,7 @@ export async function handleDelivery(
           code: failure.code,
           message:
             decision === 'dead-letter'
-              ? `gave up after ${retries + 1} attempts: ${failure.message}`.slice(0, 2000)
+              ? bounded(`gave up after ${retries + 1} attempts: ${failure.message}`)
               : failure.message,
         },
         refund: !progress.inferred,
@@ -169,7 +169,7 @@ function parseTask(body: Buffer): Task | string {
   if (parsed.success) return parsed.data;
   return `the task does not match the task contract: ${parsed.error.issues
     .map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`)
-    .join('; ')}`.slice(0, 2000);
+    .join('; ')}`;
 }
 
 /** For failures before or after the work itself (the database was unreachable): no row can be updated. */
