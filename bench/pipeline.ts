@@ -52,6 +52,11 @@ const env: Record<string, string> = {
   CLEARCUT_HTTP_PORT: '0',
   CLEARCUT_DISPATCH_INTERVAL: '50ms',
   CLEARCUT_LOG_LEVEL: 'info',
+  // Served by the gateway and loaded by every worker; the soak and fan-out jobs name u2netp.
+  CLEARCUT_MODEL: values.model,
+  CLEARCUT_MODELS: [...new Set([values.model, 'u2netp'])].join(','),
+  // Measures cost, which the synthetic stand-ins share with real weights.
+  CLEARCUT_ALLOW_SYNTHETIC_MODELS: process.env.CLEARCUT_ALLOW_SYNTHETIC_MODELS ?? 'true',
 };
 
 function startProcess(entry: string, extra: Record<string, string>, ready: string): Promise<ChildProcess> {
