@@ -82,7 +82,7 @@ export const gatewaySection = section(
       schema: duration(100),
     }),
     CLEARCUT_TASK_STUCK_AFTER: variable({
-      doc: "How long a released task may stay published without completing before the gateway hands it back to the dispatcher (its message was lost, or dead-lettered after crashing workers), freeing its tenant's in-flight slot; keep it above the longest a task may take with all its retries.",
+      doc: "How long a released task may stay published without completing before the gateway hands it back to the dispatcher (its message was lost, or dead-lettered after crashing workers), freeing its tenant's in-flight slot; the third time it fails the task instead (internal_error). Keep it above the longest a task may take with all its retries.",
       expected: 'a duration such as 1h or 30m',
       default: '1h',
       schema: duration(1000),

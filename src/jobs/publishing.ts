@@ -6,7 +6,8 @@ import type { Topology } from '../queue/topology.js';
 import { createDispatcher } from './dispatcher.js';
 import { createOutboxRelay } from './outbox-relay.js';
 import { createPollLoop, type PollLoop } from './poll-loop.js';
-import { requeueStuckTasks } from './task-queue.js';
+import { completeTask } from './task-completion.js';
+import { requeueStuckTasks, stuckForGood } from './task-queue.js';
 
 // What every process that admits jobs runs beside its consumer: the dispatcher (tasks → the
 // task queue, fairly per tenant, with the stuck-task sweeper beside it) and the outbox relay
@@ -18,6 +19,30 @@ const maxTenantsPerRound = 100;
 const relayBatchSize = 500;
 /** Stuck tasks requeued per round. */
 const stuckSweepBatch = 500;
+
+/** Times a stuck task is handed back before it is failed (it keeps crashing workers, or is lost). */
+const maxStuckRequeues = 2;
+
+/** Fails the tasks handed back too often, so their job ends and their tenant's slot is freed. */
+async function failStuckForGood(db: Database, stuckAfterMs: number, log: Logger): Promise<number> {
+  const tasks = await stuckForGood(db, stuckSweepBatch, stuckAfterMs, maxStuckRequeues);
+  for (const { taskId, requeues } of tasks) {
+    const message = `never completed, though handed back to the workers ${requeues} times (lost, or crashing every worker: see \`clearcut dlq list --queue tasks\`)`;
+    await db.transaction((tx) =>
+      completeTask(
+        tx,
+        { taskId, attempt: requeues + 1 },
+        {
+          status: 'failed',
+          error: { code: 'internal_error', message },
+          refund: true,
+        },
+      ),
+    );
+    log.error({ taskId, requeues }, 'a task stuck in flight was failed');
+  }
+  return tasks.length;
+}
 
 /** `main`, whose start and stop also start and stop `helper`. */
 function startedTogether(main: PollLoop, helper: PollLoop): PollLoop {
@@ -72,8 +97,13 @@ export function createPublishingLoops(options: PublishingOptions): PublishingLoo
     name: 'stuck-task sweeper',
     idleMs: Math.min(Math.max(settings.taskStuckAfterMs / 4, 100), 60_000),
     log,
-    async step() {
-      const requeued = await requeueStuckTasks(db, stuckSweepBatch, settings.taskStuckAfterMs);
+    step: async () => {
+      const requeued = await requeueStuckTasks(
+        db,
+        stuckSweepBatch,
+        settings.taskStuckAfterMs,
+        maxStuckRequeues,
+      );
       if (requeued > 0) {
         log.warn(
           { requeued },
@@ -81,7 +111,7 @@ export function createPublishingLoops(options: PublishingOptions): PublishingLoo
         );
         dispatcher.nudge();
       }
-      return requeued;
+      return requeued + (await failStuckForGood(db, settings.taskStuckAfterMs, log));
     },
   });
   return {

@@ -148,13 +148,16 @@ export function taskOutbox(q: Queryable): TaskOutbox {
   };
 }
 
+const stuckSql = `status = 'queued' AND published_at < now() - make_interval(secs => $2::double precision / 1000)`;
+
 const requeueStuckSql = `
 WITH stuck AS (
   SELECT id FROM tasks
-  WHERE status = 'queued' AND published_at < now() - make_interval(secs => $2::double precision / 1000)
+  WHERE ${stuckSql} AND stuck_requeues < $3
   ORDER BY published_at LIMIT $1 FOR UPDATE SKIP LOCKED
 ), requeued AS (
-  UPDATE tasks t SET status = 'pending', published_at = NULL, lease_until = NULL, released_at = NULL
+  UPDATE tasks t SET status = 'pending', published_at = NULL, lease_until = NULL, released_at = NULL,
+    stuck_requeues = t.stuck_requeues + 1
   FROM stuck WHERE t.id = stuck.id
   RETURNING t.tenant_id
 ), counted AS (
@@ -166,11 +169,30 @@ SELECT count(*)::int AS n FROM requeued`;
 
 /**
  * Tasks published longer than `stuckAfterMs` ago and never completed: their message was lost, or
- * dead-lettered after crashing its workers. Back to pending, their in-flight slot freed, so the
- * dispatcher publishes them again (a copy still in a queue meets a row that is not `queued` and
- * is dropped by the worker). Returns how many were requeued.
+ * dead-lettered after crashing its workers. Back to pending (at most `maxRequeues` times each),
+ * their in-flight slot freed, so the dispatcher publishes them again (a copy still in a queue
+ * meets a row that is not `queued` and is dropped by the worker). Returns how many.
  */
-export async function requeueStuckTasks(q: Queryable, limit: number, stuckAfterMs: number): Promise<number> {
-  const [row] = await q.query<{ n: number }>(requeueStuckSql, [limit, stuckAfterMs]);
+export async function requeueStuckTasks(
+  q: Queryable,
+  limit: number,
+  stuckAfterMs: number,
+  maxRequeues: number,
+): Promise<number> {
+  const [row] = await q.query<{ n: number }>(requeueStuckSql, [limit, stuckAfterMs, maxRequeues]);
   return row?.n ?? 0;
+}
+
+/** Stuck tasks handed back `maxRequeues` times already: the caller fails them. */
+export async function stuckForGood(
+  q: Queryable,
+  limit: number,
+  stuckAfterMs: number,
+  maxRequeues: number,
+): Promise<{ taskId: string; requeues: number }[]> {
+  return q.query(
+    `SELECT id::text AS "taskId", stuck_requeues AS requeues FROM tasks
+     WHERE ${stuckSql} AND stuck_requeues >= $3 ORDER BY published_at LIMIT $1`,
+    [limit, stuckAfterMs, maxRequeues],
+  );
 }

@@ -60,3 +60,37 @@ it('requeues a task lost in flight and frees its slot, so the tenant runs again'
   const [row] = await h.db.query<{ status: string }>('SELECT status FROM tasks WHERE id = $1', [lost.taskId]);
   expect(row?.status).toBe('queued');
 });
+
+it('fails a task that is lost every time it is handed back, so the job goes on', async () => {
+  const tenant = await h.tenant('pro');
+  await h.grant(tenant, 'catalog', '', 'read');
+  await h.grant(tenant, 'cutouts', '', 'write');
+  await h.quota(tenant, { maxInFlight: 1 });
+  const job = h.signed(
+    await h.key(tenant),
+    jobBody('catalog', ['a.jpg', 'b.jpg'], { bucket: 'cutouts', prefix: 'out/' }),
+  );
+  await h.publish(job);
+  expect((await h.decision(job.messageId)).kind).toBe('accepted');
+  const mine = async () => {
+    for (;;) {
+      const task = await nextTask();
+      if (task.tenant === tenant) return task;
+    }
+  };
+
+  // Published, then handed back twice: lost each time (as a poison task dead-lettered each time).
+  const first = await mine();
+  for (let requeue = 1; requeue <= 2; requeue++) {
+    expect(await mine()).toMatchObject({ taskId: first.taskId });
+  }
+  // The third time it is failed instead, and the tenant's window takes the next task.
+  expect(await mine()).toMatchObject({ item: 1 });
+  const [row] = await h.db.query<{ status: string; error_code: string; error_message: string }>(
+    'SELECT status, error_code, error_message FROM tasks WHERE id = $1',
+    [first.taskId],
+  );
+  expect(row).toMatchObject({ status: 'failed', error_code: 'internal_error' });
+  expect(row?.error_message).toMatch(/handed back to the workers 2 times/);
+  expect(await dispatchOf(tenant)).toEqual({ pending: 0, in_flight: 1 });
+});
