@@ -73,7 +73,9 @@ it('keeps the gateway within its byte budget while it rejects a flood of 300 × 
   // A job behind the flood: once it is decided, every flood message before it was too.
   const marker = h.signed(key, jobBody('catalog', ['marker.jpg']));
   await h.publish(marker);
-  expect((await h.decision(marker.messageId)).kind).toBe('accepted');
+  // A few messages per batch now, on a machine that may be busy: allow it time.
+  const markerKey = `${tenant}.${marker.messageId}.accepted`;
+  await h.results.waitFor((events) => events.some((event) => event.routingKey === markerKey), 120_000);
   expect(await h.broker.depth(h.broker.names.jobsQueue)).toBe(0);
 
   const growth = peakRssBytes(pid) - baseline;
@@ -85,4 +87,4 @@ it('keeps the gateway within its byte budget while it rejects a flood of 300 × 
   // of 400 takes most of the 300 MiB flood.
   expect(held).toBeLessThan(3 * budget + 24 * mib);
   expect(growth).toBeLessThan(6 * budget + 64 * mib);
-}, 120_000);
+}, 240_000);
