@@ -207,6 +207,11 @@ try {
      WHERE source = 'job' AND (tenant_id = $1 OR tenant_id IS NULL) GROUP BY 1 ORDER BY 1`,
     [flooder.tenant],
   );
+  // How far tenant A's two manifests got meanwhile: they were being listed while B's job ran.
+  const manifests = await db.query<{ state: string; skipped: number; total: number | null }>(
+    'SELECT state, skipped, total FROM jobs WHERE tenant_id = $1 ORDER BY created_at',
+    [flooder.tenant],
+  );
   const ratio = floodedSeconds / quietSeconds;
   const withinMemory = memory.gateway.peak <= limitsMiB.gateway && memory.worker.peak <= limitsMiB.worker;
   const passed = ratio <= allowedRatio && withinMemory;
@@ -229,6 +234,7 @@ try {
       ['bench (producers)', Math.round(memory.bench.peak), '-'],
     ]),
   );
+  console.log(`\nTenant A's manifest jobs: ${JSON.stringify(manifests)}`);
   console.log(
     `\nJobs queue backlog: ${backlogAtSubmit} messages when B's job was published, ${backlogAtEnd} when it completed`,
   );
@@ -255,6 +261,7 @@ try {
       backlogAtSubmit,
       backlogAtEnd,
       decided,
+      manifests,
     },
     peakRssMiB: Object.fromEntries(Object.entries(memory).map(([name, m]) => [name, Math.round(m.peak)])),
     limitsMiB,
