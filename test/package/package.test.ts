@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobContractVersion } from '../../src/contracts/job.js';
 import { resultEventContractVersion } from '../../src/contracts/result-event.js';
 import { taskContractVersion } from '../../src/contracts/task.js';
+import { encodeHmacSecret } from '../../src/signing/keys.js';
+import { createPipelineHarness } from '../e2e/pipeline-harness.js';
 import { noisyJpeg } from '../support/images.js';
 import { installPackedClearcut, repoDir, type TryoutProject } from './tryout-project.js';
 
@@ -168,3 +170,49 @@ describe('the installed package', () => {
     expect(status).toBe(0);
   });
 });
+
+describe('the producer SDK example of docs/library.md', () => {
+  it('submits a job to a real gateway and worker from the installed package and follows it to the end', async () => {
+    const pipeline = await createPipelineHarness('package-sdk-example');
+    try {
+      const catalog = await pipeline.s3.createBucket('catalog');
+      const cutouts = await pipeline.s3.createBucket('cutouts');
+      await pipeline.s3.store.put(catalog, 'shoes/boot.jpg', await noisyJpeg(64, 48), {
+        contentType: 'image/jpeg',
+      });
+      const key = await pipeline.tenant(catalog, cutouts);
+      await pipeline.startWorker();
+      // The example as documented, pointed at this test's broker, tenant and buckets.
+      const example = exampleOf(readFileSync(join(repoDir, 'docs/library.md'), 'utf8'), '// submit.mjs')
+        .replace(
+          "amqpUrl: 'amqp://clearcut-producer-acme:dev-producer-password@localhost:5672/clearcut',",
+          `amqpUrl: ${JSON.stringify(pipeline.env.CLEARCUT_AMQP_URL)}, prefix: ${JSON.stringify(pipeline.env.CLEARCUT_AMQP_PREFIX)},`,
+        )
+        .replace("{ tenant: 'acme' }", `{ tenant: ${JSON.stringify(key.tenantId)} }`)
+        .replace("bucket: 'catalog'", `bucket: ${JSON.stringify(catalog)}`)
+        .replace("bucket: 'cutouts'", `bucket: ${JSON.stringify(cutouts)}`);
+      expect(example).toContain(key.tenantId);
+      await writeFile(join(project.dir, 'submit.mjs'), example);
+      if (key.secret.algorithm !== 'hmac-sha256') throw new Error('the harness made an Ed25519 key');
+      const { status, stdout, stderr } = await project.node('submit.mjs', [], {
+        CLEARCUT_KEY_ID: key.keyId,
+        CLEARCUT_KEY_SECRET: encodeHmacSecret(key.secret),
+      });
+      expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
+      const lines = stdout.trim().split('\n');
+      expect(lines[0]).toMatch(/^accepted: job /);
+      expect(lines.at(-1)).toMatch(/^completed: 1 succeeded, 0 failed of 1/);
+      const written = await pipeline.keys(cutouts);
+      expect(written.filter((name) => /^acme\/shoes\/.*\.(cutout|white)\./.test(name))).toHaveLength(2);
+    } finally {
+      await pipeline.dispose();
+    }
+  }, 300_000);
+});
+
+/** The fenced code block of `markdown` whose first line is `firstLine`. */
+function exampleOf(markdown: string, firstLine: string): string {
+  const block = markdown.split('```').find((part) => part.split('\n')[1]?.startsWith(firstLine));
+  if (!block) throw new Error(`no code block starting with ${firstLine}`);
+  return block.slice(block.indexOf('\n') + 1);
+}

@@ -26,7 +26,7 @@ export interface TryoutProject {
   /** The installed `clearcut` bin, run by node with `env` added to this process's environment. */
   clearcut(args: readonly string[], env?: Record<string, string>): Promise<CommandRun>;
   /** `node file` inside the project (files written there import 'clearcut' as a user would). */
-  node(file: string, args?: readonly string[]): Promise<CommandRun>;
+  node(file: string, args?: readonly string[], env?: Record<string, string>): Promise<CommandRun>;
   remove(): Promise<void>;
 }
 
@@ -49,9 +49,12 @@ export async function installPackedClearcut(): Promise<TryoutProject> {
   const ourLock = JSON.parse(await readFile(join(repoDir, 'package-lock.json'), 'utf8')) as {
     packages: Record<string, LockEntry>;
   };
-  const dependencies = Object.entries(ourLock.packages).filter(
-    ([path, entry]) => path.startsWith('node_modules/') && !entry.dev,
-  );
+  const registry = (await run('npm', ['config', 'get', 'registry'], repoDir)).stdout
+    .trim()
+    .replace(/\/?$/, '/');
+  const dependencies = Object.entries(ourLock.packages)
+    .filter(([path, entry]) => path.startsWith('node_modules/') && !entry.dev)
+    .map(([path, entry]) => [path, { resolved: tarballUrl(registry, path, entry), ...entry }] as const);
   const integrity = createHash('sha512')
     .update(await readFile(join(dir, pack.filename)))
     .digest('base64');
@@ -97,9 +100,20 @@ export async function installPackedClearcut(): Promise<TryoutProject> {
     files: pack.files.map((file) => file.path),
     bin,
     clearcut: (args, env = {}) => run(process.execPath, [bin, ...args], dir, env),
-    node: (file, args = []) => run(process.execPath, [file, ...args], dir),
+    node: (file, args = [], env = {}) => run(process.execPath, [file, ...args], dir, env),
     remove: () => rm(dir, { recursive: true, force: true }),
   };
+}
+
+/**
+ * Where the registry keeps this entry's tarball. Our lockfile may leave `resolved` out (npm's
+ * omit-lockfile-registry-resolved), and without it npm asks the registry for the package's metadata,
+ * which its cache need not hold; with it, the tarball is found in the cache by its integrity.
+ */
+function tarballUrl(registry: string, path: string, entry: LockEntry): string | undefined {
+  if (typeof entry.version !== 'string') return undefined;
+  const name = path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length);
+  return `${registry}${name}/-/${name.split('/').at(-1)}-${entry.version}.tgz`;
 }
 
 function run(
