@@ -17,7 +17,8 @@ export interface JobRouteDeps {
   readonly authenticate: (options: AuthOptions) => preHandlerAsyncHookHandler;
 }
 
-const pageSize = 100;
+/** Entries per page: `limit`, 1 to 100, default 100. */
+const maxPageSize = 100;
 const statusUrl = (jobId: string) => `/v1/jobs/${jobId}`;
 
 export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): void {
@@ -80,7 +81,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): voi
     },
   );
 
-  app.get<{ Querystring: { state?: string; cursor?: string } }>(
+  app.get<{ Querystring: { state?: string; cursor?: string; limit?: string } }>(
     '/v1/jobs',
     { preHandler: deps.authenticate({ scope: 'jobs:read' }) },
     async (request) => {
@@ -88,13 +89,13 @@ export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): voi
       const page = await listJobs(deps.db, principalOf(request).tenantId, {
         ...(state === undefined ? {} : { state: oneOf('state', state, jobStates) }),
         ...(cursor === undefined ? {} : { after: readCursor(cursor, isJobCursor) }),
-        limit: pageSize,
+        limit: pageLimit(request.query.limit),
       });
       return { jobs: page.entries, nextCursor: page.next };
     },
   );
 
-  app.get<{ Params: { id: string }; Querystring: { status?: string; cursor?: string } }>(
+  app.get<{ Params: { id: string }; Querystring: { status?: string; cursor?: string; limit?: string } }>(
     '/v1/jobs/:id/items',
     { preHandler: deps.authenticate({ scope: 'jobs:read' }) },
     async (request) => {
@@ -109,7 +110,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): voi
         {
           ...(status === undefined ? {} : { status: oneOf('status', status, itemStatuses) }),
           ...(cursor === undefined ? {} : { after: readCursor(cursor, isItemCursor)[0] }),
-          limit: pageSize,
+          limit: pageLimit(request.query.limit),
         },
       );
       return { items: page.entries, nextCursor: page.next };
@@ -120,6 +121,13 @@ export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): voi
 // Another tenant's job and no job look the same: a tenant learns nothing about others' ids.
 const notFound = (id: string) =>
   new ProblemError(problem('not_found', `no job ${id.slice(0, 128)} of yours`));
+
+function pageLimit(value: unknown): number {
+  if (value === undefined) return maxPageSize;
+  const limit = typeof value === 'string' && /^[1-9][0-9]{0,2}$/.test(value) ? Number(value) : 0;
+  if (limit >= 1 && limit <= maxPageSize) return limit;
+  throw new ProblemError(problem('invalid_request', `limit must be a whole number from 1 to ${maxPageSize}`));
+}
 
 function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
   if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
