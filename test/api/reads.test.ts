@@ -115,7 +115,7 @@ describe('reading jobs and usage over HTTP', () => {
     });
     expect(usage.images).toContainEqual({
       window: 'hour',
-      used: usedBefore + 2,
+      used: hourBefore + 2,
       limit: null,
       remaining: null,
       resetsAt: null,
