@@ -6,6 +6,7 @@ import type { ImageInput } from './input.js';
 import { type EngineOptions, type RemoveOptions, renditionsOf } from './options.js';
 import { withSharedEngine } from './shared-engines.js';
 
+export { type ItemErrorCode, itemErrorCodes } from '../contracts/item-errors.js';
 export type { Rendition, RenditionInput, RenditionKind } from '../contracts/renditions.js';
 export { renditionFormats, renditionKinds } from '../contracts/renditions.js';
 export { PermanentError, TransientError } from '../errors.js';
