@@ -155,7 +155,7 @@ describe('clearcut remove', () => {
     [['a.jpg', '--out', 'x', '--rendition', 'mask:webp'], /--rendition mask:webp: mask can be png/],
     [
       ['a.jpg', '--out', 'x', '--rendition', 'shadow'],
-      /unknown rendition "shadow" \(kinds: cutout, mask, white, crop\)/,
+      /unknown rendition "shadow" \(kinds: cutout, mask, white, crop, /,
     ],
     [['a.jpg', '--out', 'x', '--rendition', 'cutout,cutout'], /would write the same output/],
     [['a.jpg', '--out', 'x', '--square'], /--square applies to the white rendition/],
