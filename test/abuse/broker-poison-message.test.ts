@@ -92,7 +92,8 @@ describe.each(cases)('a %s message that crashes its consumer', (stream, route) =
       return; // an unreadable task is never replayed; the e2e tests replay real ones
     }
     expect(entry).toMatchObject({ messageId, keyId: 'ck_test_x', bytes: 13, reason: 'delivery_limit' });
-    expect(await broker.depth(deadQueue)).toBe(1); // listing leaves it there
+    // Listing leaves it there (the queue takes it back once the command's channel has closed).
+    await until(async () => (await broker.depth(deadQueue)) === 1, { what: `${deadQueue} to hold it again` });
 
     const replayed = await runCli(environment.env, 'dlq', 'replay', '--queue', stream, messageId);
     expect(replayed.status, replayed.err).toBe(0);
