@@ -6,13 +6,13 @@ import { type CliIo, type Command, processIo } from './io.js';
 const commands: Record<string, string> = {
   remove: 'Cut the background out of local image files or folders',
   models:
-    'List, pull, synthesise or quantize models (list | pull NAME | synth u2net|u2netp | quantize NAME|FILE)',
+    'List, pull, import, synthesise or quantize models (list | pull NAME | import FILE | synth u2net|u2netp | quantize NAME|FILE)',
   config: 'Show every configuration variable, its value and what it means',
   migrate: 'Apply the PostgreSQL migrations',
   tenants: 'Manage tenants (create | list | set-tier)',
-  keys: 'Manage signing keys (create | list | rotate | revoke)',
+  keys: 'Manage signing keys (create | list | rotate | reseal | revoke)',
   grants: 'Manage bucket grants (add | remove | list)',
-  quota: 'Show or set a tenant quota',
+  quota: 'Show or set a tenant quota, list the tiers (show | set | tiers)',
   audit: 'Print audit rows',
   submit: 'Sign and publish a job',
   gateway: 'Run the gateway consumer',
@@ -20,7 +20,7 @@ const commands: Record<string, string> = {
   worker: 'Run an inference worker',
   status: 'Show the progress of a job',
   results: 'Show where the results of a job are, and its failures',
-  dlq: 'List or replay dead-lettered tasks',
+  dlq: 'List or replay dead-lettered jobs, events and tasks (list | replay)',
   events: 'Run the S3 event consumer alone (it also runs inside the gateway)',
   triggers: 'Manage S3 event trigger rules (add | list | remove | disable | enable)',
 };
@@ -34,7 +34,7 @@ function usage(): string {
     'Commands:',
     ...lines,
     '',
-    'Run `clearcut <command> --help` for its options.',
+    'Run `clearcut <command> --help` for its options, `clearcut --version` for the versions.',
   ].join('\n');
 }
 

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
@@ -32,6 +32,28 @@ it('lists every command, and every subcommand that has a module of its own', asy
     const [command, subcommand] = module.split('-') as [string, string?];
     expect(listed.has(command), `${command} is listed`).toBe(true);
     if (subcommand) expect(listed.get(command), `${command} ${subcommand} is named`).toContain(subcommand);
+  }
+});
+
+it("names every subcommand in its command's line", async () => {
+  const { out } = await runCli({}, '--help');
+  const commandsDir = new URL('src/cli/commands/', repoRoot);
+  // Commands with subcommands: they dispatch through runSubcommand (or, for models, their own table).
+  const withSubcommands = readdirSync(commandsDir).filter((file) =>
+    /runSubcommand\(|unknown subcommand/.test(readFileSync(new URL(file, commandsDir), 'utf8')),
+  );
+  expect(withSubcommands.length).toBeGreaterThan(5);
+  for (const file of withSubcommands) {
+    const command = file.replace(/\.ts$/, '');
+    const { err } = await runCli({}, command, 'zz-not-a-subcommand');
+    const expected = /expected (?:one of )?([a-z, -]+?)(?: \(see|\)|$)/.exec(err)?.[1];
+    expect(expected, `${command}: ${err}`).toBeDefined();
+    const line = out.split('\n').find((candidate) => candidate.startsWith(`  ${command} `))!;
+    for (const subcommand of expected!.split(/, | or /)) {
+      expect(line, `clearcut --help names \`${command} ${subcommand}\``).toMatch(
+        new RegExp(`\\b${subcommand}\\b`),
+      );
+    }
   }
 });
 
