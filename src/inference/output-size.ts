@@ -5,6 +5,7 @@ import {
   maxTaskOutputPixels,
   type Rendition,
   type RenditionKind,
+  renditionOutputs,
 } from '../contracts/renditions.js';
 import { PermanentError } from '../errors.js';
 import { canvasShapeOf } from './backgrounds.js';
@@ -56,8 +57,32 @@ export interface PlannedOutput {
   readonly size: Size;
 }
 
-/** Throws PermanentError(output_too_large) when one output or their total is over the limits. */
-export function checkOutputSizes(outputs: readonly PlannedOutput[], limits: OutputLimits): void {
+const tinySubject: Box = { left: 0, top: 0, width: 1, height: 1 };
+
+/**
+ * What every output will have at least, whatever the mask turns out to be (a one-pixel subject:
+ * canvases and crops only grow with the subject): checked before the model runs, so an output
+ * bomb costs no inference. Outputs that do not depend on the subject get their exact size.
+ */
+export function leastOutputSizes(renditions: readonly Rendition[], image: Size): PlannedOutput[] {
+  return renditionOutputs(renditions).map(({ index, rendition, size }) => ({
+    index,
+    kind: rendition.kind,
+    ...(size === undefined ? {} : { asked: size }),
+    size: outputSize(rendition, image, tinySubject),
+  }));
+}
+
+/**
+ * Throws PermanentError(output_too_large) when one output or their total is over the limits;
+ * `atLeast` says the sizes are lower bounds (leastOutputSizes), in the message.
+ */
+export function checkOutputSizes(
+  outputs: readonly PlannedOutput[],
+  limits: OutputLimits,
+  atLeast = false,
+): void {
+  const wouldBe = atLeast ? 'would be at least' : 'would be';
   let total = 0;
   for (const { index, kind, asked, size } of outputs) {
     const pixels = size.width * size.height;
@@ -65,7 +90,7 @@ export function checkOutputSizes(outputs: readonly PlannedOutput[], limits: Outp
       const which = asked === undefined ? kind : `${kind}, size ${asked}`;
       throw new PermanentError(
         'output_too_large',
-        `renditions[${index}] (${which}) would be ${size.width}×${size.height} = ${pixels} pixels, more than the ${limits.maxOutputPixels} allowed per output (CLEARCUT_MAX_OUTPUT_PIXELS)`,
+        `renditions[${index}] (${which}) ${wouldBe} ${size.width}×${size.height} = ${pixels} pixels, more than the ${limits.maxOutputPixels} allowed per output (CLEARCUT_MAX_OUTPUT_PIXELS)`,
       );
     }
     total += pixels;
@@ -73,7 +98,7 @@ export function checkOutputSizes(outputs: readonly PlannedOutput[], limits: Outp
   if (total > limits.maxTaskOutputPixels) {
     throw new PermanentError(
       'output_too_large',
-      `the renditions would be ${total} pixels together, more than the ${limits.maxTaskOutputPixels} allowed per image (CLEARCUT_MAX_TASK_OUTPUT_PIXELS)`,
+      `the renditions ${wouldBe} ${total} pixels together, more than the ${limits.maxTaskOutputPixels} allowed per image (CLEARCUT_MAX_TASK_OUTPUT_PIXELS)`,
     );
   }
 }

@@ -5,7 +5,12 @@ import { type DecodedImage, decodeImage, type ImageLimits } from '../images/deco
 import type { SupportedFormat } from '../images/sniff.js';
 import type { Engine, MaskTimings } from './engine.js';
 import type { Box } from './geometry.js';
-import { contractOutputLimits, type OutputLimits } from './output-size.js';
+import {
+  checkOutputSizes,
+  contractOutputLimits,
+  leastOutputSizes,
+  type OutputLimits,
+} from './output-size.js';
 import { type RenditionOutput, renderRenditions } from './render.js';
 
 export interface StageTimings extends MaskTimings {
@@ -26,8 +31,9 @@ export interface RemovalResult {
 
 /**
  * Validates and decodes `input` (PermanentError with a refusal code when it is not acceptable),
- * predicts its mask once, and renders every rendition from that mask (PermanentError
- * `output_too_large` when the outputs would exceed the output limits, the contract's by default).
+ * predicts its mask once, and renders every rendition from that mask. PermanentError
+ * `output_too_large` when the outputs would exceed the output limits (the contract's by default):
+ * before the model runs when the options alone say so, after it when the subject's size does.
  */
 export async function removeBackground(
   engine: Engine,
@@ -48,16 +54,18 @@ export async function removeBackground(
   let started = performance.now();
   const image: DecodedImage = await decodeImage(input, limits);
   timings.decodeMs = performance.now() - started;
+  const outputLimits: OutputLimits = {
+    maxOutputPixels: limits.maxOutputPixels ?? contractOutputLimits.maxOutputPixels,
+    maxTaskOutputPixels: limits.maxTaskOutputPixels ?? contractOutputLimits.maxTaskOutputPixels,
+  };
+  checkOutputSizes(leastOutputSizes(renditions, image), outputLimits, true);
   const mask = await engine.predictMask(image, timings);
   started = performance.now();
   const { subject, outputs } = await renderRenditions(
     image,
     mask,
     renditions,
-    {
-      maxOutputPixels: limits.maxOutputPixels ?? contractOutputLimits.maxOutputPixels,
-      maxTaskOutputPixels: limits.maxTaskOutputPixels ?? contractOutputLimits.maxTaskOutputPixels,
-    },
+    outputLimits,
     backgroundImages,
   );
   timings.renderMs = performance.now() - started;

@@ -6,7 +6,8 @@ import { createPipelineHarness, type PipelineHarness } from '../e2e/pipeline-har
 // per side, three times). Before the fix it was admitted, rendered until libvips refused the
 // pixel count, retried five times as a transient error and ended as internal_error. Now the body
 // is refused at admission when the options alone exceed the contract's caps, and a worker refuses
-// an output over its configured caps on the first attempt, permanently, giving the image back.
+// an output over its configured caps on the first attempt, permanently, before the model runs when
+// the options alone say so, giving the image back.
 
 let p: PipelineHarness;
 let input: string;
@@ -87,7 +88,7 @@ describe('an output-size bomb', () => {
     const [task] = await p.tasks(key.tenantId, jobId);
     expect(task).toMatchObject({ status: 'failed', attempts: 1, error_code: 'output_too_large' });
     expect(task!.error_message).toBe(
-      `renditions[1] (white) would be 1200×1200 = 1440000 pixels, more than the ${perOutputCap} allowed per output (CLEARCUT_MAX_OUTPUT_PIXELS)`,
+      `renditions[1] (white) would be at least 1200×1200 = 1440000 pixels, more than the ${perOutputCap} allowed per output (CLEARCUT_MAX_OUTPUT_PIXELS)`,
     );
     expect(await imagesUsedToday(key.tenantId)).toBe(0);
     expect((await p.keys(output)).filter((k) => k.startsWith('out/tiny'))).toEqual([]);
@@ -100,7 +101,7 @@ describe('an output-size bomb', () => {
     const [task] = await p.tasks(key.tenantId, jobId);
     expect(task).toMatchObject({ status: 'failed', attempts: 1, error_code: 'output_too_large' });
     expect(task!.error_message).toBe(
-      `the renditions would be 2000000 pixels together, more than the ${perTaskCap} allowed per image (CLEARCUT_MAX_TASK_OUTPUT_PIXELS)`,
+      `the renditions would be at least 2000000 pixels together, more than the ${perTaskCap} allowed per image (CLEARCUT_MAX_TASK_OUTPUT_PIXELS)`,
     );
     expect(await imagesUsedToday(key.tenantId)).toBe(0);
   }, 120_000);
@@ -119,7 +120,7 @@ describe('an output-size bomb', () => {
     const [refused] = await p.tasks(key.tenantId, over);
     expect(refused).toMatchObject({ status: 'failed', attempts: 1, error_code: 'output_too_large' });
     expect(refused!.error_message).toMatch(
-      /^renditions\[0\] \(white, size 1100\) would be 1100×1100 = 1210000 pixels/,
+      /^renditions\[0\] \(white, size 1100\) would be at least 1100×1100 = 1210000 pixels/,
     );
 
     const within = await p.submit(key, job([{ ...whiteSquare('jpeg', 800), sizes: [800, 200] }]));

@@ -1,6 +1,9 @@
+import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { type RenditionInput, renditionSchema } from '../../src/contracts/renditions.js';
+import { type RenditionInput, renditionListSchema, renditionSchema } from '../../src/contracts/renditions.js';
+import type { Engine } from '../../src/inference/engine.js';
 import { checkOutputSizes, outputSize } from '../../src/inference/output-size.js';
+import { removeBackground } from '../../src/inference/remove.js';
 
 const image = { width: 300, height: 200 };
 const subject = { left: 200, top: 120, width: 60, height: 40 };
@@ -87,5 +90,41 @@ describe('checkOutputSizes', () => {
           'the renditions would be 15100 pixels together, more than the 15000 allowed per image (CLEARCUT_MAX_TASK_OUTPUT_PIXELS)',
       }),
     );
+  });
+});
+
+describe('removeBackground and the output caps', () => {
+  it('refuses outputs the options alone make too large before the model runs', async () => {
+    let predictions = 0;
+    const engine = {
+      predictMask: async (image: { width: number; height: number }) => {
+        predictions++;
+        return new Uint8Array(image.width * image.height).fill(255);
+      },
+    } as unknown as Engine;
+    const source = await sharp({ create: { width: 16, height: 16, channels: 3, background: [9, 9, 9] } })
+      .png()
+      .toBuffer();
+    const limits = {
+      maxInputBytes: 1_000_000,
+      maxInputPixels: 1_000_000,
+      decodeTimeoutMs: 10_000,
+      maxOutputPixels: 1_000_000,
+      maxTaskOutputPixels: 1_000_000,
+    };
+    const bomb = renditionListSchema.parse([{ kind: 'white', square: true, fill: 0.1, minSide: 1001 }]);
+    await expect(removeBackground(engine, source, bomb, limits)).rejects.toMatchObject({
+      code: 'output_too_large',
+      message:
+        'renditions[0] (white) would be at least 1001×1001 = 1002001 pixels, more than the 1000000 allowed per output (CLEARCUT_MAX_OUTPUT_PIXELS)',
+    });
+    expect(predictions).toBe(0);
+    // Within the caps the model runs once for every output.
+    const fine = renditionListSchema.parse([
+      { kind: 'white', square: true, fill: 0.5, minSide: 16, sizes: [64, 32] },
+    ]);
+    const result = await removeBackground(engine, source, fine, limits);
+    expect(result.outputs.map(({ width }) => width)).toEqual([32, 32]);
+    expect(predictions).toBe(1);
   });
 });
