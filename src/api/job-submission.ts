@@ -1,6 +1,8 @@
 import { admitBatch } from '../admission/admit.js';
 import { type Decision, reject } from '../admission/decision.js';
 import { nonceLedger } from '../admission/nonces.js';
+import { recordDecisions } from '../admission/record.js';
+import type { AdmissionRequest } from '../admission/request.js';
 import type { Database, Queryable } from '../db/database.js';
 import type { ModelCatalog } from '../models/catalog.js';
 import { bodyDigest } from '../signing/index.js';
@@ -30,33 +32,31 @@ export async function submitJob(
 ): Promise<Submission> {
   const ref = { tenantId: principal.tenantId, jobId };
   const digest = bodyDigest(body);
+  const request: AdmissionRequest = {
+    ...ref,
+    keyId: principal.keyId,
+    nonce: principal.nonce,
+    body: { bytes: body },
+    repeated: false,
+    origin: { source: 'api' },
+  };
   const submission = await context.db.transaction(async (tx): Promise<Submission> => {
     if ((await admittedDigest(tx, ref)) === digest) {
       // Even a retry spends its nonce: the same signed bytes twice are a replay.
       const replayed = principal.nonce !== null && (await nonceTaken(tx, principal, jobId, context.now));
       if (!replayed) return { kind: 'repeated' };
-      return {
-        kind: 'decided',
-        decision: reject(
-          'replayed_nonce',
-          `nonce ${principal.nonce!.value} was already used with key ${principal.keyId}`,
-        ),
-      };
+      const decision = reject(
+        'replayed_nonce',
+        `nonce ${principal.nonce!.value} was already used with key ${principal.keyId}`,
+      );
+      await recordDecisions(tx, [{ request, decision }], context.now);
+      return { kind: 'decided', decision };
     }
-    const [decision] = await admitBatch(
-      tx,
-      [
-        {
-          ...ref,
-          keyId: principal.keyId,
-          nonce: principal.nonce,
-          body: { bytes: body },
-          repeated: false,
-          origin: { source: 'api' },
-        },
-      ],
-      { now: context.now, catalog: context.catalog, nonces: nonceLedger },
-    );
+    const [decision] = await admitBatch(tx, [request], {
+      now: context.now,
+      catalog: context.catalog,
+      nonces: nonceLedger,
+    });
     if (decision!.outcome === 'accepted') await recordIdempotency(tx, ref, digest);
     return { kind: 'decided', decision: decision! };
   });

@@ -62,6 +62,11 @@ describe('signed HTTP requests', () => {
     const again = await send(h.base, call, headers);
     expect(again.status).toBe(401);
     expect((await problemOf(again)).reason).toBe('replayed_nonce');
+    const audit = await listAudit(h.db, { tenantId: 'acme', limit: 50 });
+    const reasons = audit
+      .filter((row) => row.messageId === id)
+      .map((row) => `${row.source} ${row.reason ?? row.outcome}`);
+    expect(reasons.sort()).toEqual(['api accepted', 'api replayed_nonce']);
 
     const read = { path: `/v1/jobs/${id}` };
     const readHeaders = signedHeaders(hmac, read);
