@@ -12,7 +12,11 @@ afterAll(async () => h?.dispose());
 it('lists skipped input entries by manifest line number, not as text (2 before 10)', async () => {
   const tenant = await h.tenant();
   const bucket = await h.s3.createBucket('order');
-  const jobId = await h.job(tenant, { bucket, manifest: 'm.jsonl' }, { bucket, prefix: 'out/' });
+  const jobId = await h.job(
+    tenant,
+    { bucket, manifest: { bucket, key: 'm.jsonl' } },
+    { bucket, prefix: 'out/' },
+  );
   await h.db.query(
     `INSERT INTO job_input_problems (tenant_id, job_id, position, entry, code, message)
      SELECT $1, $2, p, 'line ' || p, 'invalid_key', 'bad' FROM unnest($3::bigint[]) AS p`,

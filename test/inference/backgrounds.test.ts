@@ -149,7 +149,9 @@ describe('background rendition', () => {
     const { outputs } = await renderRenditions(image, mask, renditions, undefined, images);
     const { data } = await pixelsOf(outputs[0]!.bytes);
     expect([...data]).toEqual(
-      expectedCanvas({ width: 16, height: 16 }, { left: 6, top: 6 }, (m) => over(m, [10, 200, 100], 255).slice(0, 3)),
+      expectedCanvas({ width: 16, height: 16 }, { left: 6, top: 6 }, (m) =>
+        over(m, [10, 200, 100], 255).slice(0, 3),
+      ),
     );
   });
 });
