@@ -9,6 +9,7 @@ import type { AccessTokenIssuer } from './access-tokens.js';
 import { createAuthenticator } from './authenticate.js';
 import { registerJobRoutes } from './job-routes.js';
 import { registerOAuthRoute } from './oauth-route.js';
+import { renderOpenApi } from './openapi.js';
 import type { GetKey } from './principal.js';
 import { type Problem, ProblemError, problem, problemContentType } from './problems.js';
 import { registerUsageRoute } from './usage-route.js';
@@ -60,6 +61,10 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
       return routeOpsRequest(request.raw, reply.raw, deps);
     });
   }
+  const openApi = renderOpenApi();
+  app.get('/openapi.json', (_request, reply) =>
+    reply.header('content-type', 'application/json').send(openApi),
+  );
   const authenticate = createAuthenticator(deps);
   registerOAuthRoute(app, deps);
   registerJobRoutes(app, { ...deps, authenticate });

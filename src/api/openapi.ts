@@ -1,0 +1,192 @@
+import { z } from 'zod';
+import { jobSchema } from '../contracts/job.js';
+import {
+  itemListSchema,
+  jobAcceptedSchema,
+  jobListSchema,
+  jobStatusSchema,
+  oauthErrorSchema,
+  problemSchema,
+  tokenResponseSchema,
+  usageSchema,
+} from './contracts.js';
+
+// OpenAPI 3.1 description of the API, generated from the zod contracts; served at /openapi.json
+// and checked in as docs/openapi.json (`npx tsx infra/dev/openapi.ts` rewrites it).
+
+const schemas = {
+  Job: [jobSchema, 'input'],
+  JobAccepted: [jobAcceptedSchema, 'output'],
+  JobStatus: [jobStatusSchema, 'output'],
+  JobList: [jobListSchema, 'output'],
+  ItemList: [itemListSchema, 'output'],
+  Usage: [usageSchema, 'output'],
+  Problem: [problemSchema, 'output'],
+  TokenResponse: [tokenResponseSchema, 'output'],
+  OAuthError: [oauthErrorSchema, 'output'],
+} as const;
+export type ApiSchemaName = keyof typeof schemas;
+
+const ref = (name: ApiSchemaName) => ({ $ref: `#/components/schemas/${name}` });
+const json = (name: ApiSchemaName, contentType = 'application/json') => ({
+  content: { [contentType]: { schema: ref(name) } },
+});
+const problems = (...statuses: number[]) =>
+  Object.fromEntries(
+    statuses.map((status) => [
+      String(status),
+      { description: 'A problem', ...json('Problem', 'application/problem+json') },
+    ]),
+  );
+const secured = [{ signedRequest: [] }, { bearer: [] }];
+const query = (name: string, description: string, values?: readonly string[]) => ({
+  name,
+  in: 'query',
+  required: false,
+  description,
+  schema: values ? { type: 'string', enum: values } : { type: 'string' },
+});
+const idPath = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' },
+};
+const page = [
+  query('cursor', 'nextCursor of the previous page'),
+  query('limit', 'entries per page, 1 to 100 (default 100)'),
+];
+
+export function openApiDocument(): Record<string, unknown> {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'ClearCut HTTP API',
+      version: '1',
+      description:
+        'Signed requests (cc-* headers) or OAuth 2.0 bearer tokens; see docs/api.md and docs/protocol.md section 9.',
+    },
+    paths: {
+      '/oauth/token': {
+        post: {
+          summary: 'Client credentials with an RFC 7523 JWT assertion',
+          requestBody: {
+            required: true,
+            content: {
+              'application/x-www-form-urlencoded': {
+                schema: {
+                  type: 'object',
+                  required: ['grant_type', 'client_assertion_type', 'client_assertion'],
+                  properties: {
+                    grant_type: { const: 'client_credentials' },
+                    client_assertion_type: {
+                      const: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+                    },
+                    client_assertion: { type: 'string' },
+                    scope: { type: 'string' },
+                    client_id: { type: 'string' },
+                  },
+                },
+              },
+            },
+          },
+          responses: {
+            200: { description: 'An access token', ...json('TokenResponse') },
+            400: { description: 'A bad request', ...json('OAuthError') },
+            401: { description: 'The client could not be authenticated', ...json('OAuthError') },
+          },
+        },
+      },
+      '/v1/jobs': {
+        post: {
+          summary: 'Submit a job',
+          security: secured,
+          parameters: [
+            {
+              name: 'Idempotency-Key',
+              in: 'header',
+              required: true,
+              description: 'The job id',
+              schema: idPath.schema,
+            },
+          ],
+          requestBody: { required: true, ...json('Job') },
+          responses: {
+            202: { description: 'Admitted (or a retry of an admitted job)', ...json('JobAccepted') },
+            ...problems(400, 401, 403, 409, 413, 415, 422, 429),
+          },
+        },
+        get: {
+          summary: 'List your jobs, newest first',
+          security: secured,
+          parameters: [
+            query('state', 'only jobs in this state', ['expanding', 'running', 'completed']),
+            ...page,
+          ],
+          responses: {
+            200: { description: 'A page of jobs', ...json('JobList') },
+            ...problems(400, 401, 403),
+          },
+        },
+      },
+      '/v1/jobs/{id}': {
+        get: {
+          summary: "A job's progress and results manifest",
+          security: secured,
+          parameters: [idPath],
+          responses: { 200: { description: 'The job', ...json('JobStatus') }, ...problems(401, 403, 404) },
+        },
+      },
+      '/v1/jobs/{id}/items': {
+        get: {
+          summary: "A job's items, page by page",
+          security: secured,
+          parameters: [
+            idPath,
+            query('status', 'only items with this status', ['pending', 'queued', 'succeeded', 'failed']),
+            ...page,
+          ],
+          responses: {
+            200: { description: 'A page of items', ...json('ItemList') },
+            ...problems(400, 401, 403, 404),
+          },
+        },
+      },
+      '/v1/usage': {
+        get: {
+          summary: 'Your quota windows and job token bucket',
+          security: secured,
+          responses: { 200: { description: 'Usage', ...json('Usage') }, ...problems(401, 403) },
+        },
+      },
+    },
+    components: {
+      schemas: Object.fromEntries(
+        Object.entries(schemas).map(([name, [schema, io]]) => [name, componentSchema(name, schema, io)]),
+      ),
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        signedRequest: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'cc-signature',
+          description:
+            'With cc-key-id, cc-timestamp and cc-nonce, over the HTTP canonical string (docs/protocol.md section 9).',
+        },
+      },
+    },
+  };
+}
+
+/** A schema at its place in the document: its local `#/$defs/…` refs point there. */
+function componentSchema(name: string, schema: z.ZodType, io: 'input' | 'output'): unknown {
+  const { $schema: _, ...body } = z.toJSONSchema(schema, { target: 'draft-2020-12', io }) as Record<
+    string,
+    unknown
+  >;
+  return JSON.parse(JSON.stringify(body).replaceAll('"$ref":"#/', `"$ref":"#/components/schemas/${name}/`));
+}
+
+export function renderOpenApi(): string {
+  return `${JSON.stringify(openApiDocument(), null, 2)}\n`;
+}
