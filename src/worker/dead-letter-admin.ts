@@ -2,6 +2,7 @@
 import { type Task, taskSchema } from '../contracts/task.js';
 import type { Database } from '../db/database.js';
 import { markPublished } from '../jobs/task-queue.js';
+import { reopenFailedTask } from '../jobs/task-rows.js';
 import type { HeldMessage } from '../queue/amqp-browse.js';
 import type { Publisher } from '../queue/bus.js';
 import { type Topology, taskLaneRoutingKeys } from '../queue/topology.js';
@@ -59,31 +60,9 @@ export async function replayDeadLetter(
   entry: DeadLetterEntry & { task: Task },
 ): Promise<ReplayResult> {
   const { task } = entry;
-  const [row] = await db.transaction(async (tx) => {
-    const [current] = await tx.query<{ status: string }>(
-      'SELECT status FROM tasks WHERE id = $1 AND tenant_id = $2 AND job_id = $3 FOR UPDATE',
-      [task.taskId, task.tenant, task.jobId],
-    );
-    if (current?.status === 'failed') {
-      await tx.query(
-        `WITH reopened AS (
-           UPDATE tasks SET status = 'queued', finished_at = NULL, error_code = NULL, error_message = NULL,
-             outputs = NULL, published_at = NULL,
-             lease_until = now() + make_interval(secs => $2::double precision / 1000)
-           WHERE id = $1 RETURNING tenant_id, job_id
-         ), window_taken AS (
-           UPDATE tenant_dispatch d SET in_flight = d.in_flight + 1 FROM reopened WHERE d.tenant_id = reopened.tenant_id
-         )
-         UPDATE jobs j SET failed = j.failed - 1, state = CASE WHEN j.state = 'completed' THEN 'running' ELSE j.state END,
-           completed_at = NULL
-         FROM reopened WHERE j.tenant_id = reopened.tenant_id AND j.id = reopened.job_id`,
-        [task.taskId, republishLeaseMs],
-      );
-    }
-    return [current];
-  });
-  if (row === undefined) return 'no_row';
-  if (row.status === 'succeeded') return 'already_succeeded';
+  const status = await reopenFailedTask(db, task, republishLeaseMs);
+  if (status === undefined) return 'no_row';
+  if (status === 'succeeded') return 'already_succeeded';
   const attempt = Math.max(task.attempt, entry.attempts) + 1;
   await publisher.publish([
     {
