@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAudit } from '../../src/audit/audit.js';
+import { revokeKey, rotateKey } from '../../src/keys/key-admin.js';
+import { until } from '../support/until.js';
 import {
   type ApiHarness,
   job,
@@ -199,6 +201,44 @@ describe('signed HTTP requests', () => {
     expect((await problemOf(second)).reason).toBe('rate_limited');
     expect(second.headers.get('ratelimit-policy')).toBe('"jobs";q=1;w=60');
     expect(second.headers.get('ratelimit')).toMatch(/^"jobs";r=0;t=\d+/);
+  });
+
+  it('refuses a revoked or expired key (401), too many items (422) and an exhausted image quota (429)', async () => {
+    await h.tenant('small');
+    await h.db.query(
+      `INSERT INTO quota_overrides (tenant_id, limits) VALUES ('small', '{"images_per_day": 1, "max_items_per_job": 2}')`,
+    );
+    const key = await h.key('small');
+    const post = (id: string, keys: string[]) => ({
+      method: 'POST',
+      path: '/v1/jobs',
+      body: job('small', keys),
+      idempotencyKey: id,
+    });
+    const many = await signedFetch(h.base, key, post('small-1', ['a.jpg', 'b.jpg', 'c.jpg']));
+    expect(many.status).toBe(422);
+    expect((await problemOf(many)).reason).toBe('too_many_items');
+    const quota = await signedFetch(h.base, key, post('small-2', ['a.jpg', 'b.jpg']));
+    expect(quota.status).toBe(429);
+    expect((await problemOf(quota)).reason).toBe('quota_exceeded');
+
+    const rotated = await h.key('small');
+    await rotateKey(h.db, h.masterKey, rotated.keyId, { graceMs: 0, expiresAt: null });
+    await until(async () => (await signedFetch(h.base, rotated, { path: '/v1/usage' })).status === 401, {
+      timeoutMs: 2000,
+      what: 'the rotated key refused',
+    });
+    expect((await problemOf(await signedFetch(h.base, rotated, { path: '/v1/usage' }))).reason).toBe(
+      'expired_key',
+    );
+    await revokeKey(h.db, key.keyId);
+    await until(async () => (await signedFetch(h.base, key, { path: '/v1/usage' })).status === 401, {
+      timeoutMs: 2000,
+      what: 'the revoked key refused',
+    });
+    expect((await problemOf(await signedFetch(h.base, key, { path: '/v1/usage' }))).reason).toBe(
+      'revoked_key',
+    );
   });
 
   it("a tenant never sees another tenant's job: 404, as for no job at all", async () => {
