@@ -4,6 +4,9 @@ import { apiScopes } from './principal.js';
 // The wire shapes of the HTTP API's answers. docs/openapi.json is generated from these and the job
 // contract (src/contracts/job.ts); test/api/openapi.test.ts checks real answers against it.
 
+/** What a route returns: the wire shape of its schema (the type checker holds routes to the document). */
+export type Answer<S extends z.ZodType> = z.output<S>;
+
 const jobId = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/);
 const instant = z.string().meta({ format: 'date-time' });
 const cursor = z

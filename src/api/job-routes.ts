@@ -6,6 +6,13 @@ import type { ModelCatalog } from '../models/catalog.js';
 import { contentTypePattern } from '../signing/headers.js';
 import type { AuthOptions } from './authenticate.js';
 import { bodyOf, principalOf } from './authenticate.js';
+import type {
+  Answer,
+  itemListSchema,
+  jobAcceptedSchema,
+  jobListSchema,
+  jobStatusSchema,
+} from './contracts.js';
 import { decodeCursor, itemStatuses, jobStates, listItems, listJobs } from './job-pages.js';
 import { submitJob } from './job-submission.js';
 import { ProblemError, problem, rejectionProblem } from './problems.js';
@@ -25,7 +32,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): voi
   app.post(
     '/v1/jobs',
     { preHandler: deps.authenticate({ scope: 'jobs:write', nonceByAdmission: true }) },
-    async (request, reply) => {
+    async (request, reply): Promise<Answer<typeof jobAcceptedSchema>> => {
       const contentType = request.headers['content-type'] ?? '';
       if (!contentTypePattern.test(contentType)) {
         throw new ProblemError(
@@ -53,7 +60,7 @@ export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): voi
       reply.code(202).header('location', statusUrl(jobId));
       return {
         jobId,
-        status: 'accepted',
+        status: 'accepted' as const,
         statusUrl: statusUrl(jobId),
         repeated: !accepted,
         ...(accepted && submission.decision.outcome === 'accepted'
@@ -66,15 +73,17 @@ export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): voi
   app.get<{ Params: { id: string } }>(
     '/v1/jobs/:id',
     { preHandler: deps.authenticate({ scope: 'jobs:read' }) },
-    async (request) => {
+    async (request): Promise<Answer<typeof jobStatusSchema>> => {
       const { tenantId } = principalOf(request);
       const [job] = messageIdPattern.test(request.params.id)
         ? await findJobs(deps.db, request.params.id, tenantId)
         : [];
       if (job === undefined) throw notFound(request.params.id);
-      const { tenantId: _, manifest, ...progress } = job;
+      const { tenantId: _, manifest, createdAt, completedAt, ...progress } = job;
       return {
         ...progress,
+        createdAt: createdAt.toISOString(),
+        completedAt: completedAt?.toISOString() ?? null,
         resultsManifest: manifest === null ? null : `s3://${manifest.bucket}/${manifest.key}`,
         itemsUrl: `${statusUrl(job.jobId)}/items`,
       };
@@ -84,21 +93,22 @@ export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): voi
   app.get<{ Querystring: { state?: string; cursor?: string; limit?: string } }>(
     '/v1/jobs',
     { preHandler: deps.authenticate({ scope: 'jobs:read' }) },
-    async (request) => {
+    async (request): Promise<Answer<typeof jobListSchema>> => {
       const { state, cursor } = request.query;
       const page = await listJobs(deps.db, principalOf(request).tenantId, {
         ...(state === undefined ? {} : { state: oneOf('state', state, jobStates) }),
         ...(cursor === undefined ? {} : { after: readCursor(cursor, isJobCursor) }),
         limit: pageLimit(request.query.limit),
       });
-      return { jobs: page.entries, nextCursor: page.next };
+      const jobs = page.entries.map((entry) => ({ ...entry, createdAt: entry.createdAt.toISOString() }));
+      return { jobs, nextCursor: page.next };
     },
   );
 
   app.get<{ Params: { id: string }; Querystring: { status?: string; cursor?: string; limit?: string } }>(
     '/v1/jobs/:id/items',
     { preHandler: deps.authenticate({ scope: 'jobs:read' }) },
-    async (request) => {
+    async (request): Promise<Answer<typeof itemListSchema>> => {
       const { tenantId } = principalOf(request);
       const { id } = request.params;
       const [job] = messageIdPattern.test(id) ? await findJobs(deps.db, id, tenantId) : [];
