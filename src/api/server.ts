@@ -1,4 +1,4 @@
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { Counter, type Registry } from 'prom-client';
 import type { RefusalBudget } from '../admission/refusals.js';
 import type { Database } from '../db/database.js';
@@ -93,18 +93,17 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     deps.log.error({ err: error, route: request.routeOptions.url }, 'API request failed');
     return sendProblem(
       reply,
-      problem('internal_error', 'the request failed on our side; it was not admitted, retry it'),
+      problem(
+        'internal_error',
+        'the request failed on our side; a retry with the same Idempotency-Key is safe',
+      ),
     );
   });
   return app;
 }
 
-function sendProblem(
-  reply: { code(n: number): unknown; header(k: string, v: string): unknown; send(b: unknown): unknown },
-  p: Problem,
-) {
-  reply.code(p.status);
-  reply.header('content-type', problemContentType);
+function sendProblem(reply: FastifyReply, p: Problem) {
+  reply.code(p.status).header('content-type', problemContentType);
   if (p.retryAfterSeconds !== undefined) reply.header('retry-after', String(p.retryAfterSeconds));
   if (p.status === 401) reply.header('www-authenticate', 'Bearer');
   return reply.send(JSON.stringify(p));
