@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { nonceLedger } from '../admission/nonces.js';
+import { recordAudit } from '../audit/audit.js';
 import type { Database } from '../db/database.js';
 import type { AccessTokenIssuer } from './access-tokens.js';
 import { jwtBearerAssertionType, type OAuthError, verifyClientAssertion } from './client-assertion.js';
@@ -68,7 +69,23 @@ export function registerOAuthRoute(app: FastifyInstance, deps: OAuthRouteDeps): 
       messageId: 'oauth-token',
       expiresAt: verified.expiresAt,
     };
-    const taken = await deps.db.transaction((tx) => nonceLedger.record(tx, [use], now));
+    // The jti is spent and the issue audited together: no token without its audit row.
+    const taken = await deps.db.transaction(async (tx) => {
+      const held = await nonceLedger.record(tx, [use], now);
+      if (held.size === 0) {
+        await recordAudit(tx, [
+          {
+            at: now,
+            source: 'api',
+            tenantId: verified.client.tenantId,
+            keyId: verified.client.keyId,
+            outcome: 'token.issued',
+            detail: `scope ${scopes.join(' ')}, ${deps.tokens.ttlSeconds} s`,
+          },
+        ]);
+      }
+      return held;
+    });
     if (taken.size > 0)
       return fail({
         error: 'invalid_client',

@@ -1,5 +1,6 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listAudit } from '../../src/audit/audit.js';
 import { revokeKey } from '../../src/keys/key-admin.js';
 import { until } from '../support/until.js';
 import {
@@ -68,6 +69,8 @@ describe('POST /oauth/token', () => {
         scope: 'jobs:write jobs:read usage:read',
         iss: 'clearcut',
       });
+      const [audit] = await listAudit(h.db, { tenantId: 'acme', limit: 1 });
+      expect(audit).toMatchObject({ source: 'api', outcome: 'token.issued', keyId: key.keyId });
       const used = await submit(body.access_token, `tok-${key.secret.algorithm}`);
       expect(used.status).toBe(202);
     }
