@@ -49,7 +49,8 @@ it('finishes a job whose gateway and worker lose the broker twice, with one outp
     expect((await readiness(worker.httpPort)).body.checks).toEqual({
       broker: false,
       database: true,
-      models: true,
+      'model u2netp': true,
+      consuming: true,
     });
     expect((await readiness(gateway.httpPort)).body.checks).toMatchObject({ broker: false, database: true });
     await new Promise((resolve) => setTimeout(resolve, 1500));

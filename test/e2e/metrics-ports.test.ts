@@ -111,6 +111,11 @@ async function upload(name: string, shade: number): Promise<{ eTag: string }> {
 
 it('shows the gateway and worker counters moving during a job, on their metrics ports', async () => {
   expect(JSON.parse(await gatewayGet('/readyz'))).toMatchObject({ ready: true });
+  // A started worker answers at once but is ready only once its model is loaded and it consumes.
+  await until(
+    async () => (await workerGet('/readyz').catch(() => null)) !== null,
+    'the worker to report ready (model loaded, consuming)',
+  );
   expect(JSON.parse(await workerGet('/readyz'))).toMatchObject({ ready: true });
   const gatewayBefore = gatewayCounters(await gatewayGet('/metrics'));
   const workerBefore = workerCounters(await workerGet('/metrics'));

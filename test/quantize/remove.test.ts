@@ -60,6 +60,7 @@ describe('the int8 variant from the command line', () => {
       'u2netp-int8',
       '--rendition',
       'mask',
+      '--allow-synthetic',
     );
     expect(run.status).toBe(0);
     // No u2netp weights here: the notice names what to pull (the base), not the variant.
