@@ -68,6 +68,7 @@ export async function submitJob(
   if (!sameJobAgain) return submission;
   // A concurrent twin committed first: the same body is the same request.
   if ((await admittedDigest(context.db, ref)) === digest) return { kind: 'repeated' };
+  if (decision.outcome === 'rejected') return submission;
   return {
     kind: 'decided',
     decision: reject(

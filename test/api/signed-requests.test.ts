@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { admitBatch } from '../../src/admission/admit.js';
+import { nonceLedger } from '../../src/admission/nonces.js';
 import { listAudit } from '../../src/audit/audit.js';
 import { revokeKey, rotateKey } from '../../src/keys/key-admin.js';
+import { modelCatalog } from '../../src/models/catalog.js';
 import { until } from '../support/until.js';
 import {
   type ApiHarness,
@@ -113,6 +116,35 @@ describe('signed HTTP requests', () => {
       [id],
     );
     expect(row!.n).toBe('1');
+  });
+
+  it("answers 409 for a job id the tenant used at another door, with the core's words", async () => {
+    const id = nextId();
+    await h.db.transaction((tx) =>
+      admitBatch(
+        tx,
+        [
+          {
+            tenantId: 'acme',
+            jobId: id,
+            keyId: hmac.keyId,
+            nonce: { value: 'amqp-door-nonce-00000000', expiresAt: new Date(Date.now() + 60_000) },
+            body: { bytes: Buffer.from(job('acme')) },
+            repeated: false,
+            origin: { source: 'job' },
+          },
+        ],
+        { now: new Date(), catalog: modelCatalog({ defaultModel: 'u2net' }), nonces: nonceLedger },
+      ),
+    );
+    const response = await signedFetch(h.base, hmac, {
+      method: 'POST',
+      path: '/v1/jobs',
+      body: job('acme'),
+      idempotencyKey: id,
+    });
+    expect(response.status).toBe(409);
+    expect((await problemOf(response)).detail).toBe(`tenant acme already submitted job ${id}`);
   });
 
   it('maps the AMQP reason codes to HTTP statuses, as problem+json', async () => {
