@@ -2,8 +2,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway/gateway.js';
 import type { Worker } from '../../src/worker/worker.js';
 import { type HoldingProxy, startHoldingProxy } from '../support/tcp-proxy.js';
+import { untilValue } from '../support/until.js';
 import { runInterruptedJob } from './interrupted-job.js';
-import { createPipelineHarness, type PipelineHarness, until } from './pipeline-harness.js';
+import { createPipelineHarness, type PipelineHarness } from './pipeline-harness.js';
 
 // The gateway and the worker reach RabbitMQ through a proxy that cuts their connections and, for
 // a while, refuses new ones, as a broker restart or a network failure would; the test's own
@@ -42,10 +43,10 @@ it('finishes a job whose gateway and worker lose the broker twice, with one outp
     proxy.refuse(true);
     proxy.sever();
     // Down for a while: both say so on /readyz, and keep trying.
-    await until(
-      async () => (await readiness(worker.httpPort)).status === 503,
-      'the worker to report not ready',
-    );
+    await untilValue(async () => (await readiness(worker.httpPort)).status === 503, {
+      what: 'the worker to report not ready',
+      timeoutMs: 60_000,
+    });
     expect((await readiness(worker.httpPort)).body.checks).toEqual({
       broker: false,
       database: true,
@@ -55,10 +56,10 @@ it('finishes a job whose gateway and worker lose the broker twice, with one outp
     expect((await readiness(gateway.httpPort)).body.checks).toMatchObject({ broker: false, database: true });
     await new Promise((resolve) => setTimeout(resolve, 1500));
     proxy.refuse(false);
-    await until(
-      async () => (await readiness(worker.httpPort)).status === 200,
-      'the worker to be ready again',
-    );
+    await untilValue(async () => (await readiness(worker.httpPort)).status === 200, {
+      what: 'the worker to be ready again',
+      timeoutMs: 60_000,
+    });
     await progress.succeeded(7);
     proxy.sever(); // and once more, straight back
   });
@@ -92,7 +93,10 @@ it('admits every job published while its connection was cut, each exactly once',
   // before its connection is cut: they come back redelivered and must be recognised, not replayed.
   proxy.hold();
   for (const message of messages.slice(0, 30)) await p.h.publish(message);
-  await until(async () => (await jobCount()) === 30, 'the first 30 jobs to be committed');
+  await untilValue(async () => (await jobCount()) === 30, {
+    what: 'the first 30 jobs to be committed',
+    timeoutMs: 60_000,
+  });
   proxy.sever();
   proxy.hold(false);
   for (const message of messages.slice(30)) await p.h.publish(message);
@@ -108,5 +112,8 @@ it('admits every job published while its connection was cut, each exactly once',
   const metrics = await (await fetch(`http://127.0.0.1:${gateway.httpPort}/metrics`)).text();
   const redelivered = /clearcut_gateway_messages_total\{outcome="redelivered"[^}]*\} (\d+)/.exec(metrics);
   expect(Number(redelivered?.[1])).toBeGreaterThanOrEqual(30);
-  await until(async () => (await p.h.broker.depth(p.h.broker.names.jobsQueue)) === 0, 'an empty jobs queue');
+  await untilValue(async () => (await p.h.broker.depth(p.h.broker.names.jobsQueue)) === 0, {
+    what: 'an empty jobs queue',
+    timeoutMs: 60_000,
+  });
 }, 120_000);

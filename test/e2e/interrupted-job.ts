@@ -1,8 +1,8 @@
 import { expect } from 'vitest';
 import type { ResultEvent } from '../../src/contracts/result-event.js';
 import { smallProductPng } from '../support/images.js';
+import { untilValue } from '../support/until.js';
 import type { PipelineHarness } from './pipeline-harness.js';
-import { until } from './pipeline-harness.js';
 
 // A job that a test interrupts (cut connections, a restarted broker or database) part-way through,
 // and the proof afterwards that nothing was lost or done twice.
@@ -53,7 +53,10 @@ export async function runInterruptedJob(
     (await p.tasks(key.tenantId, jobId).catch(() => [])).filter((row) => row.status === 'succeeded').length;
   await fault({
     async succeeded(count) {
-      await until(async () => (await succeeded()) >= count, `${count} tasks of ${jobId} to succeed`);
+      await untilValue(async () => (await succeeded()) >= count, {
+        what: `${count} tasks of ${jobId} to succeed`,
+        timeoutMs: 60_000,
+      });
     },
     unfinished: async () => images - (await succeeded()),
   });
@@ -78,7 +81,10 @@ export async function runInterruptedJob(
     p.h.results.messages
       .map((m) => m.json() as ResultEvent)
       .filter((e) => e.jobId === jobId && (e.kind === 'item.succeeded' || e.kind === 'item.failed'));
-  await until(async () => new Set(itemEvents().map((e) => e.eventId)).size >= images, 'every item event');
+  await untilValue(async () => new Set(itemEvents().map((e) => e.eventId)).size >= images, {
+    what: 'every item event',
+    timeoutMs: 60_000,
+  });
   // The relay may publish an event twice (at-least-once); consumers dedupe by event id. What must
   // not happen is a second, different event for an item.
   const distinct = new Map(itemEvents().map((e) => [e.eventId, e]));

@@ -9,7 +9,8 @@ import { encode, rectangleScene } from '../support/images.js';
 import { syntheticModel } from '../support/models.js';
 import { startTestS3, type TestS3 } from '../support/s3.js';
 import { type ServiceProcess, startServiceProcess } from '../support/service-process.js';
-import { until, workerEnv } from './pipeline-harness.js';
+import { untilValue } from '../support/until.js';
+import { workerEnv } from './pipeline-harness.js';
 
 // What an operator sees: a gateway, a worker and a standalone `clearcut events` run as processes,
 // and `curl` on their ports shows /readyz answering and the counters moving while a job runs.
@@ -112,10 +113,10 @@ async function upload(name: string, shade: number): Promise<{ eTag: string }> {
 it('shows the gateway and worker counters moving during a job, on their metrics ports', async () => {
   expect(JSON.parse(await gatewayGet('/readyz'))).toMatchObject({ ready: true });
   // A started worker answers at once but is ready only once its model is loaded and it consumes.
-  await until(
-    async () => (await workerGet('/readyz').catch(() => null)) !== null,
-    'the worker to report ready (model loaded, consuming)',
-  );
+  await untilValue(async () => (await workerGet('/readyz').catch(() => null)) !== null, {
+    what: 'the worker to report ready (model loaded, consuming)',
+    timeoutMs: 60_000,
+  });
   expect(JSON.parse(await workerGet('/readyz'))).toMatchObject({ ready: true });
   const gatewayBefore = gatewayCounters(await gatewayGet('/metrics'));
   const workerBefore = workerCounters(await workerGet('/metrics'));
@@ -134,14 +135,13 @@ it('shows the gateway and worker counters moving during a job, on their metrics 
 
   // Scrape the worker while it works, until every task has been counted.
   const during: ReturnType<typeof workerCounters>[] = [];
-  await until(
+  await untilValue(
     async () => {
       const now = workerCounters(await workerGet('/metrics'));
       during.push(now);
       return now.succeeded - workerBefore.succeeded >= images;
     },
-    'the worker to count every task',
-    120_000,
+    { what: 'the worker to count every task', timeoutMs: 120_000 },
   );
   expect(during.some((s) => s.inFlight > 0)).toBe(true);
   const partWay = during.filter(
@@ -151,10 +151,13 @@ it('shows the gateway and worker counters moving during a job, on their metrics 
 
   const gatewayAfter = gatewayCounters(await gatewayGet('/metrics'));
   // A task is counted before its ack (and the job's finalisation) ends its time in flight.
-  const workerAfter = await until(async () => {
-    const now = workerCounters(await workerGet('/metrics'));
-    return now.inFlight === 0 && now;
-  }, 'the worker to ack its last task');
+  const workerAfter = await untilValue(
+    async () => {
+      const now = workerCounters(await workerGet('/metrics'));
+      return now.inFlight === 0 && now;
+    },
+    { what: 'the worker to ack its last task', timeoutMs: 60_000 },
+  );
   expect(gatewayAfter.accepted - gatewayBefore.accepted).toBe(1);
   expect(gatewayAfter.published - gatewayBefore.published).toBe(images);
   expect(workerAfter.succeeded - workerBefore.succeeded).toBe(images);
@@ -197,18 +200,21 @@ it('gives a standalone `clearcut events` its own probes and an event counter tha
   const records = async (outcome: string) =>
     sample(await eventsGet('/metrics'), 'clearcut_events_records_total', { outcome });
   await publishEvents(h.broker, [minioEvent(object)]);
-  await until(async () => (await records('accepted')) === 1, 'the event to be counted as accepted');
+  await untilValue(async () => (await records('accepted')) === 1, {
+    what: 'the event to be counted as accepted',
+    timeoutMs: 60_000,
+  });
   // The same object version again, and a body that is not JSON.
   await publishEvents(h.broker, [minioEvent(object), '{not json']);
-  await until(
-    async () => (await records('duplicate')) === 1 && (await records('malformed')) === 1,
-    'the duplicate and the malformed message to be counted',
-  );
+  await untilValue(async () => (await records('duplicate')) === 1 && (await records('malformed')) === 1, {
+    what: 'the duplicate and the malformed message to be counted',
+    timeoutMs: 60_000,
+  });
   const text = await eventsGet('/metrics');
   expect(sample(text, 'clearcut_events_records_total', { outcome: 'accepted' })).toBe(1);
-  await until(
+  await untilValue(
     async () =>
       sample(await eventsGet('/metrics'), 'clearcut_events_tasks_published_total', { lane: 'normal' }) === 1,
-    'its dispatcher to release the task',
+    { what: 'its dispatcher to release the task', timeoutMs: 60_000 },
   );
 }, 60_000);

@@ -7,6 +7,7 @@ import { startWorker, type Worker } from '../../src/worker/worker.js';
 import { createGatewayHarness, type GatewayHarness, type TestKey } from '../gateway/harness.js';
 import { syntheticModel, testModelDir } from '../support/models.js';
 import { startTestS3, type TestS3 } from '../support/s3.js';
+import { untilValue } from '../support/until.js';
 import { type FlakyS3, startFlakyS3 } from './flaky-s3.js';
 
 // Gateway + worker(s) on a real broker, PostgreSQL and an embedded S3 server reached through a
@@ -63,20 +64,6 @@ export const workerEnv: Environment = {
   CLEARCUT_WORKER_DRAIN_TIMEOUT: '10s',
 };
 
-export async function until<T>(
-  probe: () => Promise<T | undefined | false>,
-  what: string,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 export async function createPipelineHarness(
   label: string,
   extra: Environment = {},
@@ -116,7 +103,7 @@ export async function createPipelineHarness(
       return worker;
     },
     async waitForJob(tenant, jobId, timeoutMs = 300_000) {
-      return until(
+      return untilValue(
         async () => {
           const [job] = await h.db.query<JobRow>(
             'SELECT state, total, succeeded, failed FROM jobs WHERE tenant_id = $1 AND id = $2',
@@ -124,8 +111,7 @@ export async function createPipelineHarness(
           );
           return job?.state === 'completed' ? job : undefined;
         },
-        `job ${jobId} to complete`,
-        timeoutMs,
+        { what: `job ${jobId} to complete`, timeoutMs },
       );
     },
     tasks: (tenant, jobId) =>

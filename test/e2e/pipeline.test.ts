@@ -3,7 +3,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Worker } from '../../src/worker/worker.js';
 import { runCli } from '../support/cli.js';
 import { noisyJpeg, smallProductPng as smallImage, truncated } from '../support/images.js';
-import { createPipelineHarness, type PipelineHarness, until } from './pipeline-harness.js';
+import { untilValue } from '../support/until.js';
+import { createPipelineHarness, type PipelineHarness } from './pipeline-harness.js';
 
 // The whole pipeline: signed job → gateway → tasks → worker → outputs in S3 + task rows + events.
 
@@ -42,13 +43,16 @@ it('writes nothing when the write grant is revoked between admission and work', 
   const denied = await p.s3.createBucket('denied');
   const key = await p.tenant(input, denied);
   const jobId = await p.submit(key, job(['nogrant/a.png'], undefined, denied));
-  await until(async () => {
-    const [row] = await p.h.db.query<{ published: boolean }>(
-      'SELECT published_at IS NOT NULL AS published FROM tasks WHERE tenant_id = $1 AND job_id = $2',
-      [key.tenantId, jobId],
-    );
-    return row?.published;
-  }, 'the task to be published');
+  await untilValue(
+    async () => {
+      const [row] = await p.h.db.query<{ published: boolean }>(
+        'SELECT published_at IS NOT NULL AS published FROM tasks WHERE tenant_id = $1 AND job_id = $2',
+        [key.tenantId, jobId],
+      );
+      return row?.published;
+    },
+    { what: 'the task to be published', timeoutMs: 60_000 },
+  );
   await p.h.db.query("DELETE FROM bucket_grants WHERE tenant_id = $1 AND access = 'write'", [key.tenantId]);
   worker = await p.startWorker();
   await p.waitForJob(key.tenantId, jobId);
@@ -81,7 +85,10 @@ it('turns a 50-image catalog job into exactly one set of renditions per image', 
   const written = await p.keys(output);
   expect(written.filter((k) => !k.startsWith('cut/_clearcut/')).sort()).toEqual(expected.sort());
   // The results manifest is the gateway's finaliser's (engineer I); it lists every item once.
-  await until(async () => (await p.s3.store.head(output, manifestKey)) !== undefined, 'the results manifest');
+  await untilValue(async () => (await p.s3.store.head(output, manifestKey)) !== undefined, {
+    what: 'the results manifest',
+    timeoutMs: 60_000,
+  });
   const manifest = (await p.s3.store.get(output, manifestKey, { maxBytes: 1e7 })).body.toString('utf8');
   const lines = manifest
     .trim()
@@ -173,10 +180,13 @@ it('sends a task that keeps failing to the dead-letter queue, and `dlq replay` r
   p.flaky.heal(`${input}/poison/a.png`);
   const replayed = await runCli(p.env, 'dlq', 'replay', '--job', jobId);
   expect(replayed).toMatchObject({ status: 0, out: 'Replayed 1 task(s).' });
-  await until(async () => {
-    const [row] = await p.tasks(key.tenantId, jobId);
-    return row?.status === 'succeeded';
-  }, 'the replayed task to succeed');
+  await untilValue(
+    async () => {
+      const [row] = await p.tasks(key.tenantId, jobId);
+      return row?.status === 'succeeded';
+    },
+    { what: 'the replayed task to succeed', timeoutMs: 60_000 },
+  );
   expect(await p.waitForJob(key.tenantId, jobId)).toMatchObject({ succeeded: 1, failed: 0 });
   expect(JSON.parse((await runCli(p.env, 'dlq', 'list', '--json')).out)).toHaveLength(entries.length - 1);
 }, 200_000);

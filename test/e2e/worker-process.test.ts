@@ -4,7 +4,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ResultEvent } from '../../src/contracts/result-event.js';
 import { type ServiceProcess, startServiceProcess } from '../support/service-process.js';
-import { createPipelineHarness, type PipelineHarness, until } from './pipeline-harness.js';
+import { untilValue } from '../support/until.js';
+import { createPipelineHarness, type PipelineHarness } from './pipeline-harness.js';
 
 // Worker processes that are killed (SIGKILL, repeatedly, mid-job) or drained (SIGTERM): nothing
 // lost, nothing duplicated, whatever the moment.
@@ -89,7 +90,10 @@ it('loses and duplicates nothing when workers are SIGKILLed mid-task, again and 
     const { child: worker } = await startWorkerProcess();
     const before = await succeededSoFar(tenant, jobId);
     // Killed right after a task ended: its neighbours (prefetch 2) are mid-flight.
-    await until(async () => (await succeededSoFar(tenant, jobId)) > before, 'progress', 90_000);
+    await untilValue(async () => (await succeededSoFar(tenant, jobId)) > before, {
+      what: 'progress',
+      timeoutMs: 90_000,
+    });
     worker.kill('SIGKILL');
     await once(worker, 'exit');
   }
@@ -107,7 +111,10 @@ it('drains on SIGTERM: finishes what it holds, exits 0, and the rest is done by 
   worker.stdout!.on('data', (chunk: Buffer) => {
     log += chunk.toString();
   });
-  await until(async () => (await succeededSoFar(tenant, jobId)) > 0, 'progress', 90_000);
+  await untilValue(async () => (await succeededSoFar(tenant, jobId)) > 0, {
+    what: 'progress',
+    timeoutMs: 90_000,
+  });
   worker.kill('SIGTERM');
   const [code] = await once(worker, 'exit');
   expect(code).toBe(0);
@@ -128,7 +135,7 @@ it('hands unfinished tasks back when the drain times out, and they still end exa
     const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
     return Number(/clearcut_worker_tasks_in_flight\{[^}]*\} (\d+)/.exec(metrics)?.[1] ?? 0) > 0;
   };
-  await until(holding, 'the worker to hold tasks', 90_000);
+  await untilValue(holding, { what: 'the worker to hold tasks', timeoutMs: 90_000 });
   worker.child.kill('SIGTERM');
   const [code] = await once(worker.child, 'exit');
   expect(code).toBe(0);

@@ -5,7 +5,8 @@ import { type EventService, startEventService } from '../../src/events/service.j
 import { createLogger } from '../../src/log.js';
 import { createMetricsRegistry } from '../../src/ops/metrics.js';
 import { addTrigger } from '../../src/triggers/trigger-store.js';
-import { createPipelineHarness, type PipelineHarness, until } from '../e2e/pipeline-harness.js';
+import { createPipelineHarness, type PipelineHarness } from '../e2e/pipeline-harness.js';
+import { untilValue } from '../support/until.js';
 import { awsEvent, minioEvent, publishEvents } from './event-messages.js';
 
 // Storage → pipeline with nobody publishing a job: S3 event notifications for images uploaded to
@@ -69,10 +70,13 @@ it('processes uploaded images end to end, once each, and never loops on its own 
   const hat = await upload('hat.png', 100);
   await publishEvents(p.h.broker, [minioEvent(shoe), awsEvent([hat]), minioEvent(shoe)]);
 
-  await until(async () => {
-    const jobs = await jobsOf();
-    return jobs.length === 2 && jobs.every((job) => job.state === 'completed');
-  }, 'both trigger jobs to complete');
+  await untilValue(
+    async () => {
+      const jobs = await jobsOf();
+      return jobs.length === 2 && jobs.every((job) => job.state === 'completed');
+    },
+    { what: 'both trigger jobs to complete', timeoutMs: 60_000 },
+  );
   const keys = await p.keys(bucket);
   // The job finaliser also writes a results manifest per job under cutouts/_clearcut/.
   expect(keys.filter((key) => !key.includes('/_clearcut/')).sort()).toEqual(
@@ -91,9 +95,9 @@ it('processes uploaded images end to end, once each, and never loops on its own 
     .map((key) => ({ bucket, key, eTag: 'out' }));
   const fence = await upload('fence.png', 50);
   await publishEvents(p.h.broker, [...outputs.map((object) => minioEvent(object)), minioEvent(fence)]);
-  await until(
+  await untilValue(
     async () => (await jobsOf()).length === 3 && (await jobsOf()).every((j) => j.state === 'completed'),
-    'the fence job',
+    { what: 'the fence job', timeoutMs: 60_000 },
   );
   const sources = await p.h.db.query<{ source_key: string }>(
     'SELECT source_key FROM tasks WHERE tenant_id = $1 ORDER BY source_key',

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Worker } from '../../src/worker/worker.js';
 import { runInterruptedJob } from '../e2e/interrupted-job.js';
-import { createPipelineHarness, type PipelineHarness, until } from '../e2e/pipeline-harness.js';
+import { createPipelineHarness, type PipelineHarness } from '../e2e/pipeline-harness.js';
+import { untilValue } from '../support/until.js';
 import { restartPostgres, restartRabbitMq } from './services.js';
 
 // The real RabbitMQ and PostgreSQL of this machine restarted under a running gateway and worker,
@@ -56,9 +57,12 @@ describe.skipIf(process.env.CLEARCUT_TEST_RESTARTS === '0')('restarts', () => {
           }
         })();
         await restartRabbitMq(2000);
-        await until(async () => sawDown, 'the worker to report the broker down');
+        await untilValue(async () => sawDown, {
+          what: 'the worker to report the broker down',
+          timeoutMs: 60_000,
+        });
         await watching;
-        await until(brokerReady, 'the worker to report the broker back');
+        await untilValue(brokerReady, { what: 'the worker to report the broker back', timeoutMs: 60_000 });
       },
       { events: false },
     );

@@ -12,11 +12,20 @@ export type UntilOptions = {
 
 export async function until(
   check: () => Promise<boolean> | boolean,
-  { timeoutMs = 15_000, intervalMs = 20, what = 'a condition' }: UntilOptions = {},
+  options: UntilOptions = {},
 ): Promise<void> {
+  await untilValue(async () => ((await check()) ? true : undefined), options);
+}
+
+/** Polls `probe` until it gives a value (anything but undefined or false) and returns that value. */
+export async function untilValue<T>(
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  { timeoutMs = 15_000, intervalMs = 20, what = 'a condition' }: UntilOptions = {},
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (await check()) return;
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
     if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }

@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it, onTestFinished } from 'vitest';
 import type { Worker } from '../../src/worker/worker.js';
-import { createPipelineHarness, type PipelineHarness, until } from '../e2e/pipeline-harness.js';
+import { createPipelineHarness, type PipelineHarness } from '../e2e/pipeline-harness.js';
 import { runCli } from '../support/cli.js';
 import { smallProductPng } from '../support/images.js';
+import { untilValue } from '../support/until.js';
 
 // Which models a worker serves (CLEARCUT_MODELS): nothing else is loaded, served int8 variants must
 // be built ahead, and it will not start on a synthetic stand-in unless allowed.
@@ -104,7 +105,10 @@ it('refuses to start until a served int8 variant is built, then loads it before 
   const before = await stat(int8);
   const worker = await p.startWorker(env);
   onTestFinished(() => worker.stop());
-  await until(async () => (await get(worker, '/readyz')).status === 200, 'the worker to be ready');
+  await untilValue(async () => (await get(worker, '/readyz')).status === 200, {
+    what: 'the worker to be ready',
+    timeoutMs: 60_000,
+  });
   const checks = JSON.parse((await get(worker, '/readyz')).text).checks;
   expect(checks).toMatchObject({ 'model u2netp-int8': true, consuming: true });
   const channel = await p.h.broker.bus.channel();
