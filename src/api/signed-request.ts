@@ -2,6 +2,7 @@ import type { Rejected } from '../admission/decision.js';
 import { reject } from '../admission/decision.js';
 import { keyRefusal } from '../admission/key-refusal.js';
 import type { Refusal } from '../admission/refusals.js';
+import { messageIdPattern } from '../contracts/identifiers.js';
 import {
   assertFreshTimestamp,
   httpCanonicalString,
@@ -44,13 +45,22 @@ export async function checkSignedRequest(
   request: HttpRequestParts,
   context: SignedRequestContext,
 ): Promise<SignedRequestCheck> {
+  // A refused job submission is announced under its job id, as the AMQP door does.
+  const idempotencyKey = request.headers['idempotency-key'];
+  const jobId =
+    typeof idempotencyKey === 'string' && messageIdPattern.test(idempotencyKey) ? idempotencyKey : undefined;
   const refused = (
     decision: Rejected,
     who: { keyId?: string; tenantId?: string } = {},
   ): SignedRequestCheck => ({
     ok: false,
     decision,
-    refusal: { source: 'api', ...who, rejection: decision.rejection },
+    refusal: {
+      source: 'api',
+      ...who,
+      ...(jobId === undefined ? {} : { jobId }),
+      rejection: decision.rejection,
+    },
   });
   let headers: ReturnType<typeof parseSigningHeaders>;
   try {

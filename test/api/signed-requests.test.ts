@@ -190,12 +190,16 @@ describe('signed HTTP requests', () => {
     const text = await signedFetch(h.base, hmac, post(job('acme'), { contentType: 'text/plain' }));
     expect(text.status).toBe(415);
 
-    const stale = await signedFetch(h.base, hmac, {
-      ...post(job('acme')),
-      timestamp: Math.floor(Date.now() / 1000) - 3600,
-    });
+    const staleCall = { ...post(job('acme')), timestamp: Math.floor(Date.now() / 1000) - 3600 };
+    const stale = await signedFetch(h.base, hmac, staleCall);
     expect(stale.status).toBe(401);
     expect((await problemOf(stale)).reason).toBe('stale_timestamp');
+    // Signed by the tenant's key: audited and announced under the tenant and the job id, as at the AMQP door.
+    const audit = await listAudit(h.db, { tenantId: 'acme', limit: 5 });
+    expect(audit.find((row) => row.messageId === staleCall.idempotencyKey)).toMatchObject({
+      source: 'api',
+      reason: 'stale_timestamp',
+    });
 
     const unknown = await signedFetch(
       h.base,
