@@ -2,16 +2,13 @@ import { type AuditRow, recordAudit } from '../audit/audit.js';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../log.js';
 import type { ModelCatalog } from '../models/catalog.js';
-import { type BatchedConsumer, createBatchedConsumer } from '../ops/batched-consumer.js';
+import { type BatchedConsumer, type BatchSettings, createBatchedConsumer } from '../ops/batched-consumer.js';
 import type { Delivery, MessageBus } from '../queue/bus.js';
 import { admitEvents, type EventDecision, type EventOutcome } from './admission.js';
 import { type MalformedRecord, parseEventMessage } from './parse.js';
 
-export interface EventConsumerSettings {
-  readonly prefetch: number;
-  readonly batchSize: number;
-  readonly batchWindowMs: number;
-}
+/** Batching as for signed jobs, byte budget included; events are decided one batch at a time. */
+export type EventConsumerSettings = Omit<BatchSettings, 'batchesInFlight'>;
 
 export interface EventConsumerOptions {
   readonly bus: MessageBus;

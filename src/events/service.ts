@@ -74,6 +74,8 @@ export async function startEventService(config: Config, options: EventServiceOpt
       db,
       settings: {
         prefetch: config.gateway.prefetch,
+        prefetchBytes: config.gateway.prefetchBytes,
+        maxMessageBytes: config.gateway.maxMessageBytes,
         batchSize: config.gateway.batchSize,
         batchWindowMs: config.gateway.batchWindowMs,
       },
