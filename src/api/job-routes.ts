@@ -2,7 +2,6 @@ import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
 import { messageIdPattern } from '../contracts/identifiers.js';
 import type { Database } from '../db/database.js';
 import { findJobs } from '../jobs/job-progress.js';
-import type { ModelCatalog } from '../models/catalog.js';
 import { contentTypePattern } from '../signing/headers.js';
 import type { AuthOptions } from './authenticate.js';
 import { bodyOf, principalOf } from './authenticate.js';
@@ -14,13 +13,12 @@ import type {
   jobStatusSchema,
 } from './contracts.js';
 import { decodeCursor, itemStatuses, jobStates, listItems, listJobs } from './job-pages.js';
-import { submitJob } from './job-submission.js';
 import { ProblemError, problem, rejectionProblem } from './problems.js';
+import type { SubmissionBatcher } from './submission-batcher.js';
 
 export interface JobRouteDeps {
   readonly db: Database;
-  readonly catalog: ModelCatalog;
-  readonly now: () => Date;
+  readonly submissions: SubmissionBatcher;
   readonly authenticate: (options: AuthOptions) => preHandlerAsyncHookHandler;
 }
 
@@ -48,10 +46,10 @@ export function registerJobRoutes(app: FastifyInstance, deps: JobRouteDeps): voi
           ),
         );
       }
-      const submission = await submitJob(principalOf(request), jobId, bodyOf(request), {
-        db: deps.db,
-        catalog: deps.catalog,
-        now: deps.now(),
+      const submission = await deps.submissions.submit({
+        principal: principalOf(request),
+        jobId,
+        body: bodyOf(request),
       });
       if (submission.kind === 'decided' && submission.decision.outcome === 'rejected') {
         throw new ProblemError(rejectionProblem(submission.decision.rejection));

@@ -9,7 +9,7 @@ import { bodyDigest } from '../signing/index.js';
 import { admittedDigest, recordIdempotency } from './idempotency-store.js';
 import type { Principal } from './principal.js';
 
-// POST /v1/jobs through the admission core, in ONE transaction with the idempotency record, so a
+// POST /v1/jobs through the admission core, in ONE transaction with the idempotency records, so a
 // job is admitted with its tasks or not at all. The Idempotency-Key is the job id: the same key
 // with the same body answers the job admitted the first time; with another body it is a duplicate.
 
@@ -18,72 +18,102 @@ export type Submission =
   /** A retry of a request admitted before (same tenant, job id and body). */
   | { readonly kind: 'repeated' };
 
+export interface JobSubmission {
+  readonly principal: Principal;
+  readonly jobId: string;
+  readonly body: Buffer;
+}
+
 export interface SubmissionContext {
   readonly db: Database;
   readonly catalog: ModelCatalog;
   readonly now: Date;
 }
 
-export async function submitJob(
-  principal: Principal,
-  jobId: string,
-  body: Buffer,
+interface Prepared {
+  readonly ref: { readonly tenantId: string; readonly jobId: string };
+  readonly digest: string;
+  readonly principal: Principal;
+  readonly request: AdmissionRequest;
+}
+
+/** Decides several submissions in one transaction (one decision each, in order). */
+export async function submitJobs(
+  submissions: readonly JobSubmission[],
   context: SubmissionContext,
-): Promise<Submission> {
-  const ref = { tenantId: principal.tenantId, jobId };
-  const digest = bodyDigest(body);
-  const request: AdmissionRequest = {
-    ...ref,
-    keyId: principal.keyId,
-    nonce: principal.nonce,
-    body: { bytes: body },
-    repeated: false,
-    origin: { source: 'api' },
-  };
-  const submission = await context.db.transaction(async (tx): Promise<Submission> => {
-    if ((await admittedDigest(tx, ref)) === digest) {
-      // Even a retry spends its nonce: the same signed bytes twice are a replay.
-      const replayed = principal.nonce !== null && (await nonceTaken(tx, principal, jobId, context.now));
-      if (!replayed) return { kind: 'repeated' };
-      const decision = reject(
-        'replayed_nonce',
-        `nonce ${principal.nonce!.value} was already used with key ${principal.keyId}`,
-      );
-      await recordDecisions(tx, [{ request, decision }], context.now);
-      return { kind: 'decided', decision };
+): Promise<Submission[]> {
+  const prepared = submissions.map(prepare);
+  const decided = await context.db.transaction(async (tx) => {
+    const out: Submission[] = [];
+    const fresh: number[] = [];
+    for (const [index, p] of prepared.entries()) {
+      if ((await admittedDigest(tx, p.ref)) === p.digest) out[index] = await retried(tx, p, context.now);
+      else fresh.push(index);
     }
-    const [decision] = await admitBatch(tx, [request], {
-      now: context.now,
-      catalog: context.catalog,
-      nonces: nonceLedger,
-    });
-    if (decision!.outcome === 'accepted') await recordIdempotency(tx, ref, digest);
-    return { kind: 'decided', decision: decision! };
+    const decisions = await admitBatch(
+      tx,
+      fresh.map((index) => prepared[index]!.request),
+      { now: context.now, catalog: context.catalog, nonces: nonceLedger },
+    );
+    for (const [position, index] of fresh.entries()) {
+      const decision = decisions[position]!;
+      if (decision.outcome === 'accepted')
+        await recordIdempotency(tx, prepared[index]!.ref, prepared[index]!.digest);
+      out[index] = { kind: 'decided', decision };
+    }
+    return out;
   });
+  return Promise.all(decided.map((submission, index) => settled(submission, prepared[index]!, context.db)));
+}
+
+function prepare({ principal, jobId, body }: JobSubmission): Prepared {
+  const ref = { tenantId: principal.tenantId, jobId };
+  return {
+    ref,
+    digest: bodyDigest(body),
+    principal,
+    request: {
+      ...ref,
+      keyId: principal.keyId,
+      nonce: principal.nonce,
+      body: { bytes: body },
+      repeated: false,
+      origin: { source: 'api' },
+    },
+  };
+}
+
+/** A retry of an admitted job; even a retry spends its nonce: the same signed bytes twice are a replay. */
+async function retried(tx: Queryable, p: Prepared, now: Date): Promise<Submission> {
+  const { principal } = p;
+  if (principal.nonce === null) return { kind: 'repeated' };
+  const use = {
+    keyId: principal.keyId,
+    nonce: principal.nonce.value,
+    messageId: p.ref.jobId,
+    expiresAt: principal.nonce.expiresAt,
+  };
+  if ((await nonceLedger.record(tx, [use], now)).size === 0) return { kind: 'repeated' };
+  const decision = reject('replayed_nonce', `nonce ${use.nonce} was already used with key ${use.keyId}`);
+  await recordDecisions(tx, [{ request: p.request, decision }], now);
+  return { kind: 'decided', decision };
+}
+
+/** The same job again, after the transaction: a twin that committed first with the same body is the same request. */
+async function settled(submission: Submission, p: Prepared, db: Database): Promise<Submission> {
   if (submission.kind === 'repeated') return submission;
   const { decision } = submission;
   const sameJobAgain =
     decision.outcome === 'redelivered' ||
     (decision.outcome === 'rejected' && decision.rejection.reason === 'duplicate');
   if (!sameJobAgain) return submission;
-  // A concurrent twin committed first: the same body is the same request.
-  if ((await admittedDigest(context.db, ref)) === digest) return { kind: 'repeated' };
+  if ((await admittedDigest(db, p.ref)) === p.digest) return { kind: 'repeated' };
   if (decision.outcome === 'rejected') return submission;
   return {
     kind: 'decided',
     decision: reject(
       'duplicate',
-      `tenant ${ref.tenantId} already submitted job ${jobId} with another body; use a new Idempotency-Key for a new job`,
+      `tenant ${p.ref.tenantId} already submitted job ${p.ref.jobId} with another body; use a new Idempotency-Key for a new job`,
     ),
   };
-}
-
-async function nonceTaken(tx: Queryable, principal: Principal, jobId: string, now: Date): Promise<boolean> {
-  const use = {
-    keyId: principal.keyId,
-    nonce: principal.nonce!.value,
-    messageId: jobId,
-    expiresAt: principal.nonce!.expiresAt,
-  };
-  return (await nonceLedger.record(tx, [use], now)).size > 0;
 }

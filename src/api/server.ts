@@ -8,10 +8,12 @@ import { type ReadinessChecks, routeOpsRequest } from '../ops/http-server.js';
 import type { AccessTokenIssuer } from './access-tokens.js';
 import { createAuthenticator } from './authenticate.js';
 import { registerJobRoutes } from './job-routes.js';
+import { submitJobs } from './job-submission.js';
 import { registerOAuthRoute } from './oauth-route.js';
 import { renderOpenApi } from './openapi.js';
 import type { GetKey } from './principal.js';
 import { type Problem, ProblemError, problem, problemContentType } from './problems.js';
+import { createSubmissionBatcher } from './submission-batcher.js';
 import { registerUsageRoute } from './usage-route.js';
 
 export interface ApiDeps {
@@ -23,6 +25,9 @@ export interface ApiDeps {
   readonly now: () => Date;
   readonly windowMs: number;
   readonly maxBodyBytes: number;
+  /** Most jobs admitted in one transaction, and transactions at once (the gateway's batch settings). */
+  readonly batchSize: number;
+  readonly batchesInFlight: number;
   readonly issuer: string;
   readonly refusals: RefusalBudget;
   readonly registry: Registry;
@@ -67,7 +72,13 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   );
   const authenticate = createAuthenticator(deps);
   registerOAuthRoute(app, deps);
-  registerJobRoutes(app, { ...deps, authenticate });
+  const submissions = createSubmissionBatcher({
+    decide: (batch) => submitJobs(batch, { db: deps.db, catalog: deps.catalog, now: deps.now() }),
+    maxBatch: deps.batchSize,
+    batchesInFlight: deps.batchesInFlight,
+    log: deps.log,
+  });
+  registerJobRoutes(app, { ...deps, submissions, authenticate });
   registerUsageRoute(app, { ...deps, authenticate });
 
   app.setNotFoundHandler((request, reply) => {

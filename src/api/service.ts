@@ -54,6 +54,8 @@ export async function startApi(
       now: now ?? clock.now,
       windowMs: config.gateway.timestampWindowMs,
       maxBodyBytes: config.gateway.maxBodyBytes,
+      batchSize: config.gateway.batchSize,
+      batchesInFlight: config.gateway.batchesInFlight,
       issuer: config.api.issuer,
       refusals: createRefusalBudget(config.gateway.unverifiedAuditPerMinute, minuteMs),
       registry: createMetricsRegistry('api'),
