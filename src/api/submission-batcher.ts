@@ -1,3 +1,4 @@
+import { isTransientDatabaseError } from '../db/transient-errors.js';
 import type { Logger } from '../log.js';
 import type { JobSubmission, Submission } from './job-submission.js';
 
@@ -16,6 +17,8 @@ interface Waiting {
   reject(error: unknown): void;
 }
 
+const transientRetryDelaysMs = [50, 200, 500];
+
 export function createSubmissionBatcher(options: {
   /** Decides a batch in one transaction (submitJobs); one result per submission, in order. */
   readonly decide: (batch: readonly JobSubmission[]) => Promise<Submission[]>;
@@ -25,7 +28,18 @@ export function createSubmissionBatcher(options: {
 }): SubmissionBatcher {
   const waiting: Waiting[] = [];
   let inFlight = 0;
-  const { decide } = options;
+  // A deadlock or serialization failure with a concurrent transaction (another API process, a
+  // gateway's dispatcher) goes away when retried; the client is waiting, so a few times only.
+  async function decide(batch: readonly JobSubmission[]): Promise<Submission[]> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await options.decide(batch);
+      } catch (error) {
+        if (attempt >= transientRetryDelaysMs.length || !isTransientDatabaseError(error)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, transientRetryDelaysMs[attempt]));
+      }
+    }
+  }
 
   async function run(batch: Waiting[]) {
     try {

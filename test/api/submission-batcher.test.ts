@@ -75,4 +75,30 @@ describe('submission batcher', () => {
     expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(seen).toEqual([['first'], ['x', 'bad', 'y'], ['x'], ['bad'], ['y']]);
   });
+
+  it('retries a batch that met a deadlock, and fails one that keeps failing for another reason', async () => {
+    let calls = 0;
+    const decide = async (batch: readonly JobSubmission[]) => {
+      calls += 1;
+      if (calls === 1) throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
+      return batch.map((s) => accepted(s.jobId));
+    };
+    const batcher = createSubmissionBatcher({
+      decide,
+      maxBatch: 10,
+      batchesInFlight: 1,
+      log: createLogger('silent'),
+    });
+    expect(await batcher.submit(submission('after-deadlock'))).toEqual(accepted('after-deadlock'));
+    expect(calls).toBe(2);
+    const broken = createSubmissionBatcher({
+      decide: async () => {
+        throw Object.assign(new Error('value too long'), { code: '22001' });
+      },
+      maxBatch: 10,
+      batchesInFlight: 1,
+      log: createLogger('silent'),
+    });
+    await expect(broken.submit(submission('never'))).rejects.toThrow('value too long');
+  });
 });
