@@ -68,7 +68,7 @@ describe('clearcut api as processes', () => {
       body: job('acme', ['boot.jpg']),
       idempotencyKey: 'two-doors',
     });
-    expect(submitted.status).toBe(202);
+    expect(submitted.status, await submitted.clone().text()).toBe(202);
     const retried = await signedFetch(second, key, {
       method: 'POST',
       path: '/v1/jobs',
