@@ -1,6 +1,7 @@
 import { createDatabaseClock } from '../admission/database-clock.js';
 import { createRefusalBudget } from '../admission/refusals.js';
 import type { Config } from '../config.js';
+import { databaseAnswers } from '../db/database.js';
 import { requireSchemaCurrent } from '../db/schema-check.js';
 import { createKeyStore } from '../keys/key-store.js';
 import { requireMasterKey } from '../keys/secret-box.js';
@@ -60,7 +61,7 @@ export async function startApi(
       refusals: createRefusalBudget(config.gateway.unverifiedAuditPerMinute, minuteMs),
       registry: createMetricsRegistry('api'),
       readiness: {
-        database: async () => (await db.query('SELECT 1')).length === 1,
+        database: () => databaseAnswers(db),
         signingKeys: () => keys.secretsReadable(),
       },
       log,

@@ -23,3 +23,8 @@ export interface Database extends Queryable {
   notify(channel: string, payload: string): Promise<void>;
   close(): Promise<void>;
 }
+
+/** Whether the database answers a trivial query: what /readyz asks of it in every process. */
+export async function databaseAnswers(db: Queryable): Promise<boolean> {
+  return (await db.query('SELECT 1')).length === 1;
+}

@@ -1,6 +1,6 @@
 // The parts every long-running process (gateway, worker, `clearcut events`) wires the same way.
 import type { Config } from '../config.js';
-import type { Database } from '../db/database.js';
+import { type Database, databaseAnswers } from '../db/database.js';
 import { createDatabase } from '../db/postgres.js';
 import type { Logger } from '../log.js';
 import { type AmqpBus, connectAmqpBus } from '../queue/amqp-bus.js';
@@ -51,6 +51,6 @@ export function connectServiceBus(
 export function dependencyChecks(bus: AmqpBus, db: Database): ReadinessChecks {
   return {
     broker: () => bus.connected,
-    database: async () => (await db.query('SELECT 1')).length === 1,
+    database: () => databaseAnswers(db),
   };
 }
