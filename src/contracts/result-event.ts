@@ -90,6 +90,9 @@ const outputSchema = z.object({
     .describe('Present (true) only when a synthetic stand-in model made it: its mask is meaningless'),
 });
 
+/** What `tasks.outputs` holds for a succeeded item: the outputs its result event names. */
+export const taskOutputListSchema = z.array(outputSchema);
+
 export const itemSucceededEventSchema = z.object({
   ...common,
   kind: z.literal('item.succeeded'),

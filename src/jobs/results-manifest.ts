@@ -1,4 +1,6 @@
+import { taskOutputListSchema } from '../contracts/result-event.js';
 import type { Queryable } from '../db/database.js';
+import { readStored } from '../db/stored-json.js';
 
 // The results manifest of a job: JSON Lines written next to its outputs when the job completes.
 // One line per item in item order, then one per recorded input entry that made no item (and one
@@ -54,7 +56,11 @@ export async function* resultsManifestLines(
         item: row.item,
         source: { bucket: row.bucket, key: row.key },
         status: row.status,
-        outputs: row.outputs ?? [],
+        outputs: readStored(
+          taskOutputListSchema,
+          row.outputs ?? [],
+          `tasks.outputs of item ${row.item} of job ${job.tenantId}/${job.jobId}`,
+        ),
         error: row.errorCode === null ? null : { code: row.errorCode, message: row.errorMessage ?? '' },
       });
     }

@@ -275,4 +275,37 @@ describe('job finalisation', () => {
     expect(event).toMatchObject({ kind: 'job.completed', manifest: null });
     expect((await h.jobRow(tenant, jobId)).manifest_error).toMatch(/^not_found|^no_such_bucket|bucket/);
   });
+
+  it('writes no manifest from task outputs that no longer match their contract, naming the row', async () => {
+    const tenant = await h.tenant();
+    const jobId = await h.job(
+      tenant,
+      { bucket, keys: ['p.jpg', 'q.jpg'] },
+      { bucket: outputs, prefix: 'cut/' },
+    );
+    await h.db.query(
+      `INSERT INTO tasks (tenant_id, job_id, item, source_bucket, source_key, lane_rank)
+       SELECT $1, $2, i - 1, $3, k, 1 FROM unnest($4::text[]) WITH ORDINALITY AS t(k, i)`,
+      [tenant, jobId, bucket, ['p.jpg', 'q.jpg']],
+    );
+    await h.db.query(`INSERT INTO tenant_dispatch (tenant_id, pending, max_in_flight) VALUES ($1, 2, 100)`, [
+      tenant,
+    ]);
+    await runTasks(h.db, tenant, jobId);
+    await h.db.query(
+      `UPDATE tasks SET outputs = '[{"rendition": "cutout", "bucket": 7}]' WHERE tenant_id = $1 AND job_id = $2 AND item = 1`,
+      [tenant, jobId],
+    );
+    await h.db.query(
+      `UPDATE jobs SET state = 'completed', completed_at = now() WHERE tenant_id = $1 AND id = $2`,
+      [tenant, jobId],
+    );
+    // A row changed by hand is an operator's problem: the finaliser stops, naming it, and writes nothing.
+    await expect(
+      finalizeJob({ db: h.db, store: h.s3.store, log: silent }, { tenantId: tenant, jobId }),
+    ).rejects.toThrow(`tasks.outputs of item 1 of job ${tenant}/${jobId} does not match its contract`);
+    const written = [];
+    for await (const blob of h.s3.store.list(outputs, `cut/_clearcut/${jobId}`)) written.push(blob);
+    expect(written).toEqual([]);
+  });
 });
