@@ -1,8 +1,10 @@
 // `npm run demo`: the whole pipeline on this machine (infra/dev/demo/run-demo.ts says what it does).
 import { resolve } from 'node:path';
 import { ConfigError } from '../../src/config.js';
+import { silenceLibraryWarnings } from '../../src/ops/library-warnings.js';
 import { DemoServicesError, runDemo } from './demo/run-demo.js';
 
+silenceLibraryWarnings();
 try {
   process.exitCode = await runDemo({
     env: process.env,
