@@ -1,6 +1,7 @@
 import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
 import { messageIdPattern } from '../contracts/identifiers.js';
 import type { Database } from '../db/database.js';
+import { decodeCursor, itemStatuses, jobStates, listItems, listJobs } from '../jobs/job-pages.js';
 import { findJobs } from '../jobs/job-progress.js';
 import { contentTypePattern } from '../signing/headers.js';
 import type { AuthOptions } from './authenticate.js';
@@ -12,7 +13,6 @@ import type {
   jobListSchema,
   jobStatusSchema,
 } from './contracts.js';
-import { decodeCursor, itemStatuses, jobStates, listItems, listJobs } from './job-pages.js';
 import { ProblemError, problem, rejectionProblem } from './problems.js';
 import type { SubmissionBatcher } from './submission-batcher.js';
 

@@ -1,7 +1,7 @@
 import type { Queryable } from '../db/database.js';
 
-// Paged read side of GET /v1/jobs and GET /v1/jobs/{id}/items, always within one tenant. Cursors
-// are opaque to callers: base64url JSON of the last row's sort key.
+// Paged read side of a tenant's jobs and their items (GET /v1/jobs, GET /v1/jobs/{id}/items).
+// Cursors are opaque to callers: base64url JSON of the last row's sort key.
 
 export const jobStates = ['expanding', 'running', 'completed'] as const;
 export type JobState = (typeof jobStates)[number];
