@@ -17,8 +17,6 @@ import { loadConfig } from '../src/config.js';
 import type { Database } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
 import { createDatabase } from '../src/db/postgres.js';
-import { createKey } from '../src/keys/key-admin.js';
-import { requireMasterKey } from '../src/keys/secret-box.js';
 import { addGrant } from '../src/policy/grant-admin.js';
 import { setQuota } from '../src/policy/quota-settings.js';
 import { connectAmqpBus } from '../src/queue/amqp-bus.js';
@@ -36,6 +34,7 @@ import {
   verifySignature,
 } from '../src/signing/index.js';
 import { createTenant } from '../src/tenants/tenants.js';
+import { benchProducer } from './support/producer.js';
 import { markdownTable, writeResults } from './support/results.js';
 
 const { values } = parseArgs({
@@ -142,6 +141,8 @@ async function endToEnd(algorithm: KeyAlgorithm): Promise<EndToEnd[]> {
     CLEARCUT_AMQP_PREFIX: `bench_gateway_${suffix}`,
     CLEARCUT_MASTER_KEY: process.env.CLEARCUT_MASTER_KEY ?? randomBytes(32).toString('base64'),
     CLEARCUT_GATEWAY_HTTP_PORT: '0',
+    // The gateway admits only the models the deployment serves; the bench's jobs name u2netp.
+    CLEARCUT_MODEL: 'u2netp',
   };
   const config = loadConfig({ ...process.env, ...env });
   const db = createDatabase(config.database);
@@ -161,29 +162,12 @@ async function endToEnd(algorithm: KeyAlgorithm): Promise<EndToEnd[]> {
     });
     await addGrant(db, tenant, { bucket: 'bench-in', prefix: '', access: 'read' });
     await addGrant(db, tenant, { bucket: 'bench-out', prefix: '', access: 'write' });
-    const created = await createKey(db, requireMasterKey(config.gateway.masterKey), {
-      tenantId: tenant,
-      algorithm,
-      environment: 'test',
-      expiresAt: null,
-    });
-    const secret = decodeSigningSecret(created.shownOnce);
+    const producer = await benchProducer(db, config, tenant, 'bench', algorithm);
     await declareTopology(channel, gatewayTopology(names));
     const publisher = await bus.publisher();
     let signed = 0;
     const sign = (n: number): OutboundMessage[] =>
-      Array.from({ length: n }, () => {
-        const body = jobBody(++signed);
-        const messageId = `bench-${signed}`;
-        const { headers } = signJob({
-          keyId: created.key.keyId,
-          secret,
-          messageId,
-          contentType: 'application/json',
-          body,
-        });
-        return { exchange: names.jobsExchange, routingKey: '', body, messageId, headers };
-      });
+      Array.from({ length: n }, () => producer.message(jobBody(++signed)));
     const publish = async (messages: OutboundMessage[]) => {
       for (let i = 0; i < messages.length; i += 1000) await publisher.publish(messages.slice(i, i + 1000));
     };
