@@ -2,9 +2,9 @@ import { type AuditRow, recordAudit } from '../audit/audit.js';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../log.js';
 import type { ModelCatalog } from '../models/catalog.js';
+import { admitEvents, type EventDecision, type EventOutcome } from '../object-events/admission.js';
 import { type BatchedConsumer, type BatchSettings, createBatchedConsumer } from '../ops/batched-consumer.js';
 import type { Delivery, MessageBus } from '../queue/bus.js';
-import { admitEvents, type EventDecision, type EventOutcome } from './admission.js';
 import { type MalformedRecord, parseEventMessage } from './parse.js';
 
 /** Batching as for signed jobs, byte budget included; events are decided one batch at a time. */

@@ -1,26 +1,11 @@
 import { describeIssues } from '../contracts/issues.js';
 import { bucketNameProblem, objectKeyProblem } from '../contracts/object-keys.js';
 import { s3EventMessageSchema, s3EventRecordSchema, s3TestEventSchema } from '../contracts/s3-event.js';
+import type { ObjectEvent } from '../object-events/object-event.js';
 
 // Pure: one message from the events inbox → the object events it reports, normalised (key
 // decoded, event name without MinIO's "s3:" prefix), plus a problem list for each record that
 // cannot be read. Never throws: a storage system's bad message is audited, not a crash.
-
-export interface ObjectEvent {
-  /** Position in the message's Records. */
-  readonly index: number;
-  readonly source: 'minio' | 'aws';
-  /** "ObjectCreated:Put", "ObjectRemoved:Delete", ... */
-  readonly name: string;
-  readonly created: boolean;
-  readonly bucket: string;
-  /** Decoded, byte-exact key. */
-  readonly key: string;
-  readonly size?: number;
-  /** Without surrounding quotes; always present on created events (the dedupe key needs it). */
-  readonly eTag?: string;
-  readonly sequencer?: string;
-}
 
 export interface MalformedRecord {
   /** Record index, or undefined when the message as a whole is unreadable. */

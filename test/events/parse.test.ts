@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { eventJobId } from '../../src/events/admission.js';
 import { decodeEventKey, parseEventMessage } from '../../src/events/parse.js';
+import { eventJobId } from '../../src/object-events/admission.js';
 import {
   isUnderAnyOutput,
   ruleMatches,

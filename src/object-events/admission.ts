@@ -6,12 +6,12 @@ import type { Queryable } from '../db/database.js';
 import type { ModelCatalog } from '../models/catalog.js';
 import { isUnderAnyOutput, ruleMatches, type TriggerRule } from '../triggers/trigger-rule.js';
 import { rulesForBuckets } from '../triggers/trigger-store.js';
-import type { ObjectEvent } from './parse.js';
+import type { ObjectEvent } from './object-event.js';
 import { processedVersions, recordProcessed, versionKey } from './processed-events.js';
 
-// The S3 event door: object events → admission requests. This door keeps what only it knows
-// (rule matching, loop protection, de-duplication of repeated events); the admission core decides
-// and records each job as it does a signed one. One job per event and matching rule: its id is
+// Object events → admission requests, for every door that reports S3 objects. This keeps what
+// only object events need (rule matching, loop protection, de-duplication of repeated events);
+// the admission core decides and records each job as it does a signed one. One job per event and matching rule: its id is
 // derived from the rule and the object version, so the job row itself is idempotent.
 
 export type EventOutcome =
