@@ -26,6 +26,18 @@ export function duration(minMs = 0) {
   });
 }
 
+/** "1s,5s,30s": up to 20 comma-separated durations of at least 10 ms (retry schedules). */
+export function durationList() {
+  return z.string().transform((text, ctx) => {
+    const delays = text.split(',').map((part) => parseDuration(part));
+    if (delays.length === 0 || delays.length > 20 || delays.some((ms) => ms === undefined || ms < 10)) {
+      ctx.addIssue({ code: 'custom', message: 'not a duration list' });
+      return z.NEVER;
+    }
+    return delays as number[];
+  });
+}
+
 const byteUnits: Record<string, number> = {
   '': 1,
   b: 1,

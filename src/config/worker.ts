@@ -1,18 +1,5 @@
-import { z } from 'zod';
 import { section, variable } from './define.js';
-import { duration, parseDuration, wholeNumber } from './parsers.js';
-
-/** "1s,5s,30s": one retry queue per delay; attempt n waits delays[min(n, count) - 1]. */
-function durationList() {
-  return z.string().transform((text, ctx) => {
-    const delays = text.split(',').map((part) => parseDuration(part));
-    if (delays.length === 0 || delays.length > 20 || delays.some((ms) => ms === undefined || ms < 10)) {
-      ctx.addIssue({ code: 'custom', message: 'not a duration list' });
-      return z.NEVER;
-    }
-    return delays as number[];
-  });
-}
+import { duration, durationList, wholeNumber } from './parsers.js';
 
 export const workerSection = section(
   {

@@ -3,6 +3,7 @@ import type { Database } from '../db/database.js';
 import { PermanentError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { BlobStore } from '../storage/blob-store.js';
+import { enqueueWebhooks } from '../webhooks/outbox.js';
 import {
   type CompletedJob,
   claimCompletedJob,
@@ -91,7 +92,7 @@ export async function finalizeJob(
   return db.transaction(async (tx) => {
     const written = manifestError === undefined ? manifest : undefined;
     if (!(await markFinalized(tx, job, written, manifestError))) return false;
-    await enqueueEvents(tx, [
+    const events = [
       jobCompletedEvent(
         {
           tenant: job.tenantId,
@@ -104,7 +105,9 @@ export async function finalizeJob(
         },
         new Date(),
       ),
-    ]);
+    ];
+    await enqueueEvents(tx, events);
+    await enqueueWebhooks(tx, events);
     return true;
   });
 }

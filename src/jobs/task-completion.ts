@@ -4,6 +4,7 @@ import type { itemFailedEventSchema, itemSucceededEventSchema } from '../contrac
 import type { Queryable } from '../db/database.js';
 import { readStored } from '../db/stored-json.js';
 import { refundImages } from '../policy/quotas.js';
+import { enqueueWebhooks } from '../webhooks/outbox.js';
 import { enqueueEvents } from './outbox.js';
 import { itemFailedEvent, itemSucceededEvent } from './result-events.js';
 
@@ -105,11 +106,13 @@ export async function completeTask(
     source: { bucket: row.sourceBucket, key: row.sourceKey },
     attempt: task.attempt,
   };
-  await enqueueEvents(tx, [
+  const events = [
     outcome.status === 'succeeded'
       ? itemSucceededEvent({ ...about, outputs: outcome.outputs }, at)
       : itemFailedEvent({ ...about, error: outcome.error }, at),
-  ]);
+  ];
+  await enqueueEvents(tx, events);
+  if (outcome.status === 'failed') await enqueueWebhooks(tx, events);
   if (outcome.status === 'failed' && outcome.refund && row.reservedAt !== null) {
     await refundImages(tx, row.tenantId, 1, row.reservedAt);
   }

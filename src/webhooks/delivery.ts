@@ -1,0 +1,100 @@
+import type { WebhooksConfig } from '../config/webhooks.js';
+import type { Database } from '../db/database.js';
+import { errorMessage } from '../errors.js';
+import type { Logger } from '../log.js';
+import { type ClaimedDelivery, claimDueDeliveries, recordAttempt } from './delivery-store.js';
+import type { WebhookMetrics } from './metrics.js';
+import { type Lookup, resolveTarget } from './resolve-target.js';
+import { openWebhookSecret, signatureHeader } from './secrets.js';
+import { type SendResult, sendWebhook } from './sender.js';
+import { parseWebhookUrl } from './webhook-url.js';
+
+// One round of the delivery loop: claim what is due, send it (each attempt vetted, signed and
+// bounded), record every attempt. The caller runs rounds in a poll loop (src/api/service.ts).
+
+export interface DeliveryDeps {
+  readonly db: Database;
+  readonly masterKey: Buffer;
+  readonly config: WebhooksConfig;
+  readonly log: Logger;
+  readonly metrics?: WebhookMetrics;
+  /** DNS resolution (tests substitute one); the system resolver by default. */
+  readonly lookup?: Lookup;
+}
+
+/** A claimed delivery is ours for a whole attempt and then some; after a crash another loop takes it. */
+const leaseMarginMs = 30_000;
+
+/** Sends the deliveries due now (at most `concurrency` at once); returns how many it attempted. */
+export async function deliverDueWebhooks(deps: DeliveryDeps): Promise<number> {
+  const { config } = deps;
+  const claimed = await claimDueDeliveries(deps.db, config.concurrency, config.timeoutMs + leaseMarginMs);
+  await Promise.all(claimed.map((delivery) => deliverOne(deps, delivery)));
+  return claimed.length;
+}
+
+async function deliverOne(deps: DeliveryDeps, delivery: ClaimedDelivery): Promise<void> {
+  const { config, log } = deps;
+  const attemptedAt = new Date();
+  const result = await attempt(deps, delivery, attemptedAt);
+  const status = result.statusCode;
+  const succeeded = !result.broken && status !== null && status >= 200 && status < 300;
+  const redirect = status !== null && status >= 300 && status < 400 ? 'redirects are not followed' : null;
+  const { outcome, disabledReason } = await recordAttempt(
+    deps.db,
+    delivery,
+    {
+      attemptedAt,
+      statusCode: status,
+      latencyMs: result.latencyMs,
+      error: result.error ?? redirect,
+      responseSnippet: result.snippet,
+      succeeded,
+      retryInMs: succeeded ? null : (config.retryDelaysMs[delivery.attempts] ?? null),
+    },
+    { afterEvents: config.disableAfterEvents, afterMs: config.disableAfterMs },
+  );
+  if (outcome !== 'gone') deps.metrics?.attempted(outcome);
+  const about = {
+    endpoint: delivery.endpointId,
+    tenant: delivery.tenantId,
+    delivery: delivery.id,
+    outcome,
+    status,
+  };
+  if (!succeeded) log.info({ ...about, error: result.error }, 'webhook attempt failed');
+  if (disabledReason !== undefined) {
+    deps.metrics?.disabled();
+    log.warn({ ...about, reason: disabledReason }, 'webhook endpoint disabled');
+  }
+}
+
+/** One signed POST, or why none could be made; never throws. */
+async function attempt(deps: DeliveryDeps, delivery: ClaimedDelivery, at: Date): Promise<SendResult> {
+  const { config } = deps;
+  const started = performance.now();
+  const unsent = (error: string): SendResult => ({
+    statusCode: null,
+    broken: true,
+    latencyMs: Math.round(performance.now() - started),
+    error,
+    snippet: null,
+  });
+  try {
+    // The same checks as at `add`, again: settings and DNS answers change.
+    const url = parseWebhookUrl(delivery.url, config);
+    if (typeof url === 'string') return unsent(url);
+    const target = await resolveTarget(url, { allowPrivate: config.allowPrivateAddresses }, deps.lookup);
+    const secrets = [delivery.secretSealed, delivery.previousSecretSealed]
+      .filter((sealed) => sealed !== null)
+      .map((sealed) => openWebhookSecret(deps.masterKey, delivery.endpointId, sealed));
+    const headers = {
+      'webhook-id': delivery.messageId,
+      'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+      'webhook-signature': signatureHeader(secrets, delivery.messageId, at, delivery.body),
+    };
+    return await sendWebhook(url, target, headers, delivery.body, config);
+  } catch (error) {
+    return unsent(errorMessage(error));
+  }
+}
