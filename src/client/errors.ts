@@ -15,3 +15,38 @@ export class PublishError extends Error {
     this.name = 'PublishError';
   }
 }
+
+/**
+ * The API refused a request: `reason` is the problem+json reason code (docs/api.md, "Errors"), the
+ * same codes the AMQP door's `rejected` events carry, or an RFC 6749 error of POST /oauth/token.
+ */
+export class ApiError extends Error {
+  /** The reason code, as `code` on the SDK's other errors. */
+  readonly code: string;
+  /** One line per problem, for `invalid_body`. */
+  readonly problems: readonly string[] | undefined;
+  /** When a 429 says when to try again (and it was longer than the client waits by itself). */
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    readonly detail: string,
+    extra: { readonly problems?: readonly string[]; readonly retryAfterSeconds?: number } = {},
+  ) {
+    super(`${status} ${reason}: ${detail}${extra.problems ? `\n  ${extra.problems.join('\n  ')}` : ''}`);
+    this.name = 'ApiError';
+    this.code = reason;
+    this.problems = extra.problems;
+    this.retryAfterSeconds = extra.retryAfterSeconds;
+  }
+}
+
+/** No answer from the API (connection refused or cut, timeout), after the retries it allows. */
+export class ApiUnreachableError extends Error {
+  readonly code = 'api_unreachable';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ApiUnreachableError';
+  }
+}

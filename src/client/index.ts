@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { messageIdPattern } from '../contracts/identifiers.js';
-import { type JobInput, parseJob } from '../contracts/job.js';
 import { connectAmqpBus, type StateLog } from '../queue/amqp-bus.js';
 import type { Publisher } from '../queue/bus.js';
 import { topologyNames } from '../queue/topology.js';
 import { decodeSigningSecret, parseKeyId, type SigningSecret } from '../signing/keys.js';
 import { signJob } from '../signing/sign.js';
-import { InvalidJobError, PublishError } from './errors.js';
+import { PublishError } from './errors.js';
+import { type JobRequest, jobBody, jobContentType } from './job-body.js';
 import { type FollowOptions, followJobResults, type ResultFollower } from './result-follower.js';
 
 // The producer SDK, `import { createProducer } from 'clearcut/client'`: signs jobs (docs/protocol.md)
 // and publishes them with publisher confirms, so `submit` resolves only once the broker has the job.
+// `createHttpClient` (http-client.ts) does the same through the HTTP API instead of the broker.
 
 export type { Job, JobInput } from '../contracts/job.js';
 export type { RejectionReason } from '../contracts/reasons.js';
@@ -18,10 +18,21 @@ export type { ResultEvent, ResultKind } from '../contracts/result-event.js';
 export type { StateLog } from '../queue/amqp-bus.js';
 export type { SigningSecret } from '../signing/keys.js';
 export { describeResultEvent } from './describe-event.js';
-export { InvalidJobError, PublishError } from './errors.js';
+export { ApiError, ApiUnreachableError, InvalidJobError, PublishError } from './errors.js';
+export {
+  createHttpClient,
+  type HttpClient,
+  type HttpClientOptions,
+  type HttpSubmitOptions,
+  type ItemStatus,
+  type ItemsOptions,
+  type ItemsPage,
+  type JobStatus,
+  type SubmittedJob,
+  type Usage,
+} from './http-client.js';
+export { type JobRequest, jobContentType } from './job-body.js';
 export type { FollowOptions, ResultFollower } from './result-follower.js';
-
-export const jobContentType = 'application/json';
 
 export interface ProducerOptions {
   /** amqp:// or amqps:// URL of the broker. */
@@ -40,9 +51,6 @@ export interface ProducerOptions {
    */
   readonly log?: StateLog;
 }
-
-/** A job as a producer writes it; `version` may be left out (the SDK fills in 1). */
-export type JobRequest = Omit<JobInput, 'version'> & { readonly version?: JobInput['version'] };
 
 export interface SubmitOptions {
   /** The idempotency key: the same id from the same tenant never runs twice. Default: a random UUID. */
@@ -78,13 +86,7 @@ export async function createProducer(options: ProducerOptions): Promise<Producer
 
   return {
     async submit(job, { jobId = randomUUID() } = {}) {
-      if (!messageIdPattern.test(jobId)) {
-        throw new InvalidJobError([`jobId: "${jobId}" is not 1–128 characters from A-Z a-z 0-9 _ -`]);
-      }
-      const request = { version: 1, ...job };
-      const parsed = parseJob(request);
-      if (!parsed.ok) throw new InvalidJobError(parsed.problems);
-      const body = Buffer.from(JSON.stringify(request), 'utf8');
+      const body = jobBody(job, jobId);
       const { headers } = signJob({ keyId, secret, messageId: jobId, contentType: jobContentType, body });
       publisher ??= bus.publisher();
       try {

@@ -1,0 +1,125 @@
+import { type BackoffPolicy, backoffDelay } from '../queue/backoff.js';
+import { ApiError, ApiUnreachableError } from './errors.js';
+import type { Authorizer, OutgoingRequest } from './http-auth.js';
+
+// Sends one API call, authenticated afresh on each attempt, and decides what a failed attempt
+// means: a 429 is waited out when its Retry-After is short; no answer or a 5xx is retried only for
+// calls that are safe to repeat; an expired token is renewed once; anything else is thrown as the
+// problem+json's reason code.
+
+export interface RetryPolicy {
+  /** Attempts per call, the first included. */
+  readonly attempts: number;
+  /** The longest Retry-After of a 429 the client waits out by itself; a longer one is thrown. */
+  readonly maxRetryAfterSeconds: number;
+  /** Waits before trying again after no answer or a 5xx (doubling, the upper half random). */
+  readonly backoff: BackoffPolicy;
+}
+
+export const defaultRetryPolicy: RetryPolicy = {
+  attempts: 4,
+  maxRetryAfterSeconds: 10,
+  backoff: { initialMs: 250, maxMs: 4000 },
+};
+
+export interface Call extends OutgoingRequest {
+  /** Safe to send again when no answer came: reads, and POST /v1/jobs (its Idempotency-Key). */
+  readonly idempotent: boolean;
+}
+
+export interface TransportOptions {
+  readonly baseUrl: string;
+  readonly auth: Authorizer;
+  readonly retry: RetryPolicy;
+  /** Longest wait for one attempt's answer. */
+  readonly timeoutMs: number;
+}
+
+export type Send = (call: Call) => Promise<Response>;
+
+export function createTransport({ baseUrl, auth, retry, timeoutMs }: TransportOptions): Send {
+  return async function send(call) {
+    let renewed = false;
+    for (let attempt = 1; ; attempt++) {
+      const last = attempt >= retry.attempts;
+      let response: Response;
+      try {
+        response = await fetch(new URL(call.target, baseUrl), {
+          method: call.method,
+          headers: {
+            ...(await auth.headers(call)),
+            ...(call.contentType === undefined ? {} : { 'content-type': call.contentType }),
+            ...(call.idempotencyKey === undefined ? {} : { 'idempotency-key': call.idempotencyKey }),
+          },
+          ...(call.body.length === 0 ? {} : { body: call.body }),
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+      } catch (error) {
+        if (error instanceof ApiError) throw error; // the token endpoint refused the key
+        if (!call.idempotent || last) throw unreachable(call, attempt, error);
+        await pause(backoffDelay(attempt - 1, retry.backoff));
+        continue;
+      }
+      if (response.ok) return response;
+      const failure = await apiError(response);
+      if (failure.status === 429 && !last) {
+        const wait = failure.retryAfterSeconds ?? 1;
+        if (wait <= retry.maxRetryAfterSeconds) {
+          await pause(wait * 1000);
+          continue;
+        }
+      }
+      if (failure.status >= 500 && call.idempotent && !last) {
+        await pause(backoffDelay(attempt - 1, retry.backoff));
+        continue;
+      }
+      if (failure.reason === 'invalid_token' && !renewed && auth.renew()) {
+        renewed = true;
+        attempt--; // a renewed token is not a failed attempt
+        continue;
+      }
+      throw failure;
+    }
+  };
+}
+
+function unreachable(call: Call, attempts: number, error: unknown): ApiUnreachableError {
+  const cause = error instanceof Error ? (error.cause instanceof Error ? error.cause : error) : undefined;
+  return new ApiUnreachableError(
+    `${call.method} ${call.target.split('?')[0]}: no answer after ${attempts} attempt(s): ${cause?.message ?? String(error)}`,
+    { cause: error },
+  );
+}
+
+/** The problem+json of a failed answer (RFC 9457), or what can be said of an answer without one. */
+async function apiError(response: Response): Promise<ApiError> {
+  const text = await response.text().catch(() => '');
+  let body: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === 'object' && parsed !== null) body = parsed as Record<string, unknown>;
+  } catch {
+    // Not JSON: a proxy's error page, for instance.
+  }
+  const retryAfter = retryAfterSeconds(response.headers.get('retry-after'));
+  const problems = Array.isArray(body.problems) ? body.problems.map(String) : undefined;
+  return new ApiError(
+    response.status,
+    typeof body.reason === 'string' ? body.reason : `http_${response.status}`,
+    typeof body.detail === 'string' ? body.detail : text.slice(0, 200) || response.statusText,
+    {
+      ...(problems === undefined ? {} : { problems }),
+      ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
+    },
+  );
+}
+
+/** Retry-After is delay-seconds or an HTTP date (RFC 9110 §10.2.3). */
+function retryAfterSeconds(value: string | null): number | undefined {
+  if (value === null) return undefined;
+  if (/^\d{1,9}$/.test(value.trim())) return Number(value.trim());
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000));
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
