@@ -1,14 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import {
+  ApiError,
+  createHttpClient,
   createProducer,
   describeResultEvent,
+  type HttpClient,
   InvalidJobError,
   type JobRequest,
   type ResultEvent,
 } from '../../client/index.js';
 import { parseDuration } from '../../config/parsers.js';
-import { loadConfig } from '../../config.js';
+import { type Config, loadConfig } from '../../config.js';
 import { tenantIdPattern } from '../../contracts/identifiers.js';
 import { parseS3Uri } from '../../contracts/object-keys.js';
 import { parseRenditionShorthand, type RenditionInput } from '../../contracts/renditions.js';
@@ -21,6 +24,7 @@ const usage = `Usage: clearcut submit [input] --output s3://BUCKET/PREFIX [optio
        clearcut submit --body FILE|- [options]
 
 Signs a job with your key and publishes it to the <prefix>.jobs exchange; prints the job id.
+With --http URL it submits through the HTTP API instead and prints the job id and its status URL.
 
 Input (one of):
   --bucket B --key K            one object (repeat --key for several)
@@ -42,6 +46,11 @@ Signing (flags win over the environment):
   --key-id ID                   or CLEARCUT_KEY_ID
   --key-secret SECRET           or CLEARCUT_KEY_SECRET (prefer the variable: flags show in \`ps\`)
   --key-secret-file PATH        read the secret or PEM private key from a file
+
+Transport:
+  --http URL                    POST /v1/jobs to the HTTP API at URL (e.g. https://api.example.com)
+                                instead of publishing to the broker; its answer is the decision, so
+                                --wait, --follow, --tenant and --timeout do not apply
 
 Following results (only your tenant's events are ever bound):
   --tenant T                    the signing key's tenant (required with --wait and --follow)
@@ -72,6 +81,7 @@ const options = {
   'key-id': { type: 'string' },
   'key-secret': { type: 'string' },
   'key-secret-file': { type: 'string' },
+  http: { type: 'string' },
   tenant: { type: 'string' },
   wait: { type: 'boolean' },
   follow: { type: 'boolean' },
@@ -104,14 +114,12 @@ export const run: Command = async (args, io) => {
   if (positionals.length > 0) fail(`unexpected argument "${positionals[0]}"`);
   const config = loadConfig(io.env);
   const job = values.body !== undefined ? await jobFromBody(values) : jobFromFlags(values);
+  if (values.http !== undefined) return submitOverHttp(values.http, job, values, config, io);
   const follow = values.follow === true;
   const wait = values.wait === true || follow;
   const timeoutMs = readTimeout(values.timeout, follow ? 0 : 60_000);
   const tenant = wait ? readTenant(values.tenant) : undefined;
-  const keyId = values['key-id'] ?? config.producer.keyId ?? fail('--key-id or CLEARCUT_KEY_ID is required');
-  const secret = (await readSecret(values)) ?? config.producer.keySecret;
-  if (secret === undefined) fail('--key-secret, --key-secret-file or CLEARCUT_KEY_SECRET is required');
-
+  const { keyId, secret } = await readKey(values, config);
   const producer = await createProducer({
     amqpUrl: config.broker.url,
     prefix: config.broker.prefix,
@@ -140,6 +148,53 @@ export const run: Command = async (args, io) => {
     await producer.close();
   }
 };
+
+async function readKey(values: Values, config: Config): Promise<{ keyId: string; secret: string }> {
+  const keyId = values['key-id'] ?? config.producer.keyId ?? fail('--key-id or CLEARCUT_KEY_ID is required');
+  const secret = (await readSecret(values)) ?? config.producer.keySecret;
+  if (secret === undefined) fail('--key-secret, --key-secret-file or CLEARCUT_KEY_SECRET is required');
+  return { keyId, secret };
+}
+
+/** POST /v1/jobs: the answer is the admission decision, so there is nothing to wait for or follow. */
+async function submitOverHttp(
+  url: string,
+  job: JobRequest,
+  values: Values,
+  config: Config,
+  io: CliIo,
+): Promise<number> {
+  const following = (['wait', 'follow', 'tenant', 'timeout'] as const).find(
+    (name) => values[name] !== undefined,
+  );
+  if (following) {
+    fail(
+      `--${following} does not go with --http: the answer is the decision (read the job at its status URL)`,
+    );
+  }
+  const { keyId, secret } = await readKey(values, config);
+  let client: HttpClient;
+  try {
+    client = createHttpClient({ url, keyId, secret });
+  } catch (error) {
+    if (error instanceof KeyFormatError) fail(`key: ${error.message}`);
+    fail(`--http: ${errorMessage(error)}`);
+  }
+  try {
+    const submitted = await client.submit(job, { jobId: values['job-id'] ?? randomUUID() });
+    io.out(values.json ? JSON.stringify(submitted) : `${submitted.jobId}\n${submitted.statusUrl}`);
+    return 0;
+  } catch (error) {
+    if (error instanceof InvalidJobError) fail(error.message);
+    if (!(error instanceof ApiError)) throw error;
+    const { status, reason, detail, problems, retryAfterSeconds } = error;
+    if (values.json) io.out(JSON.stringify({ status, reason, detail, problems, retryAfterSeconds }));
+    io.err(
+      `clearcut submit: refused (${reason}, HTTP ${status}): ${detail}${problems ? `\n  ${problems.join('\n  ')}` : ''}`,
+    );
+    return exitCodes.rejected;
+  }
+}
 
 function jobFromFlags(values: Values): JobRequest {
   const output = values.output ?? fail('--output s3://BUCKET/PREFIX is required');
@@ -193,6 +248,7 @@ async function jobFromBody(values: Values): Promise<JobRequest> {
     'key-id',
     'key-secret',
     'key-secret-file',
+    'http',
     'tenant',
     'wait',
     'follow',
