@@ -8,6 +8,7 @@ import { modelsSection } from './config/models.js';
 import { producerSection } from './config/producer.js';
 import { retentionSection } from './config/retention.js';
 import { storageSection } from './config/storage.js';
+import { webhooksSection } from './config/webhooks.js';
 import { workerSection } from './config/worker.js';
 
 const sections = {
@@ -22,6 +23,7 @@ const sections = {
   producer: producerSection,
   retention: retentionSection,
   api: apiSection,
+  webhooks: webhooksSection,
 } satisfies Record<string, AnySection>;
 
 type AnySection = {

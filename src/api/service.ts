@@ -2,6 +2,7 @@ import { createDatabaseClock } from '../admission/database-clock.js';
 import { createRefusalBudget } from '../admission/refusals.js';
 import type { Config } from '../config.js';
 import { databaseAnswers } from '../db/database.js';
+import { createPollLoop } from '../jobs/poll-loop.js';
 import { requireSchemaCurrent } from '../db/schema-check.js';
 import { createKeyStore } from '../keys/key-store.js';
 import { requireMasterKey } from '../keys/secret-box.js';
@@ -9,6 +10,8 @@ import type { Logger } from '../log.js';
 import { catalogFor } from '../models/catalog.js';
 import { createMetricsRegistry } from '../ops/metrics.js';
 import { createCleanups, openServiceDatabase } from '../ops/service-parts.js';
+import { deliverDueWebhooks } from '../webhooks/delivery.js';
+import { createWebhookMetrics } from '../webhooks/metrics.js';
 import { createAccessTokens } from './access-tokens.js';
 import { buildApi } from './server.js';
 
@@ -42,6 +45,7 @@ export async function startApi(
     const keys = await createKeyStore(db, masterKey, { cacheTtlMs: config.gateway.keyCacheTtlMs });
     cleanups.add(() => keys.close());
     const getKey = (keyId: string) => keys.get(keyId);
+    const registry = createMetricsRegistry('api');
     const app = buildApi({
       db,
       getKey,
@@ -59,7 +63,7 @@ export async function startApi(
       batchesInFlight: config.gateway.batchesInFlight,
       issuer: config.api.issuer,
       refusals: createRefusalBudget(config.gateway.unverifiedAuditPerMinute, minuteMs),
-      registry: createMetricsRegistry('api'),
+      registry,
       readiness: {
         database: () => databaseAnswers(db),
         signingKeys: () => keys.secretsReadable(),
@@ -68,6 +72,17 @@ export async function startApi(
     });
     await app.listen({ port: config.api.port, host: '0.0.0.0' });
     cleanups.add(() => app.close());
+    // Webhooks go out from the API processes (docs/webhooks.md); several claim rows side by side.
+    const webhookMetrics = createWebhookMetrics(registry);
+    const webhooks = createPollLoop({
+      name: 'webhook delivery',
+      idleMs: config.webhooks.pollIntervalMs,
+      log,
+      step: () =>
+        deliverDueWebhooks({ db, masterKey, config: config.webhooks, log, metrics: webhookMetrics }),
+    });
+    webhooks.start();
+    cleanups.add(() => webhooks.stop());
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : config.api.port;
     log.info({ port }, 'api started');

@@ -134,8 +134,13 @@ function disableReason(
   if (endpoint.failedEvents >= policy.afterEvents) {
     return `${endpoint.failedEvents} events in a row failed on every attempt`;
   }
-  if (endpoint.failingForMs >= policy.afterMs) {
-    return `every attempt failed for ${Math.round(endpoint.failingForMs / 60_000)} minutes`;
-  }
+  if (endpoint.failingForMs >= policy.afterMs)
+    return `every attempt failed for ${spoken(endpoint.failingForMs)}`;
   return undefined;
+}
+
+function spoken(ms: number): string {
+  if (ms < 120_000) return `${Math.round(ms / 1000)} s`;
+  if (ms < 7_200_000) return `${Math.round(ms / 60_000)} min`;
+  return `${Math.round(ms / 3_600_000)} h`;
 }

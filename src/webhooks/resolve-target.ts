@@ -47,7 +47,7 @@ export async function resolveTarget(
   for (const { address } of addresses) {
     const verdict = addressVerdict(address, policy);
     if (!verdict.allowed) {
-      const via = address === host ? '' : `${host} resolves to `;
+      const via = address === host ? '' : `${host} → `;
       throw new WebhookTargetError('refused_address', `refused: ${via}${verdict.reason}`);
     }
   }

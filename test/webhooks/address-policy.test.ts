@@ -86,7 +86,9 @@ describe('resolveTarget', () => {
       resolveTarget(new URL('https://mixed.example.com/'), strict, lookupTo('93.184.215.14', '10.0.0.7')),
     ).rejects.toMatchObject({
       code: 'refused_address',
-      message: expect.stringContaining('mixed.example.com resolves to 10.0.0.7'),
+      message: expect.stringContaining(
+        'refused: mixed.example.com → 10.0.0.7 is a private (RFC 1918) address',
+      ),
     });
   });
 
