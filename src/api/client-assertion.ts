@@ -1,5 +1,5 @@
 import { decodeJwt, errors, jwtVerify } from 'jose';
-import { keyRefusal } from '../admission/key-refusal.js';
+import { signingKeyRefusal } from '../admission/key-refusal.js';
 import { isKeyId } from '../signing/keys.js';
 import type { GetKey, Principal } from './principal.js';
 
@@ -54,7 +54,8 @@ export async function verifyClientAssertion(
     return invalidClient("the assertion's iss must be your key id (ck_live_… or ck_test_…)");
   const key = await context.getKey(keyId);
   if (key === undefined) return invalidClient(`no key ${keyId}`);
-  const refusal = keyRefusal(key, context.now);
+  // An event-source key's secret is sent in plain, so it must not sign assertions either.
+  const refusal = signingKeyRefusal(key, context.now);
   if (refusal) return invalidClient(refusal.rejection.message);
   const algorithm = key.algorithm === 'hmac-sha256' ? 'HS256' : 'EdDSA';
   let claims: Record<string, unknown>;

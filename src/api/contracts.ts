@@ -112,3 +112,25 @@ export const oauthErrorSchema = z.object({
   error: z.enum(['invalid_request', 'invalid_client', 'unsupported_grant_type', 'invalid_scope']),
   error_description: z.string(),
 });
+
+export const eventAnswerSchema = z
+  .object({
+    eventId: z.string().meta({ description: "The EventBridge event's id." }),
+    outcome: z.enum([
+      'accepted',
+      'duplicate',
+      'ignored_not_created',
+      'ignored_own_output',
+      'ignored_no_rule',
+    ]),
+    detail: z.string(),
+    jobs: z.array(
+      z.object({
+        jobId,
+        statusUrl: z.string(),
+        outcome: z.enum(['accepted', 'repeated', 'rejected']),
+        reason: z.string().optional().meta({ description: 'Why a rule’s job was rejected.' }),
+      }),
+    ),
+  })
+  .meta({ description: 'What became of one S3 event: one job per matching trigger rule of your tenant.' });

@@ -1,8 +1,14 @@
-import type { SigningKey } from '../keys/signing-key.js';
+import type { KeyPurpose, SigningKey } from '../keys/signing-key.js';
 
-/** What a caller may do; a signed request may do all of it, a token what it was issued for. */
-export const apiScopes = ['jobs:write', 'jobs:read', 'usage:read'] as const;
+/** What a caller may do; a signed request may do all a signing key may, a token what it was issued for. */
+export const apiScopes = ['jobs:write', 'jobs:read', 'usage:read', 'events:write'] as const;
 export type ApiScope = (typeof apiScopes)[number];
+
+/** A signing key's scopes, and an event-source key's (POST /v1/events/s3 only). */
+export const scopesByPurpose: Record<KeyPurpose, readonly ApiScope[]> = {
+  signing: ['jobs:write', 'jobs:read', 'usage:read'],
+  'event-source': ['events:write'],
+};
 
 export function isApiScope(text: string): text is ApiScope {
   return (apiScopes as readonly string[]).includes(text);

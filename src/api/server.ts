@@ -7,6 +7,7 @@ import type { ModelCatalog } from '../models/catalog.js';
 import { type ReadinessChecks, routeOpsRequest } from '../ops/http-server.js';
 import type { AccessTokenIssuer } from './access-tokens.js';
 import { createAuthenticator } from './authenticate.js';
+import { registerEventBridgeRoute } from './eventbridge-route.js';
 import { registerJobRoutes } from './job-routes.js';
 import { submitJobs } from './job-submission.js';
 import { registerOAuthRoute } from './oauth-route.js';
@@ -80,6 +81,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   });
   registerJobRoutes(app, { ...deps, submissions, authenticate });
   registerUsageRoute(app, { ...deps, authenticate });
+  registerEventBridgeRoute(app, { ...deps, authenticate });
 
   app.setNotFoundHandler((request, reply) => {
     sendProblem(

@@ -1,6 +1,6 @@
 import type { Rejected } from '../admission/decision.js';
 import { reject } from '../admission/decision.js';
-import { keyRefusal } from '../admission/key-refusal.js';
+import { signingKeyRefusal } from '../admission/key-refusal.js';
 import type { Refusal } from '../admission/refusals.js';
 import { messageIdPattern } from '../contracts/identifiers.js';
 import {
@@ -10,7 +10,7 @@ import {
   SignatureError,
   verifyCanonical,
 } from '../signing/index.js';
-import { apiScopes, type GetKey, type Principal } from './principal.js';
+import { type GetKey, type Principal, scopesByPurpose } from './principal.js';
 
 // A request signed with the four cc-* headers (docs/protocol.md, "Signed HTTP requests"), checked
 // in the AMQP door's order: headers, key, signature, timestamp. The nonce is the caller's to record
@@ -85,7 +85,7 @@ export async function checkSignedRequest(
   const signed = verifyCanonical(Buffer.from(canonical, 'utf8'), headers.signature, key);
   // Only a valid signature makes the refusal the tenant's (a key id alone is public).
   const who = signed ? { keyId: key.keyId, tenantId: key.tenantId } : { keyId: key.keyId };
-  const keyProblem = keyRefusal(key, context.now);
+  const keyProblem = signingKeyRefusal(key, context.now);
   if (keyProblem) return refused(keyProblem, who);
   if (!signed) {
     return refused(
@@ -107,7 +107,7 @@ export async function checkSignedRequest(
     principal: {
       tenantId: key.tenantId,
       keyId: key.keyId,
-      scopes: new Set(apiScopes),
+      scopes: new Set(scopesByPurpose.signing),
       nonce: { value: headers.nonce, expiresAt: new Date(headers.timestamp * 1000 + context.windowMs) },
     },
   };

@@ -1,5 +1,5 @@
 import { type Rejected, reject } from '../admission/decision.js';
-import { keyRefusal } from '../admission/key-refusal.js';
+import { signingKeyRefusal } from '../admission/key-refusal.js';
 import { messageIdPattern } from '../contracts/identifiers.js';
 import type { SigningKey } from '../keys/signing-key.js';
 import type { Delivery } from '../queue/bus.js';
@@ -72,7 +72,7 @@ export async function screenDelivery(delivery: Delivery, context: ScreenContext)
   const claimed: Sender = { messageId: headers.messageId, keyId: key.keyId };
   const signed = verifySignature(headers, delivery.body, key);
   const known: Required<Sender> = { messageId: headers.messageId, keyId: key.keyId, tenantId: key.tenantId };
-  const refusal = keyRefusal(key, context.now);
+  const refusal = signingKeyRefusal(key, context.now);
   if (refusal) return rejected(refusal, signed ? known : claimed);
   if (!signed) {
     return rejected(

@@ -11,7 +11,7 @@ import { requireTenant } from '../tenants/tenants.js';
 import { keyChangesChannel } from './key-rows.js';
 import { requireMatchingMasterKey } from './master-key-check.js';
 import { sealSecret } from './secret-box.js';
-import { type KeyState, keyState } from './signing-key.js';
+import { type KeyPurpose, type KeyState, keyState } from './signing-key.js';
 
 // What `clearcut keys` does. Every change is audited in the same transaction and announced on
 // the key_changes channel after commit, so every running key store drops its cached copy.
@@ -20,6 +20,7 @@ import { type KeyState, keyState } from './signing-key.js';
 export interface KeyInfo {
   readonly keyId: string;
   readonly tenantId: string;
+  readonly purpose: KeyPurpose;
   readonly algorithm: KeyAlgorithm;
   readonly environment: KeyEnvironment;
   readonly state: KeyState;
@@ -37,12 +38,14 @@ export interface CreatedKey {
 
 export interface NewKeyOptions {
   readonly tenantId: string;
+  /** Default `signing`; an `event-source` key must be HMAC. */
+  readonly purpose?: KeyPurpose;
   readonly algorithm: KeyAlgorithm;
   readonly environment: KeyEnvironment;
   readonly expiresAt: Date | null;
 }
 
-const infoColumns = `key_id AS "keyId", tenant_id AS "tenantId", algorithm, environment,
+const infoColumns = `key_id AS "keyId", tenant_id AS "tenantId", purpose, algorithm, environment,
   created_at AS "createdAt", expires_at AS "expiresAt", revoked_at AS "revokedAt", rotated_from AS "rotatedFrom"`;
 type KeyRow = Omit<KeyInfo, 'state'>;
 const withState = (row: KeyRow, now: Date): KeyInfo => ({ ...row, state: keyState(row, now) });
@@ -118,6 +121,7 @@ export async function rotateKey(
       masterKey,
       {
         tenantId: old.tenantId,
+        purpose: old.purpose,
         algorithm: old.algorithm,
         environment: old.environment,
         expiresAt: newExpiry,
@@ -169,10 +173,17 @@ async function insertKey(
   rotatedFrom: string | null,
   now: Date,
 ): Promise<CreatedKey> {
+  const purpose = options.purpose ?? 'signing';
+  if (purpose === 'event-source' && options.algorithm !== 'hmac-sha256') {
+    throw new PolicyStoreError(
+      'invalid_state',
+      'an event-source key is an HMAC key: its secret is what the EventBridge connection sends',
+    );
+  }
   const generated: NewSigningKey = generateSigningKey(options.algorithm, options.environment);
   const [row] = await tx.query<KeyRow>(
-    `INSERT INTO api_keys (key_id, tenant_id, algorithm, environment, secret_ciphertext, public_key, expires_at, rotated_from)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${infoColumns}`,
+    `INSERT INTO api_keys (key_id, tenant_id, algorithm, environment, secret_ciphertext, public_key, expires_at, rotated_from, purpose)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${infoColumns}`,
     [
       generated.keyId,
       options.tenantId,
@@ -182,6 +193,7 @@ async function insertKey(
       generated.algorithm === 'ed25519' ? generated.publicKey : null,
       options.expiresAt,
       rotatedFrom,
+      purpose,
     ],
   );
   await recordAudit(tx, [
@@ -190,7 +202,10 @@ async function insertKey(
       outcome: rotatedFrom === null ? 'key.created' : 'key.rotated',
       tenantId: options.tenantId,
       keyId: generated.keyId,
-      detail: rotatedFrom === null ? generated.algorithm : `replaces ${rotatedFrom}`,
+      detail:
+        rotatedFrom === null
+          ? `${generated.algorithm}${purpose === 'signing' ? '' : `, ${purpose}`}`
+          : `replaces ${rotatedFrom}`,
     },
   ]);
   return { key: withState(row!, now), shownOnce: generated.shownOnce };

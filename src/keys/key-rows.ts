@@ -1,7 +1,7 @@
 import type { Queryable } from '../db/database.js';
 import { decodePublicKey, type KeyAlgorithm, type KeyEnvironment } from '../signing/keys.js';
 import { openSecret } from './secret-box.js';
-import type { SigningKey } from './signing-key.js';
+import type { KeyPurpose, SigningKey } from './signing-key.js';
 
 /** NOTIFY channel on which every create, rotate and revoke announces the key id. */
 export const keyChangesChannel = 'key_changes';
@@ -9,6 +9,7 @@ export const keyChangesChannel = 'key_changes';
 interface KeyRow {
   keyId: string;
   tenantId: string;
+  purpose: KeyPurpose;
   algorithm: KeyAlgorithm;
   environment: KeyEnvironment;
   secretCiphertext: Buffer | null;
@@ -25,7 +26,7 @@ export async function loadSigningKey(
   keyId: string,
 ): Promise<SigningKey | undefined> {
   const [row] = await q.query<KeyRow>(
-    `SELECT key_id AS "keyId", tenant_id AS "tenantId", algorithm, environment,
+    `SELECT key_id AS "keyId", tenant_id AS "tenantId", purpose, algorithm, environment,
             secret_ciphertext AS "secretCiphertext", public_key AS "publicKey",
             created_at AS "createdAt", expires_at AS "expiresAt", revoked_at AS "revokedAt"
      FROM api_keys WHERE key_id = $1`,

@@ -5,9 +5,17 @@ import type { KeyEnvironment } from '../signing/keys.js';
  * A key as the gateway verifies with it. The algorithm part is a `VerificationKey` of
  * src/signing/keys.ts, so a SigningKey can be handed to `verifySignature` as it is.
  */
+/**
+ * `signing`: signs jobs and requests, or client assertions. `event-source`: an HMAC key whose
+ * secret an EventBridge connection sends to POST /oauth/token for POST /v1/events/s3; it signs nothing.
+ */
+export type KeyPurpose = 'signing' | 'event-source';
+export const keyPurposes: readonly KeyPurpose[] = ['signing', 'event-source'];
+
 export type SigningKey = {
   readonly keyId: string;
   readonly tenantId: string;
+  readonly purpose: KeyPurpose;
   readonly environment: KeyEnvironment;
   readonly createdAt: Date;
   /** Null: never expires. A rotated key expires when its grace period ends. */

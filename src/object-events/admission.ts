@@ -41,13 +41,30 @@ export function eventJobId(ruleId: string, event: Pick<ObjectEvent, 'bucket' | '
   return `s3-${ruleId}-${digest}`;
 }
 
+export interface EventContext {
+  readonly now: Date;
+  readonly catalog: ModelCatalog;
+  /**
+   * Only this tenant's rules act, and de-duplication is the tenant's own: an HTTP event comes
+   * from a tenant's credentials. Undefined: every tenant's rules (the storage system's own queue).
+   * Loop protection always looks at every rule.
+   */
+  readonly tenantId?: string;
+}
+
 export async function admitEvents(
   tx: Queryable,
   events: readonly ObjectEvent[],
-  context: { readonly now: Date; readonly catalog: ModelCatalog },
+  context: EventContext,
 ): Promise<EventDecision[]> {
+  const { tenantId } = context;
+  const scope = tenantId ?? '';
   const rules = await rulesForBuckets(tx, [...new Set(events.map((e) => e.bucket))]);
-  const matching = (event: ObjectEvent) => rules.filter((rule) => rule.enabled && ruleMatches(rule, event));
+  const matching = (event: ObjectEvent) =>
+    rules.filter(
+      (rule) =>
+        rule.enabled && ruleMatches(rule, event) && (tenantId === undefined || rule.tenantId === tenantId),
+    );
   const outcomes = new Map<ObjectEvent, EventOutcome>();
   const matched: ObjectEvent[] = [];
   for (const event of events) {
@@ -56,7 +73,7 @@ export async function admitEvents(
     else if (matching(event).length === 0) outcomes.set(event, 'ignored_no_rule');
     else matched.push(event);
   }
-  const fresh = await withoutProcessed(tx, matched);
+  const fresh = await withoutProcessed(tx, scope, matched);
   for (const event of matched) if (!fresh.includes(event)) outcomes.set(event, 'duplicate');
 
   const candidates: Candidate[] = fresh.flatMap((event) =>
@@ -65,11 +82,12 @@ export async function admitEvents(
   const decisions = await admitBatch(
     tx,
     candidates.map((c) => c.request),
-    context,
+    { now: context.now, catalog: context.catalog },
   );
   const decided = candidates.map((c, index) => ({ ...c, decision: decisions[index]! }));
   await recordProcessed(
     tx,
+    scope,
     fresh.flatMap((event) => {
       const jobs = decided
         .filter((d) => d.event === event && d.decision.outcome === 'accepted')
@@ -95,8 +113,12 @@ function outcomeOf(decisions: readonly Decision[]): EventOutcome {
 }
 
 /** The events whose object version has not become work before (nor earlier in this batch). */
-async function withoutProcessed(tx: Queryable, events: readonly ObjectEvent[]): Promise<ObjectEvent[]> {
-  const seen = await processedVersions(tx, events);
+async function withoutProcessed(
+  tx: Queryable,
+  scope: string,
+  events: readonly ObjectEvent[],
+): Promise<ObjectEvent[]> {
+  const seen = await processedVersions(tx, scope, events);
   return events.filter((event) => {
     const key = versionKey(event);
     if (seen.has(key)) return false;

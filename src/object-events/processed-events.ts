@@ -1,7 +1,8 @@
 import type { Queryable } from '../db/database.js';
 
 // Store of the object versions (bucket, key, eTag) that already became work: an S3 event is
-// delivered at least once, and a repeated one must not make a second job.
+// delivered at least once, and a repeated one must not make a second job. Per scope: '' for the
+// storage system's own queue (every tenant's rules), a tenant id for that tenant's HTTP events.
 
 export interface ObjectVersion {
   readonly bucket: string;
@@ -18,25 +19,30 @@ export interface ProcessedEvent extends ObjectVersion {
 
 export const versionKey = (e: ObjectVersion) => `${e.bucket}\n${e.key}\n${e.eTag}`;
 
-/** The versionKey of each of `versions` already recorded. */
+/** The versionKey of each of `versions` already recorded in `scope`. */
 export async function processedVersions(
   q: Queryable,
+  scope: string,
   versions: readonly ObjectVersion[],
 ): Promise<Set<string>> {
   if (versions.length === 0) return new Set();
   const rows = await q.query<{ bucket: string; key: string; etag: string }>(
     `SELECT bucket, key, etag FROM processed_events
-     WHERE (bucket, key, etag) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))`,
-    [versions.map((e) => e.bucket), versions.map((e) => e.key), versions.map((e) => e.eTag)],
+     WHERE scope = $4 AND (bucket, key, etag) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))`,
+    [versions.map((e) => e.bucket), versions.map((e) => e.key), versions.map((e) => e.eTag), scope],
   );
   return new Set(rows.map((row) => versionKey({ ...row, eTag: row.etag })));
 }
 
-export async function recordProcessed(q: Queryable, events: readonly ProcessedEvent[]): Promise<void> {
+export async function recordProcessed(
+  q: Queryable,
+  scope: string,
+  events: readonly ProcessedEvent[],
+): Promise<void> {
   if (events.length === 0) return;
   await q.query(
-    `INSERT INTO processed_events (bucket, key, etag, event_name, sequencer, jobs)
-     SELECT b, k, e, n, s, string_to_array(j, ' ')
+    `INSERT INTO processed_events (scope, bucket, key, etag, event_name, sequencer, jobs)
+     SELECT $7, b, k, e, n, s, string_to_array(j, ' ')
      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS x(b, k, e, n, s, j)
      ON CONFLICT DO NOTHING`,
     [
@@ -46,6 +52,7 @@ export async function recordProcessed(q: Queryable, events: readonly ProcessedEv
       events.map((e) => e.name),
       events.map((e) => e.sequencer ?? null),
       events.map((e) => e.jobs.join(' ')),
+      scope,
     ],
   );
 }

@@ -77,6 +77,7 @@ describe('docs/protocol.md section 9, recomputed', () => {
     const base = {
       keyId: example.keyId,
       tenantId: 'acme',
+      purpose: 'signing' as const,
       environment: 'test' as const,
       createdAt: new Date(0),
       expiresAt: null,

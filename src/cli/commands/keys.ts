@@ -9,6 +9,7 @@ import {
 } from '../../keys/key-admin.js';
 import { resealSecrets } from '../../keys/reseal.js';
 import { requireMasterKey } from '../../keys/secret-box.js';
+import { keyPurposes } from '../../keys/signing-key.js';
 import { isKeyId, type KeyAlgorithm } from '../../signing/keys.js';
 import { choiceOption, durationOption, positionals, runSubcommand, withDatabase } from '../admin.js';
 import { parseCommandArgs, requireOption } from '../args.js';
@@ -60,17 +61,31 @@ function printCreated(
       what,
       shownOnce,
       '',
-      `Producers sign with CLEARCUT_KEY_ID=${key.keyId} and this value as CLEARCUT_KEY_SECRET.`,
+      key.purpose === 'event-source'
+        ? `An EventBridge connection sends ${key.keyId} as its client ID and this value as its client secret (docs/events.md).`
+        : `Producers sign with CLEARCUT_KEY_ID=${key.keyId} and this value as CLEARCUT_KEY_SECRET.`,
     ].join('\n'),
   );
 }
 
 function keyTable(keys: readonly KeyInfo[]): string {
   return formatTable(
-    ['KEY', 'TENANT', 'ALGORITHM', 'ENV', 'STATE', 'CREATED', 'EXPIRES', 'REVOKED', 'ROTATED FROM'],
+    [
+      'KEY',
+      'TENANT',
+      'PURPOSE',
+      'ALGORITHM',
+      'ENV',
+      'STATE',
+      'CREATED',
+      'EXPIRES',
+      'REVOKED',
+      'ROTATED FROM',
+    ],
     keys.map((key) => [
       key.keyId,
       key.tenantId,
+      key.purpose,
       key.algorithm,
       key.environment,
       key.state,
@@ -89,9 +104,11 @@ export const run: Command = (args, io) =>
     {
       create: {
         help: [
-          'Usage: clearcut keys create --tenant TENANT [--algo hmac|ed25519] [--env live|test] [--expires DURATION] [--json]',
+          'Usage: clearcut keys create --tenant TENANT [--algo hmac|ed25519] [--purpose signing|event-source] [--env live|test] [--expires DURATION] [--json]',
           '  --tenant    the tenant the key signs for',
           '  --algo      hmac (default: HMAC-SHA256, secret stored encrypted) or ed25519 (only the public key is stored)',
+          '  --purpose   signing (default) or event-source: an HMAC key whose id and secret an Amazon EventBridge',
+          '              connection sends to POST /oauth/token, for POST /v1/events/s3 only; it signs nothing (docs/events.md)',
           '  --env       live (default) or test: the ck_live_/ck_test_ prefix of the key id',
           '  --expires   lifetime such as 90d or 12h, or never (default)',
           '  --json      print the key and its secret as JSON',
@@ -101,6 +118,7 @@ export const run: Command = (args, io) =>
           const { values, positionals: given } = parseCommandArgs(command, rest, {
             tenant: { type: 'string' },
             algo: { type: 'string', default: 'hmac' },
+            purpose: { type: 'string', default: 'signing' },
             env: { type: 'string', default: 'live' },
             expires: { type: 'string', default: 'never' },
             json: { type: 'boolean' },
@@ -109,13 +127,19 @@ export const run: Command = (args, io) =>
           const tenantId = requireOption(command, 'tenant', values.tenant);
           const algorithm = algorithms[choiceOption(command, 'algo', values.algo, Object.keys(algorithms))]!;
           const environment = choiceOption(command, 'env', values.env, ['live', 'test'] as const);
+          const purpose = choiceOption(command, 'purpose', values.purpose, keyPurposes);
+          if (purpose === 'event-source' && algorithm !== 'hmac-sha256') {
+            throw new UsageError(
+              `clearcut ${command}: an event-source key is an HMAC key (its secret is what the EventBridge connection sends); drop --algo ${values.algo}`,
+            );
+          }
           const now = new Date();
           const expiresAt = expiry(command, values.expires, now);
           const created = await withDatabase(io, (db, config) =>
             createKey(
               db,
               requireMasterKey(config.gateway.masterKey),
-              { tenantId, algorithm, environment, expiresAt },
+              { tenantId, purpose, algorithm, environment, expiresAt },
               now,
             ),
           );

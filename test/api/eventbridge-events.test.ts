@@ -1,0 +1,198 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listAudit } from '../../src/audit/audit.js';
+import { addGrant } from '../../src/policy/grant-admin.js';
+import { addTrigger } from '../../src/triggers/trigger-store.js';
+import {
+  type EventSourceKey,
+  eventSourceKey,
+  eventToken,
+  inBucket,
+  objectCreated,
+  postEvent,
+} from './eventbridge-support.js';
+import { type ApiHarness, startApiHarness } from './harness.js';
+
+// POST /v1/events/s3 with the Amazon S3 User Guide's EventBridge event shapes, through a real API
+// process and PostgreSQL: the same trigger rules, de-duplication and loop protection as the AMQP
+// event consumer, limited to the caller's tenant, answered with the codes EventBridge retries on.
+
+const bucket = 'acme-photos';
+const example = inBucket(bucket);
+let h: ApiHarness;
+let acme: EventSourceKey;
+let token: string;
+let rule: string;
+
+beforeAll(async () => {
+  h = await startApiHarness('api eventbridge events');
+  await h.tenant('acme');
+  await h.tenant('beta');
+  await addGrant(h.db, 'acme', { bucket, prefix: '', access: 'read' });
+  await addGrant(h.db, 'acme', { bucket, prefix: 'cutouts/', access: 'write' });
+  // Input and output in one bucket: the loop case. Only .jpg and the example's key match.
+  rule = (
+    await addTrigger(h.db, {
+      tenantId: 'acme',
+      bucket,
+      prefix: '',
+      suffixes: ['.jpg', 'example-key'],
+      output: { bucket, prefix: 'cutouts/' },
+      renditions: [{ kind: 'cutout', format: 'png' }],
+      model: 'u2netp',
+    })
+  ).id;
+  // beta watches the same bucket; acme's events must never make beta's jobs.
+  await addGrant(h.db, 'beta', { bucket, prefix: '', access: 'read' });
+  await addTrigger(h.db, {
+    tenantId: 'beta',
+    bucket,
+    prefix: '',
+    suffixes: [],
+    output: { bucket: 'out-beta', prefix: 'cut/' },
+  });
+  acme = await eventSourceKey(h, 'acme');
+  token = await eventToken(h.base, acme);
+});
+afterAll(async () => h?.close());
+
+const tasksFor = (key: string) =>
+  h.db.query<{ tenant_id: string; job_id: string; source_key: string }>(
+    'SELECT tenant_id, job_id, source_key FROM tasks WHERE source_bucket = $1 AND source_key = $2',
+    [bucket, key],
+  );
+const json = async (response: Response) => (await response.json()) as Record<string, unknown>;
+
+describe('POST /v1/events/s3', () => {
+  it('admits the documented Object Created example as a job with its task, for the rule of its tenant only', async () => {
+    const response = await postEvent(h.base, token, example);
+    expect(response.status).toBe(202);
+    const body = await json(response);
+    expect(body).toMatchObject({ eventId: example.id, outcome: 'accepted' });
+    const jobs = body.jobs as { jobId: string; statusUrl: string; outcome: string }[];
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]!.outcome).toBe('accepted');
+    expect(jobs[0]!.jobId).toMatch(new RegExp(`^s3-${rule}-[0-9a-f]{40}$`));
+    expect(jobs[0]!.statusUrl).toBe(`/v1/jobs/${jobs[0]!.jobId}`);
+    expect(await tasksFor('example-key')).toEqual([
+      { tenant_id: 'acme', job_id: jobs[0]!.jobId, source_key: 'example-key' },
+    ]);
+    const [job] = await h.db.query<{ metadata: Record<string, unknown> }>(
+      `SELECT spec->'metadata' AS metadata FROM jobs WHERE tenant_id = 'acme' AND id = $1`,
+      [jobs[0]!.jobId],
+    );
+    expect(job?.metadata).toMatchObject({
+      trigger: rule,
+      event: 'ObjectCreated:Put',
+      eTag: 'b1946ac92492d2347c6235b4d2611184',
+      size: 5,
+    });
+  });
+
+  it('answers a repeated event (the same id, sequencer and version) 200 duplicate and admits nothing twice', async () => {
+    const again = await postEvent(h.base, token, example);
+    expect(again.status).toBe(200);
+    expect(await json(again)).toMatchObject({ outcome: 'duplicate', jobs: [] });
+    expect(await tasksFor('example-key')).toHaveLength(1);
+  });
+
+  it('takes keys as stored (not URL-encoded): spaces, plus signs and percent signs stay what they are', async () => {
+    const key = 'shop/red flower+1 100%.jpg';
+    const response = await postEvent(h.base, token, objectCreated({ bucket, key }));
+    expect(response.status).toBe(202);
+    expect((await tasksFor(key)).map((t) => t.source_key)).toEqual([key]);
+  });
+
+  it('answers 200 with a reason, and admits nothing, for a key no rule of the tenant matches', async () => {
+    const response = await postEvent(h.base, token, objectCreated({ bucket, key: 'notes/readme.txt' }));
+    expect(response.status).toBe(200);
+    const body = await json(response);
+    expect(body).toMatchObject({ outcome: 'ignored_no_rule', jobs: [] });
+    expect(body.detail).toMatch(/no enabled trigger rule of your tenant/);
+    expect(await tasksFor('notes/readme.txt')).toEqual([]);
+  });
+
+  it("ignores ClearCut's own outputs (loop protection): an object under the rule's output prefix", async () => {
+    const key = 'cutouts/example-key.jpg';
+    const response = await postEvent(h.base, token, objectCreated({ bucket, key }));
+    expect(response.status).toBe(200);
+    expect(await json(response)).toMatchObject({ outcome: 'ignored_own_output', jobs: [] });
+    expect(await tasksFor(key)).toEqual([]);
+  });
+
+  it('answers 200 ignored_not_created for another detail-type (an Object Deleted event)', async () => {
+    const deleted = {
+      ...example,
+      id: crypto.randomUUID(),
+      'detail-type': 'Object Deleted',
+      detail: { ...example.detail, reason: 'DeleteObject', 'deletion-type': 'Permanently Deleted' },
+    };
+    const response = await postEvent(h.base, token, deleted);
+    expect(response.status).toBe(200);
+    expect(await json(response)).toMatchObject({ outcome: 'ignored_not_created', jobs: [] });
+  });
+
+  it('refuses malformed events with 4xx problems naming each fault, and audits them under the tenant', async () => {
+    const { etag: _, ...withoutEtag } = example.detail.object;
+    const cases: { body: unknown; contentType?: string; status: number; reason: string; problem: RegExp }[] =
+      [
+        { body: '{"id": ', status: 422, reason: 'invalid_body', problem: /is not UTF-8 JSON/ },
+        { body: [example], status: 422, reason: 'invalid_body', problem: /one event per request/ },
+        {
+          body: { ...example, source: 'aws.ec2' },
+          status: 422,
+          reason: 'invalid_body',
+          problem: /source: must be "aws.s3"/,
+        },
+        {
+          body: { ...example, detail: { ...example.detail, object: withoutEtag } },
+          status: 422,
+          reason: 'invalid_body',
+          problem: /detail\.object\.etag/,
+        },
+        {
+          body: {
+            ...example,
+            detail: { ...example.detail, bucket: { name: 'Not_A_Bucket' } },
+          },
+          status: 422,
+          reason: 'invalid_body',
+          problem: /detail\.bucket\.name: may contain only lowercase/,
+        },
+        {
+          body: example,
+          contentType: 'text/plain',
+          status: 415,
+          reason: 'unsupported_media_type',
+          problem: /application\/json/,
+        },
+      ];
+    for (const c of cases) {
+      const response = await postEvent(h.base, token, c.body, c.contentType);
+      expect(response.status, JSON.stringify(c.body).slice(0, 80)).toBe(c.status);
+      expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      const problem = await json(response);
+      expect(problem.reason).toBe(c.reason);
+      expect(`${problem.detail} ${(problem.problems as string[] | undefined)?.join(' ')}`).toMatch(c.problem);
+    }
+    const audited = await listAudit(h.db, { tenantId: 'acme', limit: 20 });
+    expect(audited.filter((row) => row.reason === 'invalid_body' && row.source === 'api')).toHaveLength(5);
+  });
+
+  it('answers a refused rule job with its reason, retriable or not as EventBridge needs', async () => {
+    // acme may not read this prefix: the rule's job is forbidden, and a retry would not help (403).
+    await addTrigger(h.db, {
+      tenantId: 'acme',
+      bucket: 'in-acme-private',
+      prefix: '',
+      suffixes: [],
+      output: { bucket: 'out-acme', prefix: 'p/' },
+    });
+    const response = await postEvent(
+      h.base,
+      token,
+      objectCreated({ bucket: 'in-acme-private', key: 'a.jpg' }),
+    );
+    expect(response.status).toBe(403);
+    expect(await json(response)).toMatchObject({ reason: 'forbidden_location' });
+  });
+});
