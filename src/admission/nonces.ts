@@ -13,6 +13,7 @@ export interface NonceUse {
 }
 
 const nonceKey = (keyId: string, nonce: string) => `${keyId}\n${nonce}`;
+const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * How long past its expiry a nonce row is kept before the sweeper deletes it: the allowed skew
@@ -30,11 +31,15 @@ export const nonceGraceMs = 60_000;
  */
 export async function recordNonces(
   q: Queryable,
-  uses: readonly NonceUse[],
+  unsorted: readonly NonceUse[],
   now: Date,
 ): Promise<Map<string, string>> {
   const taken = new Map<string, string>();
-  if (uses.length === 0) return taken;
+  if (unsorted.length === 0) return taken;
+  // Sorted: two gateways inserting overlapping nonces (a redelivered batch) wait in the same order.
+  const uses = [...unsorted].sort((a, b) =>
+    compareText(nonceKey(a.keyId, a.nonce), nonceKey(b.keyId, b.nonce)),
+  );
   const inserted = await q.query<{ key_id: string; nonce: string }>(
     `INSERT INTO nonces (key_id, nonce, message_id, expires_at)
      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])

@@ -4,8 +4,8 @@ import { errorMessage, PermanentError } from '../errors.js';
 import { insertTasks, unboundedInFlight } from '../jobs/job-store.js';
 import { createPollLoop, type PollLoop } from '../jobs/poll-loop.js';
 import type { Logger } from '../log.js';
-import { loadGrants } from '../policy/grants.js';
-import { effectivePolicy, reserveImages } from '../policy/quotas.js';
+import { reserveImages } from '../policy/quotas.js';
+import { loadTenantRules } from '../policy/tenant-rules.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import {
   claimExpandingJob,
@@ -154,11 +154,12 @@ export function createExpander(options: ExpanderOptions): PollLoop {
     return db.transaction(async (tx) => {
       const locked = await lockAtCursor(tx, current.job, current.cursor);
       if (!locked) return 'lost'; // another gateway took the job over and moved on
-      const policy = await effectivePolicy(tx, tenantId);
+      const rules = (await loadTenantRules(tx, [tenantId])).get(tenantId);
+      const policy = rules?.policy;
       const candidates = entries.flatMap((e) => (e.source ? [e.source] : []));
       const plan = planPage(entries, {
         output: current.spec.output,
-        grants: await loadGrants(tx, tenantId),
+        grants: rules?.grants ?? [],
         counted: locked.expandedItems + locked.skipped,
         existing: await existingSources(tx, current.job, candidates),
       });

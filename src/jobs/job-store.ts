@@ -1,6 +1,8 @@
 import type { Queryable } from '../db/database.js';
 
 // Set-based writes for a whole admission batch: one statement per table, whatever the batch size.
+// Rows go in sorted by key, so two gateways writing overlapping keys wait for each other in the
+// same order and never deadlock.
 
 export interface JobRef {
   readonly tenantId: string;
@@ -30,9 +32,16 @@ export interface NewTask extends JobRef {
 
 export const jobRefKey = (ref: JobRef) => `${ref.tenantId}\n${ref.jobId}`;
 
+/** By tenant, then job id: the one lock order of every batch write. */
+export function byJobRef<T extends JobRef>(refs: readonly T[]): T[] {
+  const key = new Map(refs.map((ref) => [ref, jobRefKey(ref)]));
+  return [...refs].sort((a, b) => (key.get(a)! < key.get(b)! ? -1 : key.get(a)! > key.get(b)! ? 1 : 0));
+}
+
 /** Inserts the jobs whose id is new for their tenant; returns the keys (jobRefKey) of those inserted. */
-export async function insertJobs(q: Queryable, jobs: readonly NewJob[]): Promise<Set<string>> {
-  if (jobs.length === 0) return new Set();
+export async function insertJobs(q: Queryable, unsorted: readonly NewJob[]): Promise<Set<string>> {
+  if (unsorted.length === 0) return new Set();
+  const jobs = byJobRef(unsorted);
   const rows = await q.query<{ tenant_id: string; id: string }>(
     `INSERT INTO jobs (tenant_id, id, key_id, nonce, state, spec, model, lane, total, images_reserved, reserved_at)
      SELECT tenant_id, id, key_id, nonce, CASE WHEN total IS NULL THEN 'expanding' ELSE 'running' END,
@@ -78,24 +87,34 @@ export async function jobOrigins(
 }
 
 /** Removes jobs inserted earlier in the same transaction that a later check refused. */
-export async function deleteJobs(q: Queryable, refs: readonly JobRef[]): Promise<void> {
-  if (refs.length === 0) return;
+export async function deleteJobs(q: Queryable, unsorted: readonly JobRef[]): Promise<void> {
+  if (unsorted.length === 0) return;
+  const refs = byJobRef(unsorted);
   await q.query(`DELETE FROM jobs WHERE (tenant_id, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`, [
     refs.map((r) => r.tenantId),
     refs.map((r) => r.jobId),
   ]);
 }
 
-/** Inserts pending tasks and adds them to their tenants' dispatch counters, in two statements. */
+/** Inserts pending tasks and adds them to their tenants' dispatch counters, in one statement. */
 export async function insertTasks(
   q: Queryable,
   tasks: readonly NewTask[],
   maxInFlight: ReadonlyMap<string, number>,
 ): Promise<void> {
   if (tasks.length === 0) return;
+  const perTenant = new Map<string, number>();
+  for (const task of tasks) perTenant.set(task.tenantId, (perTenant.get(task.tenantId) ?? 0) + 1);
+  const tenants = [...perTenant.keys()].sort();
   await q.query(
-    `INSERT INTO tasks (tenant_id, job_id, item, source_bucket, source_key, lane_rank)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::smallint[])`,
+    `WITH inserted AS (
+       INSERT INTO tasks (tenant_id, job_id, item, source_bucket, source_key, lane_rank)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::smallint[])
+     )
+     INSERT INTO tenant_dispatch AS d (tenant_id, pending, max_in_flight)
+     SELECT * FROM unnest($7::text[], $8::int[], $9::int[])
+     ON CONFLICT (tenant_id) DO UPDATE
+       SET pending = d.pending + EXCLUDED.pending, max_in_flight = EXCLUDED.max_in_flight`,
     [
       tasks.map((t) => t.tenantId),
       tasks.map((t) => t.jobId),
@@ -103,17 +122,6 @@ export async function insertTasks(
       tasks.map((t) => t.sourceBucket),
       tasks.map((t) => t.sourceKey),
       tasks.map((t) => t.laneRank),
-    ],
-  );
-  const perTenant = new Map<string, number>();
-  for (const task of tasks) perTenant.set(task.tenantId, (perTenant.get(task.tenantId) ?? 0) + 1);
-  const tenants = [...perTenant.keys()].sort(); // a fixed lock order across concurrent gateways
-  await q.query(
-    `INSERT INTO tenant_dispatch AS d (tenant_id, pending, max_in_flight)
-     SELECT * FROM unnest($1::text[], $2::int[], $3::int[])
-     ON CONFLICT (tenant_id) DO UPDATE
-       SET pending = d.pending + EXCLUDED.pending, max_in_flight = EXCLUDED.max_in_flight`,
-    [
       tenants,
       tenants.map((t) => perTenant.get(t)),
       tenants.map((t) => maxInFlight.get(t) ?? unboundedInFlight),

@@ -26,9 +26,13 @@ export interface EffectivePolicy {
 }
 
 export type TokenDecision = { ok: true } | { ok: false; retryAfterSeconds: number };
-export type ImageReservation = { ok: true } | { ok: false; reason: 'quota_exceeded'; detail: string };
+export type ImageReservation =
+  | { ok: true }
+  /** retryAfterSeconds: until every full window has reset; absent when the job is larger than a window's quota. */
+  | { ok: false; reason: 'quota_exceeded'; detail: string; retryAfterSeconds?: number };
 
-const policyColumns = `tenant_id AS "tenantId", tier, jobs_per_minute AS "jobsPerMinute", burst,
+/** The EffectivePolicy fields as columns of tenant_policies. */
+export const policyColumns = `tenant_id AS "tenantId", tier, jobs_per_minute AS "jobsPerMinute", burst,
   images_per_hour AS "imagesPerHour", images_per_day AS "imagesPerDay", images_per_month AS "imagesPerMonth",
   max_items_per_job AS "maxItemsPerJob", max_in_flight AS "maxInFlight", priority`;
 
@@ -43,32 +47,54 @@ export async function effectivePolicy(q: Queryable, tenantId: string): Promise<E
 
 const available = `refilled_tokens(b.tokens, b.refilled_at, EXCLUDED.refilled_at,
   (SELECT jobs_per_minute FROM policy), (SELECT burst FROM policy))`;
+const takenOf = (tokens: string) => `LEAST($3::int, floor(${tokens}))::int`;
 
-const takeJobTokenSql = `
+const takeJobTokensSql = `
 WITH policy AS (
   SELECT tenant_id, jobs_per_minute, burst FROM tenant_policies WHERE tenant_id = $1
 ), taken AS (
-  INSERT INTO job_token_buckets AS b (tenant_id, tokens, refilled_at, granted)
-  SELECT tenant_id, burst - 1, $2::timestamptz, true FROM policy WHERE jobs_per_minute IS NOT NULL
+  INSERT INTO job_token_buckets AS b (tenant_id, tokens, refilled_at, granted, taken)
+  SELECT tenant_id, burst - ${takenOf('burst')}, $2::timestamptz, ${takenOf('burst')} = $3, ${takenOf('burst')}
+  FROM policy WHERE jobs_per_minute IS NOT NULL
   ON CONFLICT (tenant_id) DO UPDATE
-  SET granted = ${available} >= 1,
-      tokens = ${available} - CASE WHEN ${available} >= 1 THEN 1 ELSE 0 END,
+  SET taken = ${takenOf(available)},
+      granted = ${takenOf(available)} = $3,
+      tokens = ${available} - ${takenOf(available)},
       refilled_at = GREATEST(b.refilled_at, EXCLUDED.refilled_at)
-  RETURNING granted, tokens
+  RETURNING taken, tokens
 )
-SELECT t.granted, t.tokens, p.jobs_per_minute AS "perMinute" FROM policy p LEFT JOIN taken t ON true`;
+SELECT t.taken, t.tokens, p.jobs_per_minute AS "perMinute" FROM policy p LEFT JOIN taken t ON true`;
+
+/** How many of the asked tokens were taken; retry-after (for the next one) when not all were. */
+export type TokensTaken = { taken: number; retryAfterSeconds?: number };
+
+/**
+ * Takes up to `count` job tokens from the tenant's bucket in one statement: as many as it holds,
+ * exactly as `count` calls of takeJobToken in a row would (all of them when the tenant has no job
+ * rate).
+ */
+export async function takeJobTokens(
+  q: Queryable,
+  tenantId: string,
+  count: number,
+  now: Date,
+): Promise<TokensTaken> {
+  requireCount(count);
+  const [row] = await q.query<{ taken: number | null; tokens: number | null; perMinute: number | null }>(
+    takeJobTokensSql,
+    [tenantId, now, count],
+  );
+  if (row === undefined) throw unknownTenant(tenantId);
+  if (row.taken === null || row.taken === count) return { taken: count };
+  // The epsilon absorbs float noise (4.0000001 s is 4 s, not 5).
+  const seconds = Math.ceil(((1 - row.tokens!) * 60) / row.perMinute! - 1e-6);
+  return { taken: row.taken, retryAfterSeconds: Math.max(1, seconds) };
+}
 
 /** Takes one job token from the tenant's bucket (always ok when the tenant has no job rate). */
 export async function takeJobToken(q: Queryable, tenantId: string, now: Date): Promise<TokenDecision> {
-  const [row] = await q.query<{ granted: boolean | null; tokens: number | null; perMinute: number | null }>(
-    takeJobTokenSql,
-    [tenantId, now],
-  );
-  if (row === undefined) throw unknownTenant(tenantId);
-  if (row.granted !== false) return { ok: true };
-  // The epsilon absorbs float noise (4.0000001 s is 4 s, not 5).
-  const seconds = Math.ceil(((1 - row.tokens!) * 60) / row.perMinute! - 1e-6);
-  return { ok: false, retryAfterSeconds: Math.max(1, seconds) };
+  const { taken, retryAfterSeconds } = await takeJobTokens(q, tenantId, 1, now);
+  return taken === 1 ? { ok: true } : { ok: false, retryAfterSeconds: retryAfterSeconds! };
 }
 
 // Used count of the window that starts at EXCLUDED.<w>_start. A stored window that is newer (a gateway
@@ -124,7 +150,7 @@ export async function reserveImages(
   ]);
   if (row === undefined) throw unknownTenant(tenantId);
   if (row.reserved) return { ok: true };
-  return { ok: false, reason: 'quota_exceeded', detail: refusalDetail(row, count, now) };
+  return { ok: false, reason: 'quota_exceeded', ...refusalOf(row, count, now) };
 }
 
 const windowWords: Record<ImageWindow, { adjective: string; current: string }> = {
@@ -134,19 +160,33 @@ const windowWords: Record<ImageWindow, { adjective: string; current: string }> =
 };
 
 /** `row` holds the counters the refusal was decided on. */
-function refusalDetail(row: ReservationRow, count: number, now: Date): string {
+function refusalOf(
+  row: ReservationRow,
+  count: number,
+  now: Date,
+): { detail: string; retryAfterSeconds?: number } {
   const starts = windowStarts(now);
   const full = imageWindows
     .map((window) => ({ window, limit: row[`${window}Limit`], used: Number(row[`${window}Used`]) }))
     .filter((entry): entry is typeof entry & { limit: number } => entry.limit !== null);
   const tooBig = full.find(({ limit }) => count > limit);
   if (tooBig !== undefined) {
-    return `the job has ${count} images, more than the ${windowWords[tooBig.window].adjective} quota of ${tooBig.limit}`;
+    return {
+      detail: `the job has ${count} images, more than the ${windowWords[tooBig.window].adjective} quota of ${tooBig.limit}`,
+    };
   }
-  const { window, limit, used } = full.find((entry) => entry.used + count > entry.limit)!;
+  const blocking = full.filter((entry) => entry.used + count > entry.limit);
+  const { window, limit, used } = blocking[0]!;
   const { adjective, current } = windowWords[window];
   const resets = windowEnd(window, starts[window]).toISOString();
-  return `${adjective} image quota: ${used} of ${limit} used ${current}, the job needs ${count}; resets at ${resets}`;
+  // A retry can succeed once every window the job does not fit in has reset.
+  const lastReset = Math.max(
+    ...blocking.map((entry) => windowEnd(entry.window, starts[entry.window]).getTime()),
+  );
+  return {
+    detail: `${adjective} image quota: ${used} of ${limit} used ${current}, the job needs ${count}; resets at ${resets}`,
+    retryAfterSeconds: Math.max(1, Math.ceil((lastReset - now.getTime()) / 1000)),
+  };
 }
 
 const refundImagesSql = `
