@@ -1,6 +1,7 @@
 // The one place that reads the environment. Everything else receives a parsed Config.
 import { apiSection } from './config/api.js';
 import { brokerSection, databaseSection, logSection } from './config/core.js';
+import { dashboardSection } from './config/dashboard.js';
 import type { Variables } from './config/define.js';
 import { gatewaySection } from './config/gateway.js';
 import { inferenceSection } from './config/inference.js';
@@ -24,6 +25,7 @@ const sections = {
   retention: retentionSection,
   api: apiSection,
   webhooks: webhooksSection,
+  dashboard: dashboardSection,
 } satisfies Record<string, AnySection>;
 
 type AnySection = {

@@ -1,6 +1,7 @@
-import { hkdfSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
 import { keyRefusal } from '../admission/key-refusal.js';
+import { deriveSecret } from '../keys/derived-secret.js';
 import { type ApiScope, type GetKey, isApiScope, type Principal } from './principal.js';
 import { type Problem, problem } from './problems.js';
 
@@ -29,7 +30,7 @@ export function createAccessTokens(options: {
   readonly ttlMs: number;
   readonly getKey: GetKey;
 }): AccessTokenIssuer {
-  const secret = new Uint8Array(hkdfSync('sha256', options.masterKey, new Uint8Array(0), hkdfInfo, 32));
+  const secret = deriveSecret(options.masterKey, hkdfInfo);
   const ttlSeconds = Math.floor(options.ttlMs / 1000);
   const invalid = (detail: string) => ({ problem: problem('invalid_token', detail) });
   return {

@@ -1,7 +1,15 @@
 import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
 import { messageIdPattern } from '../contracts/identifiers.js';
 import type { Database } from '../db/database.js';
-import { decodeCursor, itemStatuses, jobStates, listItems, listJobs } from '../jobs/job-pages.js';
+import {
+  decodeCursor,
+  isItemCursor,
+  isJobCursor,
+  itemStatuses,
+  jobStates,
+  listItems,
+  listJobs,
+} from '../jobs/job-pages.js';
 import { findJobs } from '../jobs/job-progress.js';
 import { contentTypePattern } from '../signing/headers.js';
 import type { AuthOptions } from './authenticate.js';
@@ -151,14 +159,3 @@ function readCursor<T extends readonly unknown[]>(cursor: unknown, shape: (v: un
   }
   return decoded;
 }
-
-const isJobCursor = (v: unknown): v is [string, string] =>
-  Array.isArray(v) &&
-  v.length === 2 &&
-  typeof v[0] === 'string' &&
-  /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/.test(v[0]) &&
-  typeof v[1] === 'string' &&
-  messageIdPattern.test(v[1]);
-
-const isItemCursor = (v: unknown): v is [number] =>
-  Array.isArray(v) && v.length === 1 && Number.isSafeInteger(v[0]) && (v[0] as number) >= 0;

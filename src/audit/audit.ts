@@ -78,6 +78,9 @@ export async function addToAuditCount(q: Queryable, id: string, by: number): Pro
 export interface AuditQuery {
   readonly tenantId?: string;
   readonly since?: Date;
+  readonly source?: AuditSource;
+  readonly outcome?: string;
+  readonly reason?: string;
   /** The newest `limit` rows of the selection (default 1000), returned oldest first. */
   readonly limit?: number;
 }
@@ -88,9 +91,18 @@ export async function listAudit(q: Queryable, query: AuditQuery = {}): Promise<A
             source, outcome, reason, detail, count
      FROM audit_log
      WHERE ($1::text IS NULL OR tenant_id = $1) AND ($2::timestamptz IS NULL OR at >= $2)
+       AND ($4::text IS NULL OR source = $4) AND ($5::text IS NULL OR outcome = $5)
+       AND ($6::text IS NULL OR reason = $6)
      ORDER BY at DESC, id DESC
      LIMIT $3`,
-    [query.tenantId ?? null, query.since ?? null, query.limit ?? 1000],
+    [
+      query.tenantId ?? null,
+      query.since ?? null,
+      query.limit ?? 1000,
+      query.source ?? null,
+      query.outcome ?? null,
+      query.reason ?? null,
+    ],
   );
   return rows.reverse();
 }

@@ -1,3 +1,4 @@
+import { messageIdPattern } from '../contracts/identifiers.js';
 import type { Queryable } from '../db/database.js';
 
 // Paged read side of a tenant's jobs and their items (GET /v1/jobs, GET /v1/jobs/{id}/items).
@@ -47,6 +48,19 @@ export function decodeCursor<T extends readonly unknown[]>(
     return undefined;
   }
 }
+
+/** The sort key of a job listing's cursor: creation time (UTC, microseconds) and job id. */
+export const isJobCursor = (v: unknown): v is [string, string] =>
+  Array.isArray(v) &&
+  v.length === 2 &&
+  typeof v[0] === 'string' &&
+  /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/.test(v[0]) &&
+  typeof v[1] === 'string' &&
+  messageIdPattern.test(v[1]);
+
+/** The sort key of an item listing's cursor: the item number. */
+export const isItemCursor = (v: unknown): v is [number] =>
+  Array.isArray(v) && v.length === 1 && Number.isSafeInteger(v[0]) && (v[0] as number) >= 0;
 
 export async function listJobs(
   q: Queryable,

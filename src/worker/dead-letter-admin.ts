@@ -75,3 +75,23 @@ export async function replayDeadLetter(
   await markPublished(db, [task.taskId]);
   return 'replayed';
 }
+
+export type ReplayCounts = Record<ReplayResult, number>;
+
+/** Replays each selected task of a browse of the tasks dead-letter queue, acking it once handled. */
+export async function replayTaskDeadLetters(
+  db: Database,
+  publisher: Publisher,
+  names: Topology,
+  messages: readonly HeldMessage[],
+  selection: ReplaySelection,
+): Promise<ReplayCounts> {
+  const counts: ReplayCounts = { replayed: 0, already_succeeded: 0, no_row: 0 };
+  for (const message of messages) {
+    const entry = describeDeadLetter(message);
+    if (entry.task === undefined || !isSelected(entry, selection)) continue;
+    counts[await replayDeadLetter(db, publisher, names, { ...entry, task: entry.task })]++;
+    message.ack();
+  }
+  return counts;
+}

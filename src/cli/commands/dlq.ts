@@ -13,9 +13,9 @@ import {
 import {
   type DeadLetterEntry,
   describeDeadLetter,
-  isSelected,
+  type ReplayCounts,
   type ReplaySelection,
-  replayDeadLetter,
+  replayTaskDeadLetters,
 } from '../../worker/dead-letter-admin.js';
 import {
   describeStreamDeadLetter,
@@ -184,15 +184,9 @@ function replayTasks(io: CliIo, selection: ReplaySelection) {
   return withDeadLetters(io, 'tasks', async ({ messages }, bus, config, names) => {
     const db = createDatabase(config.database);
     const publisher = await bus.publisher();
-    const counts = { replayed: 0, already_succeeded: 0, no_row: 0 };
+    let counts: ReplayCounts;
     try {
-      for (const message of messages) {
-        const entry = describeDeadLetter(message);
-        if (entry.task === undefined || !isSelected(entry, selection)) continue;
-        const result = await replayDeadLetter(db, publisher, names, { ...entry, task: entry.task });
-        counts[result]++;
-        message.ack();
-      }
+      counts = await replayTaskDeadLetters(db, publisher, names, messages, selection);
     } finally {
       await publisher.close();
       await db.close();

@@ -1,0 +1,234 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLink } from '../../src/dashboard/link-store.js';
+import { probeProcess } from '../../src/dashboard/process-probes.js';
+import { issueSignInLink } from '../../src/dashboard/sign-in-link.js';
+import { type ApiHarness, job, signedFetch, startApiHarness, type TestKey } from '../api/harness.js';
+import { launchBrowser, screenshot, seriousViolations } from './browser.js';
+
+// Signing in and everything that must be refused, in a real Chromium against a real `clearcut api`
+// (PostgreSQL; RabbitMQ for the queue page): one-time links, expiry, CSRF, sign-out, tenant
+// isolation, operator pages. Jobs that actually run are in pipeline.test.ts.
+
+let h: ApiHarness;
+let browser: Browser;
+let acme: TestKey;
+let rival: TestKey;
+
+beforeAll(async () => {
+  h = await startApiHarness('dashboard sign-in');
+  browser = await launchBrowser();
+  await h.tenant('acme', 'pro');
+  await h.tenant('rival');
+  acme = await h.key('acme');
+  rival = await h.key('rival');
+  for (const [key, id, tenant] of [
+    [acme, 'acme-job', 'acme'],
+    [rival, 'rival-secret-job', 'rival'],
+  ] as const) {
+    const submitted = await signedFetch(h.base, key, {
+      method: 'POST',
+      path: '/v1/jobs',
+      body: job(tenant, ['a.jpg', 'b.jpg']),
+      idempotencyKey: id,
+    });
+    expect(submitted.status).toBe(202);
+  }
+});
+afterAll(async () => {
+  await browser?.close();
+  await h?.close();
+});
+
+const link = async (tenantId: string | null, admin = false) =>
+  (
+    await issueSignInLink(h.db, h.environment.config, {
+      tenantId,
+      admin,
+      ttlMs: 60_000,
+      port: Number(new URL(h.base).port),
+    })
+  ).url.replace('localhost', '127.0.0.1');
+
+/** A fresh browser context (its own cookies) signed in through a new link. */
+async function signedIn(
+  tenantId: string | null,
+  admin = false,
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(await link(tenantId, admin));
+  await page.waitForURL(/\/dashboard\/(admin)?$/);
+  return { context, page };
+}
+
+const statusOf = async (page: Page, path: string) => (await page.goto(`${h.base}${path}`))!.status();
+
+describe('the dashboard in Chromium', () => {
+  it('signs in through a one-time link and shows usage, jobs, keys and audit without serious accessibility problems', async () => {
+    const { context, page } = await signedIn('acme');
+    const cookie = (await context.cookies()).find((c) => c.name === 'clearcut_dashboard');
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict', secure: false, path: '/dashboard' });
+    expect(await page.locator('h1').textContent()).toBe('Usage of acme');
+    // The pro tier's daily and monthly windows, as GET /v1/usage reports them.
+    const usage = (await (await signedFetch(h.base, acme, { path: '/v1/usage' })).json()) as {
+      images: { window: string; used: number; limit: number | null; remaining: number | null }[];
+    };
+    const rows = await page.locator('#quota-windows tbody tr').allInnerTexts();
+    for (const w of usage.images.filter((i) => i.limit !== null)) {
+      expect(rows).toContainEqual(
+        expect.stringMatching(new RegExp(`^${w.window}\\t${w.used}\\t${w.limit}\\t${w.remaining}\\t`)),
+      );
+    }
+    for (const [path, name] of [
+      ['/dashboard/', 'usage'],
+      ['/dashboard/jobs', 'jobs'],
+      ['/dashboard/jobs/acme-job', 'job'],
+      ['/dashboard/keys', 'keys'],
+      ['/dashboard/audit', 'audit'],
+    ]) {
+      await page.goto(`${h.base}${path}`);
+      await screenshot(page, `tenant-${name}`);
+      expect(await seriousViolations(page), path).toEqual([]);
+    }
+    await page.setViewportSize({ width: 375, height: 740 });
+    await page.goto(`${h.base}/dashboard/jobs`);
+    await screenshot(page, 'tenant-jobs-phone');
+    // Nothing wider than the phone's screen except inside the scrollable table regions.
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
+    await context.close();
+  });
+
+  it('refuses a link the second time, and an expired link', async () => {
+    const url = await link('acme');
+    const first = await browser.newContext();
+    expect((await (await first.newPage()).goto(url))!.status()).toBe(200);
+    const second = await browser.newContext();
+    const again = await second.newPage();
+    expect((await again.goto(url))!.status()).toBe(403);
+    expect(await again.locator('main').textContent()).toContain('has been used already');
+    expect(await statusOf(again, '/dashboard/')).toBe(401);
+
+    const expired = await createLink(
+      h.db,
+      { tenantId: 'acme', admin: false },
+      {
+        now: new Date(Date.now() - 3_600_000),
+        ttlMs: 60_000,
+      },
+    );
+    const late = await second.newPage();
+    expect((await late.goto(`${h.base}/dashboard/sign-in?token=${expired.token}`))!.status()).toBe(403);
+    expect(await late.locator('main').textContent()).toContain('has expired');
+    expect((await late.goto(`${h.base}/dashboard/sign-in?token=${'x'.repeat(43)}`))!.status()).toBe(403);
+    await screenshot(late, 'sign-in-refused');
+    expect(await seriousViolations(late)).toEqual([]);
+    await first.close();
+    await second.close();
+  });
+
+  it("shows another tenant's job id exactly like one that does not exist", async () => {
+    const { context, page } = await signedIn('acme');
+    for (const path of [
+      '/dashboard/jobs/rival-secret-job',
+      '/dashboard/jobs/rival-secret-job/progress',
+      '/dashboard/jobs/rival-secret-job/manifest',
+    ]) {
+      expect(await statusOf(page, path), path).toBe(404);
+    }
+    await page.goto(`${h.base}/dashboard/jobs/rival-secret-job`);
+    expect(await page.locator('main').textContent()).toContain('There is no job rival-secret-job of yours.');
+    await page.goto(`${h.base}/dashboard/jobs`);
+    expect(await page.locator('#jobs').textContent()).not.toContain('rival');
+    await context.close();
+  });
+
+  it('refuses a form posted without its CSRF token, or with a wrong one, and keeps the session', async () => {
+    const { context, page } = await signedIn('acme', true);
+    for (const form of [{}, { _csrf: 'forged' }] as Record<string, string>[]) {
+      const signOut = await page.request.post(`${h.base}/dashboard/sign-out`, { form });
+      expect(signOut.status()).toBe(403);
+      expect(await signOut.text()).toContain('CSRF token');
+      const replay = await page.request.post(`${h.base}/dashboard/admin/dead-letters/replay`, { form });
+      expect(replay.status()).toBe(403);
+    }
+    expect(await statusOf(page, '/dashboard/')).toBe(200);
+    await context.close();
+  });
+
+  it('ends the session on sign-out, for this browser and for a copy of its cookie', async () => {
+    const { context, page } = await signedIn('acme');
+    const [cookie] = (await context.cookies()).filter((c) => c.name === 'clearcut_dashboard');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    expect(await page.locator('h1').textContent()).toBe('Signed out');
+    expect(await statusOf(page, '/dashboard/')).toBe(401);
+    const thief = await browser.newContext();
+    await thief.addCookies([cookie!]);
+    expect(await statusOf(await thief.newPage(), '/dashboard/jobs')).toBe(401);
+    await thief.close();
+    await context.close();
+  });
+
+  it('shows operator pages to admin sessions only', async () => {
+    const tenant = await signedIn('acme');
+    expect(await statusOf(tenant.page, '/dashboard/admin')).toBe(403);
+    expect(await statusOf(tenant.page, '/dashboard/admin/queues')).toBe(403);
+    await tenant.context.close();
+
+    const admin = await signedIn(null, true);
+    expect(await admin.page.locator('h1').textContent()).toBe('Operator overview');
+    expect(await admin.page.locator('#tenants tbody th').allInnerTexts()).toEqual(
+      expect.arrayContaining(['acme', 'rival']),
+    );
+    expect(await statusOf(admin.page, '/dashboard/')).toBe(403);
+    for (const [path, name] of [
+      ['/dashboard/admin', 'admin'],
+      ['/dashboard/admin/queues', 'queues'],
+    ]) {
+      await admin.page.goto(`${h.base}${path}`);
+      await screenshot(admin.page, `operator-${name}`);
+      if (name === 'queues') expect(await admin.page.locator('#queues tbody tr').count()).toBe(7);
+      expect(await seriousViolations(admin.page), path).toEqual([]);
+    }
+    await admin.context.close();
+  });
+
+  it('flags keys older than 90 days and keys about to expire, and never shows a secret', async () => {
+    const old = await h.key('acme');
+    await h.db.query(`UPDATE api_keys SET created_at = now() - interval '100 days' WHERE key_id = $1`, [
+      old.keyId,
+    ]);
+    await h.db.query(`UPDATE api_keys SET expires_at = now() + interval '3 days' WHERE key_id = $1`, [
+      acme.keyId,
+    ]);
+    const { context, page } = await signedIn('acme');
+    await page.goto(`${h.base}/dashboard/keys`);
+    const row = (id: string) => page.locator('#keys tbody tr', { hasText: id });
+    expect(await row(old.keyId).textContent()).toContain('100 days old: rotate it');
+    expect(await row(acme.keyId).textContent()).toContain('expires in 3 days');
+    expect(await page.content()).not.toContain('cks_');
+    await context.close();
+  });
+
+  it('filters the audit trail', async () => {
+    const { context, page } = await signedIn('acme');
+    await page.goto(`${h.base}/dashboard/audit`);
+    await page.getByLabel('Outcome').fill('key.created');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(/outcome=key.created/);
+    const outcomes = await page.locator('#audit tbody td:nth-child(3)').allInnerTexts();
+    expect(outcomes.length).toBeGreaterThan(0);
+    expect(new Set(outcomes)).toEqual(new Set(['key.created']));
+    expect(await statusOf(page, '/dashboard/audit?source=nope')).toBe(400);
+    await context.close();
+  });
+
+  it("reads a process's readiness and metrics from its own ops routes", async () => {
+    const report = await probeProcess({ name: 'api', url: h.base });
+    expect(report).toMatchObject({ ready: true, checks: { database: true, signingKeys: true }, error: null });
+    expect(report.metrics.clearcut_api_responses_total).toBeGreaterThan(0);
+    const silent = await probeProcess({ name: 'gone', url: 'http://127.0.0.1:1' });
+    expect(silent).toMatchObject({ ready: null });
+    expect(silent.error).not.toBeNull();
+  });
+});
