@@ -70,7 +70,12 @@ export const rejectedEventSchema = z.object({
   reason: z.enum(rejectionReasons),
   message: z.string().max(2000).describe('What was wrong and what to do, for humans'),
   problems: z.array(z.string().max(1000)).max(50).optional().describe('invalid_body: one line per problem'),
-  retryAfterSeconds: z.number().int().min(0).optional().describe('rate_limited: when a retry can succeed'),
+  retryAfterSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe('rate_limited, quota_exceeded: seconds until a retry can succeed'),
   metadata: jobMetadataSchema.optional(),
 });
 
