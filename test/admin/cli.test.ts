@@ -163,7 +163,35 @@ describe('clearcut keys', () => {
     });
     expect((await clearcut(env, 'keys', 'revoke', replacement.keyId)).out).toMatch(/was already revoked at/);
     const listed = await clearcut(env, 'keys', 'list', '--tenant', 'acme');
-    expect(listed.out).toMatch(new RegExp(`${replacement.keyId}\\s+acme\\s+hmac-sha256\\s+live\\s+revoked`));
+    expect(listed.out).toMatch(
+      new RegExp(`${replacement.keyId}\\s+acme\\s+signing\\s+hmac-sha256\\s+live\\s+revoked`),
+    );
+  });
+
+  it('creates an event-source key for an EventBridge connection, HMAC only', async () => {
+    const created = await clearcut(env, 'keys', 'create', '--tenant', 'acme', '--purpose', 'event-source');
+    expect(created.status).toBe(0);
+    expect(created.out).toMatch(/An EventBridge connection sends ck_live_\w{24} as its client ID/);
+    const listed = await clearcut(env, 'keys', 'list', '--tenant', 'acme');
+    expect(listed.out).toMatch(/ck_live_\w{24}\s+acme\s+event-source\s+hmac-sha256\s+live\s+active/);
+    expect(
+      (
+        await clearcut(
+          env,
+          'keys',
+          'create',
+          '--tenant',
+          'acme',
+          '--purpose',
+          'event-source',
+          '--algo',
+          'ed25519',
+        )
+      ).err,
+    ).toMatch(/an event-source key is an HMAC key/);
+    expect((await clearcut(env, 'keys', 'create', '--tenant', 'acme', '--purpose', 'webhook')).err).toBe(
+      'clearcut keys create: --purpose "webhook" is not one of signing, event-source',
+    );
   });
 
   it('names what is wrong', async () => {

@@ -107,6 +107,7 @@ describe('key lifecycle', () => {
         'environment',
         'expiresAt',
         'keyId',
+        'purpose',
         'revokedAt',
         'rotatedFrom',
         'state',
