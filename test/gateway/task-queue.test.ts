@@ -8,6 +8,7 @@ import { abandonEvents, claimEvents, deleteEvents, enqueueEvents } from '../../s
 import { abandonLeases, markPublished, reclaimUnpublished, releaseTasks } from '../../src/jobs/task-queue.js';
 import { createTenant } from '../../src/tenants/tenants.js';
 import { createTestEnvironment, type TestEnvironment } from '../support/environment.js';
+import { until } from '../support/until.js';
 
 // The SQL of the task outbox and result-event outbox, without a gateway around it.
 
@@ -107,6 +108,46 @@ describe('releasing tasks', () => {
     );
     const again = (await reclaimUnpublished(db, 100, 60_000)).filter((t) => t.tenantId === 'broker-away');
     expect(again.map((t) => t.id)).toEqual([mine[1]!.id]);
+  });
+
+  it("waits for a tenant's row that a worker's transaction holds, instead of skipping the tenant", async () => {
+    const tenant = await createTenant(db, 'held', 'pro');
+    await admit(tenant.id, 3);
+    let holderPid = 0;
+    let rowLocked: () => void = () => {};
+    const locked = new Promise<void>((resolve) => {
+      rowLocked = resolve;
+    });
+    let endHolder: () => void = () => {};
+    const ended = new Promise<void>((resolve) => {
+      endHolder = resolve;
+    });
+    // As a worker's completeTask does: the tenant's row updated, held until the commit.
+    const holder = db.transaction(async (tx) => {
+      await tx.query(`UPDATE tenant_dispatch SET in_flight = in_flight WHERE tenant_id = 'held'`);
+      holderPid = (await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))[0]!.pid;
+      rowLocked();
+      await ended;
+    });
+    await locked;
+    const released = release(10);
+    await until(
+      async () =>
+        (
+          await db.query('SELECT 1 FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid))', [
+            holderPid,
+          ])
+        ).length > 0,
+      { what: "the release to wait for the held tenant's row" },
+    );
+    endHolder();
+    await holder;
+    const mine = (await released).filter((task) => task.tenantId === 'held');
+    expect(mine).toHaveLength(3);
+    await markPublished(
+      db,
+      mine.map((t) => t.id),
+    );
   });
 });
 
