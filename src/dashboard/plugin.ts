@@ -14,6 +14,7 @@ import { registerKeysPage } from './keys-page.js';
 import { registerOperatorPages } from './operator-pages.js';
 import { registerSignInRoutes } from './sign-in-routes.js';
 import { registerUsagePage } from './usage-page.js';
+import { registerWebhooksPage } from './webhooks-page.js';
 
 // The dashboard: server-rendered pages under /dashboard in the API process, with its own cookie,
 // form-body and CSRF handling (encapsulated: the API's routes keep reading raw bytes).
@@ -65,6 +66,7 @@ export async function dashboardPlugin(app: FastifyInstance, deps: DashboardDeps)
   registerUsagePage(app, deps);
   registerJobPages(app, deps);
   registerKeysPage(app, deps);
+  registerWebhooksPage(app, deps);
   registerAuditPage(app, deps);
   registerOperatorPages(app, deps);
 

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLink } from '../../src/dashboard/link-store.js';
 import { probeProcess } from '../../src/dashboard/process-probes.js';
 import { issueSignInLink } from '../../src/dashboard/sign-in-link.js';
+import { addWebhookEndpoint } from '../../src/webhooks/endpoint-admin.js';
 import { type ApiHarness, job, signedFetch, startApiHarness, type TestKey } from '../api/harness.js';
 import { launchBrowser, screenshot, seriousViolations } from './browser.js';
 
@@ -207,6 +208,29 @@ describe('the dashboard in Chromium', () => {
     expect(await row(old.keyId).textContent()).toContain('100 days old: rotate it');
     expect(await row(acme.keyId).textContent()).toContain('expires in 3 days');
     expect(await page.content()).not.toContain('cks_');
+    await context.close();
+  });
+
+  it("lists the tenant's own webhook endpoints, without secrets", async () => {
+    const publicAddress = async () => [{ address: '93.184.216.34', family: 4 }];
+    const policy = { allowPrivate: false, allowHttp: false };
+    for (const tenantId of ['acme', 'rival']) {
+      await addWebhookEndpoint(
+        h.db,
+        h.masterKey,
+        policy,
+        { tenantId, url: `https://hooks.example.com/${tenantId}`, events: ['job.completed'] },
+        publicAddress,
+      );
+    }
+    const { context, page } = await signedIn('acme');
+    await page.goto(`${h.base}/dashboard/webhooks`);
+    expect(await page.locator('#endpoints tbody th').allTextContents()).toEqual([
+      'https://hooks.example.com/acme',
+    ]);
+    expect(await page.content()).not.toContain('whsec_');
+    await screenshot(page, 'tenant-webhooks');
+    expect(await seriousViolations(page)).toEqual([]);
     await context.close();
   });
 
