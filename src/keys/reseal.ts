@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { recordAudit } from '../audit/audit.js';
-import type { Database } from '../db/database.js';
+import type { Database, Queryable } from '../db/database.js';
 import { PolicyStoreError } from '../tenants/errors.js';
 import { keyChangesChannel } from './key-rows.js';
 import { checkValueOf, shortCheckValue, storedCheckValue, writeCheckValue } from './master-key-check.js';
@@ -23,7 +23,17 @@ export interface ResealResult {
   readonly checkValue: string;
 }
 
-export async function resealSecrets(db: Database, keys: MasterKeys): Promise<ResealResult> {
+/**
+ * Other secrets sealed under the master key (webhook secrets, src/webhooks/reseal.ts), moved in the
+ * same transaction: `move` opens with the old key and seals with the new one under the same label.
+ */
+export type ResealAlso = (tx: Queryable, move: (label: string, sealed: Buffer) => Buffer) => Promise<unknown>;
+
+export async function resealSecrets(
+  db: Database,
+  keys: MasterKeys,
+  also?: ResealAlso,
+): Promise<ResealResult> {
   const oldCheck = checkValueOf(keys.old);
   const newCheck = checkValueOf(keys.new);
   if (timingSafeEqual(oldCheck, newCheck)) {
@@ -64,6 +74,7 @@ export async function resealSecrets(db: Database, keys: MasterKeys): Promise<Res
        WHERE api_keys.key_id = resealed.key_id`,
       [rows.map((row) => row.keyId), resealed],
     );
+    await also?.(tx, (label, sealed) => sealSecret(keys.new, label, openSecret(keys.old, label, sealed)));
     await writeCheckValue(tx, newCheck);
     await recordAudit(tx, [
       { source: 'admin', outcome: 'master_key.resealed', detail: `${rows.length} HMAC secrets` },

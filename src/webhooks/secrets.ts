@@ -13,7 +13,8 @@ export function generateWebhookSecret(): string {
   return `${prefix}${randomBytes(secretBytes).toString('base64')}`;
 }
 
-const sealingLabel = (endpointId: string) => `webhook:${endpointId}`;
+/** The additional data a webhook secret is sealed with (exported for resealing). */
+export const sealingLabel = (endpointId: string) => `webhook:${endpointId}`;
 
 export function sealWebhookSecret(masterKey: Buffer, endpointId: string, secret: string): Buffer {
   return sealSecret(masterKey, sealingLabel(endpointId), Buffer.from(secret, 'utf8'));

@@ -11,6 +11,7 @@ import { resealSecrets } from '../../keys/reseal.js';
 import { requireMasterKey } from '../../keys/secret-box.js';
 import { keyPurposes } from '../../keys/signing-key.js';
 import { isKeyId, type KeyAlgorithm } from '../../signing/keys.js';
+import { resealWebhookSecrets } from '../../webhooks/reseal.js';
 import { choiceOption, durationOption, positionals, runSubcommand, withDatabase } from '../admin.js';
 import { parseCommandArgs, requireOption } from '../args.js';
 import { formatTable, formatTime, printJson } from '../format.js';
@@ -196,7 +197,7 @@ export const run: Command = (args, io) =>
       reseal: {
         help: [
           'Usage: clearcut keys reseal --from-env OLD_VAR [--json]',
-          '  Moves every stored HMAC secret from the old master key to the new one, in one transaction:',
+          '  Moves every stored HMAC secret (and webhook secret) from the old master key to the new one, in one transaction:',
           '  the old key is read from the environment variable OLD_VAR, the new one from CLEARCUT_MASTER_KEY.',
           '  Refused, with nothing changed, unless OLD_VAR holds the key the secrets are sealed with. Running',
           '  it again after it succeeded changes nothing. Then restart every gateway with the new key.',
@@ -217,10 +218,17 @@ export const run: Command = (args, io) =>
             );
           }
           const old = requireMasterKey(io.env[oldName], oldName);
+          let webhooks = 0;
           const result = await withDatabase(io, (db, config) =>
-            resealSecrets(db, { old, new: requireMasterKey(config.gateway.masterKey), oldName }),
+            resealSecrets(
+              db,
+              { old, new: requireMasterKey(config.gateway.masterKey), oldName },
+              async (tx, move) => {
+                webhooks = await resealWebhookSecrets(tx, move);
+              },
+            ),
           );
-          if (values.json) printJson(io, result);
+          if (values.json) printJson(io, { ...result, webhookEndpoints: webhooks });
           else if (result.alreadyDone)
             io.out(
               `The stored secrets are already sealed under CLEARCUT_MASTER_KEY (check value ${result.checkValue}); nothing changed.`,
@@ -229,6 +237,7 @@ export const run: Command = (args, io) =>
             io.out(
               [
                 `Resealed ${result.resealed} HMAC secrets under CLEARCUT_MASTER_KEY (check value ${result.checkValue}).`,
+                ...(webhooks > 0 ? [`Resealed the secrets of ${webhooks} webhook endpoints with them.`] : []),
                 'Restart every gateway with the new key: one still on the old key holds HMAC jobs (rejecting none) and reports not ready.',
               ].join('\n'),
             );
