@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { jobSchema } from '../contracts/job.js';
 import {
+  eventAnswerSchema,
   itemListSchema,
   jobAcceptedSchema,
   jobListSchema,
@@ -10,6 +11,7 @@ import {
   tokenResponseSchema,
   usageSchema,
 } from './contracts.js';
+import { clientSecretBasic, eventsS3Path } from './eventbridge-openapi.js';
 
 // OpenAPI 3.1 description of the API, generated from the zod contracts; served at /openapi.json
 // and checked in as docs/openapi.json (`npx tsx infra/dev/openapi.ts` rewrites it).
@@ -24,6 +26,7 @@ const schemas = {
   Problem: [problemSchema, 'output'],
   TokenResponse: [tokenResponseSchema, 'output'],
   OAuthError: [oauthErrorSchema, 'output'],
+  EventAnswer: [eventAnswerSchema, 'output'],
 } as const;
 export type ApiSchemaName = keyof typeof schemas;
 
@@ -69,14 +72,16 @@ export function openApiDocument(): Record<string, unknown> {
     paths: {
       '/oauth/token': {
         post: {
-          summary: 'Client credentials with an RFC 7523 JWT assertion',
+          summary:
+            'Client credentials: an RFC 7523 JWT assertion (signing keys), or the secret of an event-source key (client_secret_basic or client_secret_post)',
+          security: [{}, { clientSecretBasic: [] }],
           requestBody: {
             required: true,
             content: {
               'application/x-www-form-urlencoded': {
                 schema: {
                   type: 'object',
-                  required: ['grant_type', 'client_assertion_type', 'client_assertion'],
+                  required: ['grant_type'],
                   properties: {
                     grant_type: { const: 'client_credentials' },
                     client_assertion_type: {
@@ -85,6 +90,10 @@ export function openApiDocument(): Record<string, unknown> {
                     client_assertion: { type: 'string' },
                     scope: { type: 'string' },
                     client_id: { type: 'string' },
+                    client_secret: {
+                      type: 'string',
+                      description: 'client_secret_post: the secret of an event-source key (with client_id)',
+                    },
                   },
                 },
               },
@@ -152,6 +161,7 @@ export function openApiDocument(): Record<string, unknown> {
           },
         },
       },
+      '/v1/events/s3': eventsS3Path,
       '/v1/usage': {
         get: {
           summary: 'Your quota windows and job token bucket',
@@ -166,6 +176,7 @@ export function openApiDocument(): Record<string, unknown> {
       ),
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        clientSecretBasic,
         signedRequest: {
           type: 'apiKey',
           in: 'header',
