@@ -23,10 +23,17 @@ export const retentionSection = section(
       default: '30d',
       schema: duration(hourMs),
     }),
+    CLEARCUT_RETENTION_WEBHOOK_DELIVERIES: variable({
+      doc: 'How long a finished webhook delivery (succeeded, or failed for good) and its attempts stay in the delivery log (`clearcut webhooks deliveries`).',
+      expected: 'a duration of at least 1h, such as 30d',
+      default: '30d',
+      schema: duration(hourMs),
+    }),
   },
   (v) => ({
     auditMs: v.CLEARCUT_RETENTION_AUDIT,
     processedEventsMs: v.CLEARCUT_RETENTION_PROCESSED_EVENTS,
     inputProblemsMs: v.CLEARCUT_RETENTION_INPUT_PROBLEMS,
+    webhookDeliveriesMs: v.CLEARCUT_RETENTION_WEBHOOK_DELIVERIES,
   }),
 );

@@ -4,7 +4,7 @@ import type { Queryable } from '../db/database.js';
 // statement (no long locks, no long transaction), and says how many it deleted so the caller can
 // go on until a sweep finds nothing.
 
-export type RetainedTable = 'audit_log' | 'processed_events' | 'job_input_problems';
+export type RetainedTable = 'audit_log' | 'processed_events' | 'job_input_problems' | 'webhook_deliveries';
 
 const oldRows: Record<RetainedTable, string> = {
   audit_log: 'SELECT ctid FROM audit_log WHERE at < $1 LIMIT $2',
@@ -14,6 +14,8 @@ const oldRows: Record<RetainedTable, string> = {
   job_input_problems: `SELECT p.ctid FROM jobs j
     JOIN job_input_problems p ON p.tenant_id = j.tenant_id AND p.job_id = j.id
     WHERE j.finalized_at < $1 LIMIT $2`,
+  // Pending deliveries stay whatever their age; their attempts go with them (ON DELETE CASCADE).
+  webhook_deliveries: `SELECT ctid FROM webhook_deliveries WHERE status <> 'pending' AND finished_at < $1 LIMIT $2`,
 };
 
 /** Deletes up to `limit` rows of `table` older than `before`; returns how many. */

@@ -32,6 +32,7 @@ export async function sweepOnce(options: RetentionSweeperOptions): Promise<numbe
     audit_log: retention.auditMs,
     processed_events: retention.processedEventsMs,
     job_input_problems: retention.inputProblemsMs,
+    webhook_deliveries: retention.webhookDeliveriesMs,
   };
   let deleted = 0;
   for (const [table, ageMs] of Object.entries(ages) as [RetainedTable, number][]) {
