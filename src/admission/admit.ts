@@ -93,7 +93,7 @@ export async function admitBatch(
         ...refOf(c),
         keyId: c.request.keyId,
         items: c.plan!.expands ? null : c.plan!.sources.length,
-        lane: laneOf(policies.get(c.request.tenantId)),
+        lane: laneOf(c.request, policies.get(c.request.tenantId)),
         model: c.plan!.model,
         ...metadataOf(c.plan!.job),
       },
@@ -213,7 +213,7 @@ async function insertNewJobs(
     // The model actually used, also when the job named none.
     spec: { ...c.plan!.job, model: c.plan!.model },
     model: c.plan!.model,
-    lane: laneOf(policies.get(c.request.tenantId)),
+    lane: laneOf(c.request, policies.get(c.request.tenantId)),
     // A listed job reserves its images page by page as the expander creates its tasks.
     ...(c.plan!.expands ? {} : { total: c.plan!.sources.length }),
     imagesReserved: c.plan!.sources.length,
@@ -246,6 +246,6 @@ async function checkQuotas(
   );
 }
 
-function laneOf(policy: EffectivePolicy | undefined): 'normal' | 'priority' {
-  return policy?.priority ? 'priority' : 'normal';
+function laneOf(request: AdmissionRequest, policy: EffectivePolicy | undefined): 'normal' | 'priority' {
+  return request.priorityLane || policy?.priority ? 'priority' : 'normal';
 }

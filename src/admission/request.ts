@@ -20,6 +20,11 @@ export interface AdmissionRequest {
    * attempt may have admitted it, and then it is acknowledged quietly.
    */
   readonly repeated: boolean;
+  /**
+   * The caller waits for the result (POST /v1/remove): the job takes the priority lane whatever the
+   * tenant's tier. Its quotas, grants and every other rule are the same.
+   */
+  readonly priorityLane?: boolean;
   /** For audit rows: which door, and what the request was about (prefixed to details and messages). */
   readonly origin: { readonly source: AuditSource; readonly context?: string };
 }

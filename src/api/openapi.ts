@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { jobSchema } from '../contracts/job.js';
+import { renditionSchema } from '../contracts/renditions.js';
 import {
   eventAnswerSchema,
   itemListSchema,
@@ -12,6 +13,7 @@ import {
   usageSchema,
 } from './contracts.js';
 import { clientSecretBasic, eventsS3Path } from './eventbridge-openapi.js';
+import { removePath } from './remove-openapi.js';
 
 // OpenAPI 3.1 description of the API, generated from the zod contracts; served at /openapi.json
 // and checked in as docs/openapi.json (`npx tsx infra/dev/openapi.ts` rewrites it).
@@ -27,6 +29,7 @@ const schemas = {
   TokenResponse: [tokenResponseSchema, 'output'],
   OAuthError: [oauthErrorSchema, 'output'],
   EventAnswer: [eventAnswerSchema, 'output'],
+  Rendition: [renditionSchema, 'input'],
 } as const;
 export type ApiSchemaName = keyof typeof schemas;
 
@@ -162,6 +165,7 @@ export function openApiDocument(): Record<string, unknown> {
         },
       },
       '/v1/events/s3': eventsS3Path,
+      '/v1/remove': removePath,
       '/v1/usage': {
         get: {
           summary: 'Your quota windows and job token bucket',

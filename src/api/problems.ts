@@ -1,5 +1,6 @@
 import type { Rejection } from '../admission/decision.js';
 import type { RejectionReason } from '../contracts/reasons.js';
+import type { ImageRefusalCode } from '../images/refusal.js';
 
 // Errors as RFC 9457 problem details. Every admission refusal keeps the reason code the AMQP door
 // sends in its `rejected` event; the few failures only HTTP has get codes of their own.
@@ -13,9 +14,12 @@ export type ApiFailure =
   | 'not_found'
   | 'unsupported_media_type'
   | 'invalid_request'
-  | 'internal_error';
+  | 'internal_error'
+  /** POST /v1/remove: the worker failed the image; `problems` holds its item error code and message. */
+  | 'item_failed';
 
-export type ProblemCode = RejectionReason | ApiFailure;
+/** POST /v1/remove refuses an upload with the code the worker would give it (src/images/refusal.ts). */
+export type ProblemCode = RejectionReason | ApiFailure | ImageRefusalCode;
 
 const statusOf: Record<ProblemCode, number> = {
   body_too_large: 413,
@@ -40,6 +44,14 @@ const statusOf: Record<ProblemCode, number> = {
   unsupported_media_type: 415,
   invalid_request: 400,
   internal_error: 500,
+  item_failed: 422,
+  empty_file: 400,
+  too_large: 413,
+  unsupported_format: 415,
+  too_many_pixels: 422,
+  animated_image: 422,
+  corrupt_image: 422,
+  decode_timeout: 422,
 };
 
 export interface Problem {

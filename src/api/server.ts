@@ -14,6 +14,7 @@ import { registerOAuthRoute } from './oauth-route.js';
 import { renderOpenApi } from './openapi.js';
 import type { GetKey } from './principal.js';
 import { type Problem, ProblemError, problem, problemContentType } from './problems.js';
+import { type RemoveSettings, registerRemoveRoute } from './remove-route.js';
 import { createSubmissionBatcher } from './submission-batcher.js';
 import { registerUsageRoute } from './usage-route.js';
 
@@ -31,6 +32,8 @@ export interface ApiDeps {
   readonly batchesInFlight: number;
   readonly issuer: string;
   readonly refusals: RefusalBudget;
+  /** POST /v1/remove's staging, wait and limits; undefined when no staging bucket is set. */
+  readonly remove: RemoveSettings | undefined;
   readonly registry: Registry;
   readonly readiness: ReadinessChecks;
   readonly log: Logger;
@@ -81,6 +84,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   });
   registerJobRoutes(app, { ...deps, submissions, authenticate });
   registerUsageRoute(app, { ...deps, authenticate });
+  registerRemoveRoute(app, { ...deps, authenticate });
   registerEventBridgeRoute(app, { ...deps, authenticate });
 
   app.setNotFoundHandler((request, reply) => {
@@ -96,7 +100,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
         reply,
         problem(
           'body_too_large',
-          `the body is larger than ${deps.maxBodyBytes} bytes, the most this API reads`,
+          `the body is larger than ${request.routeOptions.bodyLimit ?? deps.maxBodyBytes} bytes, the most this API reads here`,
         ),
       );
     }

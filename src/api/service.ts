@@ -2,17 +2,19 @@ import { createDatabaseClock } from '../admission/database-clock.js';
 import { createRefusalBudget } from '../admission/refusals.js';
 import type { Config } from '../config.js';
 import { databaseAnswers } from '../db/database.js';
-import { createPollLoop } from '../jobs/poll-loop.js';
 import { requireSchemaCurrent } from '../db/schema-check.js';
+import { createPollLoop } from '../jobs/poll-loop.js';
 import { createKeyStore } from '../keys/key-store.js';
 import { requireMasterKey } from '../keys/secret-box.js';
 import type { Logger } from '../log.js';
 import { catalogFor } from '../models/catalog.js';
 import { createMetricsRegistry } from '../ops/metrics.js';
 import { createCleanups, openServiceDatabase } from '../ops/service-parts.js';
+import { createS3BlobStore } from '../storage/s3-blob-store.js';
 import { deliverDueWebhooks } from '../webhooks/delivery.js';
 import { createWebhookMetrics } from '../webhooks/metrics.js';
 import { createAccessTokens } from './access-tokens.js';
+import type { RemoveSettings } from './remove-route.js';
 import { buildApi } from './server.js';
 
 export interface ApiService {
@@ -63,6 +65,7 @@ export async function startApi(
       batchesInFlight: config.gateway.batchesInFlight,
       issuer: config.api.issuer,
       refusals: createRefusalBudget(config.gateway.unverifiedAuditPerMinute, minuteMs),
+      remove: removeSettings(config, cleanups),
       registry,
       readiness: {
         database: () => databaseAnswers(db),
@@ -98,4 +101,24 @@ export async function startApi(
     await cleanups.run();
     throw error;
   }
+}
+
+/** POST /v1/remove's S3 store and settings, when a staging bucket is set. */
+function removeSettings(
+  config: Config,
+  cleanups: ReturnType<typeof createCleanups>,
+): RemoveSettings | undefined {
+  const { stagingBucket, stagingPrefix, waitMs, maxBodyBytes } = config.api.remove;
+  if (stagingBucket === undefined) return undefined;
+  const store = createS3BlobStore(config.storage);
+  cleanups.add(async () => store.close());
+  const { maxInputBytes, maxInputPixels, decodeTimeoutMs } = config.inference;
+  return {
+    store,
+    staging: { bucket: stagingBucket, prefix: stagingPrefix },
+    waitMs,
+    maxBodyBytes,
+    // The worker's limits; the upload can be no larger than the body that carries it.
+    limits: { maxInputBytes: Math.min(maxInputBytes, maxBodyBytes), maxInputPixels, decodeTimeoutMs },
+  };
 }

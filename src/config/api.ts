@@ -1,3 +1,4 @@
+import { removeSettings, removeVariables } from './api-remove.js';
 import { section, variable } from './define.js';
 import { duration, text, wholeNumber } from './parsers.js';
 
@@ -21,10 +22,12 @@ export const apiSection = section(
       default: '300s',
       schema: duration(10_000).refine((ms) => ms <= 3_600_000),
     }),
+    ...removeVariables,
   },
   (v) => ({
     port: v.CLEARCUT_API_PORT,
     issuer: v.CLEARCUT_API_ISSUER,
     tokenTtlMs: v.CLEARCUT_API_TOKEN_TTL,
+    remove: removeSettings(v),
   }),
 );

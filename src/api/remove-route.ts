@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import { messageIdPattern } from '../contracts/identifiers.js';
+import { contentTypes } from '../contracts/renditions.js';
+import type { Database } from '../db/database.js';
+import { PermanentError } from '../errors.js';
+import type { ImageLimits } from '../images/decode.js';
+import type { ModelCatalog } from '../models/catalog.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import type { AuthOptions } from './authenticate.js';
+import { bodyOf, principalOf } from './authenticate.js';
+import type { Answer, jobAcceptedSchema } from './contracts.js';
+import { submitJobs } from './job-submission.js';
+import { ProblemError, problem, rejectionProblem } from './problems.js';
+import { readRemoveOptions } from './remove-options.js';
+import { type StagedJob, type StagingArea, stagedJob } from './remove-staging.js';
+import { checkImage, readUpload } from './remove-upload.js';
+import { type ItemOutcome, waitForItem } from './remove-wait.js';
+
+// POST /v1/remove: one image in, its rendition out, run by the worker fleet as a one-item job
+// through the admission core (grants, quotas, reason codes, audit) on the priority lane. The upload
+// is staged in S3 inside the admission transaction, so a refused upload leaves neither a job nor an
+// object; the call waits up to CLEARCUT_API_REMOVE_WAIT, then answers 202 like POST /v1/jobs.
+
+export interface RemoveSettings {
+  readonly store: BlobStore;
+  readonly staging: StagingArea;
+  readonly waitMs: number;
+  readonly maxBodyBytes: number;
+  /** The worker's input limits (maxInputBytes at most maxBodyBytes). */
+  readonly limits: ImageLimits;
+}
+
+export interface RemoveRouteDeps {
+  readonly db: Database;
+  readonly catalog: ModelCatalog;
+  readonly now: () => Date;
+  readonly authenticate: (options: AuthOptions) => preHandlerAsyncHookHandler;
+  /** Undefined when CLEARCUT_API_STAGING_BUCKET is unset: the route answers 404 saying so. */
+  readonly remove: RemoveSettings | undefined;
+}
+
+/** No rendition this service makes comes near this; a bigger object is not ours to stream. */
+const maxRenditionBytes = 1024 ** 3;
+const statusUrl = (jobId: string) => `/v1/jobs/${jobId}`;
+
+export function registerRemoveRoute(app: FastifyInstance, deps: RemoveRouteDeps): void {
+  const settings = deps.remove;
+  app.post(
+    '/v1/remove',
+    {
+      ...(settings === undefined ? {} : { bodyLimit: settings.maxBodyBytes }),
+      preHandler: deps.authenticate({ scope: 'jobs:write', nonceByAdmission: true }),
+    },
+    async (request, reply) => {
+      if (settings === undefined) {
+        throw new ProblemError(
+          problem(
+            'not_found',
+            'POST /v1/remove is off on this server: its operator has set no CLEARCUT_API_STAGING_BUCKET',
+          ),
+        );
+      }
+      const jobId = idempotencyKey(request);
+      const upload = await readUpload(request.headers['content-type'], bodyOf(request));
+      const read = readRemoveOptions(request.query as Record<string, unknown>, upload.renditionField);
+      if ('problems' in read) {
+        throw new ProblemError(
+          problem('invalid_body', read.problems.slice(0, 10).join('; '), {
+            problems: read.problems.slice(0, 50),
+          }),
+        );
+      }
+      const image = await checkImage(upload, settings.limits);
+      const principal = principalOf(request);
+      const staged = stagedJob(
+        settings.staging,
+        { tenantId: principal.tenantId, jobId, image: upload.image, format: image.format },
+        read.options,
+      );
+      const [submission] = await submitJobs(
+        [
+          {
+            principal,
+            jobId,
+            body: staged.body,
+            priorityLane: true,
+            onAccepted: async () => {
+              await settings.store.put(staged.upload.bucket, staged.upload.key, upload.image, {
+                contentType: contentTypes[image.format],
+              });
+            },
+          },
+        ],
+        { db: deps.db, catalog: deps.catalog, now: deps.now() },
+      );
+      if (submission!.kind === 'decided' && submission!.decision.outcome === 'rejected') {
+        throw new ProblemError(rejectionProblem(submission!.decision.rejection));
+      }
+      const ref = { tenantId: principal.tenantId, jobId };
+      const outcome = await waitForItem(deps.db, ref, settings.waitMs, closed(reply));
+      reply.header('clearcut-job-id', jobId);
+      if (outcome === undefined) {
+        reply.code(202).header('location', statusUrl(jobId)).header('retry-after', '1');
+        const accepted: Answer<typeof jobAcceptedSchema> = {
+          jobId,
+          status: 'accepted',
+          statusUrl: statusUrl(jobId),
+          repeated: submission!.kind === 'repeated',
+        };
+        return accepted;
+      }
+      return sendRendition(reply, settings.store, { jobId, staged, outcome }, read.options.parsed.format);
+    },
+  );
+}
+
+/** The job id: the Idempotency-Key when given (a retry sends the same), else a new one. */
+function idempotencyKey(request: FastifyRequest): string {
+  const key = request.headers['idempotency-key'];
+  if (key === undefined) return `remove-${randomUUID()}`;
+  if (typeof key === 'string' && messageIdPattern.test(key)) return key;
+  throw new ProblemError(
+    problem(
+      'invalid_request',
+      'Idempotency-Key must be 1–128 characters from A-Z a-z 0-9 _ - (it becomes the job id; a retry sends the same one)',
+    ),
+  );
+}
+
+async function sendRendition(
+  reply: FastifyReply,
+  store: BlobStore,
+  { jobId, staged, outcome }: { jobId: string; staged: StagedJob; outcome: ItemOutcome },
+  format: keyof typeof contentTypes,
+) {
+  if (outcome.status === 'failed') {
+    const failure = `${outcome.errorCode ?? 'internal_error'}: ${outcome.errorMessage ?? ''}`;
+    throw new ProblemError(
+      problem('item_failed', `the worker could not make the rendition (${failure})`, { problems: [failure] }),
+    );
+  }
+  const object = await store
+    .openRead(staged.rendition.bucket, staged.rendition.key, { maxBytes: maxRenditionBytes })
+    .catch((error: unknown) => {
+      if (!(error instanceof PermanentError && error.code === 'not_found')) throw error;
+      throw new ProblemError(
+        problem(
+          'not_found',
+          `the rendition of job ${jobId} is no longer in the staging area (it expires there); send the image again under a new Idempotency-Key`,
+        ),
+      );
+    });
+  reply.code(200).header('content-type', contentTypes[format]);
+  if (object.size !== undefined) reply.header('content-length', String(object.size));
+  if (object.metadata.model !== undefined) reply.header('clearcut-model', object.metadata.model);
+  // A synthetic stand-in's mask is meaningless: say so, as the worker's result event does.
+  if (object.metadata['model-synthetic'] === 'true') reply.header('clearcut-synthetic-model', 'true');
+  return reply.send(object.body);
+}
+
+/** Aborts when the connection closes before the answer: nobody is left to wait for. */
+function closed(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.once('close', () => controller.abort());
+  return controller.signal;
+}
