@@ -1,6 +1,8 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { Counter, type Registry } from 'prom-client';
 import type { RefusalBudget } from '../admission/refusals.js';
+import type { DashboardDeps } from '../dashboard/deps.js';
+import { dashboardPlugin } from '../dashboard/plugin.js';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../log.js';
 import type { ModelCatalog } from '../models/catalog.js';
@@ -27,6 +29,8 @@ export interface ApiDeps {
   readonly now: () => Date;
   readonly windowMs: number;
   readonly maxBodyBytes: number;
+  /** Longest a client may take to send a whole request (CLEARCUT_API_REQUEST_TIMEOUT). */
+  readonly requestTimeoutMs: number;
   /** Most jobs admitted in one transaction, and transactions at once (the gateway's batch settings). */
   readonly batchSize: number;
   readonly batchesInFlight: number;
@@ -34,6 +38,8 @@ export interface ApiDeps {
   readonly refusals: RefusalBudget;
   /** POST /v1/remove's staging, wait and limits; undefined when no staging bucket is set. */
   readonly remove: RemoveSettings | undefined;
+  /** The dashboard's parts; without them /dashboard is not served. */
+  readonly dashboard?: DashboardDeps;
   readonly registry: Registry;
   readonly readiness: ReadinessChecks;
   readonly log: Logger;
@@ -45,8 +51,10 @@ const opsPaths = ['/healthz', '/readyz', '/metrics'];
 export function buildApi(deps: ApiDeps): FastifyInstance {
   const app = Fastify({
     bodyLimit: deps.maxBodyBytes,
-    // A slow body (or a slow client) cannot hold a connection for long.
-    requestTimeout: 30_000,
+    // A slow body (or a slow client) cannot hold a connection for long: Node answers 408 and
+    // closes it. Node looks for such requests only every 30 s unless told otherwise.
+    requestTimeout: deps.requestTimeoutMs,
+    http: { connectionsCheckingInterval: Math.min(1000, deps.requestTimeoutMs) },
     connectionTimeout: 30_000,
     return503OnClosing: true,
   });
@@ -84,8 +92,12 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   });
   registerJobRoutes(app, { ...deps, submissions, authenticate });
   registerUsageRoute(app, { ...deps, authenticate });
-  registerRemoveRoute(app, { ...deps, authenticate });
+  const { dashboard } = deps;
+  if (dashboard !== undefined) {
+    app.register((scope) => dashboardPlugin(scope, dashboard), { prefix: '/dashboard' });
+  }
   registerEventBridgeRoute(app, { ...deps, authenticate });
+  registerRemoveRoute(app, { ...deps, authenticate });
 
   app.setNotFoundHandler((request, reply) => {
     sendProblem(

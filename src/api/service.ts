@@ -1,6 +1,7 @@
 import { createDatabaseClock } from '../admission/database-clock.js';
 import { createRefusalBudget } from '../admission/refusals.js';
 import type { Config } from '../config.js';
+import { createDashboardDeps } from '../dashboard/wiring.js';
 import { databaseAnswers } from '../db/database.js';
 import { requireSchemaCurrent } from '../db/schema-check.js';
 import { createPollLoop } from '../jobs/poll-loop.js';
@@ -14,6 +15,7 @@ import { createS3BlobStore } from '../storage/s3-blob-store.js';
 import { deliverDueWebhooks } from '../webhooks/delivery.js';
 import { createWebhookMetrics } from '../webhooks/metrics.js';
 import { createAccessTokens } from './access-tokens.js';
+import { tenantUsage } from './rate-limit-headers.js';
 import type { RemoveSettings } from './remove-route.js';
 import { buildApi } from './server.js';
 
@@ -48,6 +50,14 @@ export async function startApi(
     cleanups.add(() => keys.close());
     const getKey = (keyId: string) => keys.get(keyId);
     const registry = createMetricsRegistry('api');
+    const dashboard = createDashboardDeps(config, {
+      db,
+      masterKey,
+      now: now ?? clock.now,
+      usage: (tenantId, at) => tenantUsage(db, tenantId, at),
+      log,
+    });
+    cleanups.add(dashboard.close);
     const app = buildApi({
       db,
       getKey,
@@ -61,10 +71,12 @@ export async function startApi(
       now: now ?? clock.now,
       windowMs: config.gateway.timestampWindowMs,
       maxBodyBytes: config.gateway.maxBodyBytes,
+      requestTimeoutMs: config.api.requestTimeoutMs,
       batchSize: config.gateway.batchSize,
       batchesInFlight: config.gateway.batchesInFlight,
       issuer: config.api.issuer,
       refusals: createRefusalBudget(config.gateway.unverifiedAuditPerMinute, minuteMs),
+      dashboard: dashboard.deps,
       remove: removeSettings(config, cleanups),
       registry,
       readiness: {
