@@ -29,8 +29,6 @@ export interface ApiDeps {
   readonly now: () => Date;
   readonly windowMs: number;
   readonly maxBodyBytes: number;
-  /** Longest a client may take to send a whole request (CLEARCUT_API_REQUEST_TIMEOUT). */
-  readonly requestTimeoutMs: number;
   /** Most jobs admitted in one transaction, and transactions at once (the gateway's batch settings). */
   readonly batchSize: number;
   readonly batchesInFlight: number;
@@ -51,10 +49,8 @@ const opsPaths = ['/healthz', '/readyz', '/metrics'];
 export function buildApi(deps: ApiDeps): FastifyInstance {
   const app = Fastify({
     bodyLimit: deps.maxBodyBytes,
-    // A slow body (or a slow client) cannot hold a connection for long: Node answers 408 and
-    // closes it. Node looks for such requests only every 30 s unless told otherwise.
-    requestTimeout: deps.requestTimeoutMs,
-    http: { connectionsCheckingInterval: Math.min(1000, deps.requestTimeoutMs) },
+    // A slow body (or a slow client) cannot hold a connection for long.
+    requestTimeout: 30_000,
     connectionTimeout: 30_000,
     return503OnClosing: true,
   });
