@@ -175,6 +175,30 @@ describe('webhook delivery', () => {
     expect(await recentWebhookDeliveries(db, { tenantId, endpointId: endpoint.id })).toHaveLength(2);
   });
 
+  it('queues nothing when the transaction that recorded the event rolls back', async () => {
+    const { tenantId, endpoint } = await setUp();
+    const eventId = randomUUID();
+    const body = JSON.stringify({
+      version: 1,
+      eventId,
+      at: new Date().toISOString(),
+      kind: 'job.completed',
+      tenant: tenantId,
+      jobId: 'j',
+      total: 0,
+      succeeded: 0,
+      failed: 0,
+      manifest: null,
+    });
+    await expect(
+      db.transaction(async (tx) => {
+        await enqueueWebhooks(tx, [{ messageId: eventId, body }]);
+        throw new Error('the finalisation failed');
+      }),
+    ).rejects.toThrow('the finalisation failed');
+    expect(await recentWebhookDeliveries(db, { tenantId, endpointId: endpoint.id })).toEqual([]);
+  });
+
   it('queues only the event types an endpoint subscribed to, for its own tenant', async () => {
     const { tenantId, endpoint } = await setUp(['job.completed']);
     const other = await setUp(['item.failed']);
