@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebhooksConfig } from '../../src/config/webhooks.js';
 import { webhookEventSchema } from '../../src/contracts/webhook-event.js';
@@ -25,6 +24,7 @@ import {
 import { createTestEnvironment, type TestEnvironment } from '../support/environment.js';
 import { untilValue } from '../support/until.js';
 import { startWebhookReceiver, verifySignature, type WebhookReceiver } from '../support/webhook-receiver.js';
+import { resultEvent } from './result-events.js';
 
 // The delivery loop against a real PostgreSQL and a local receiver that verifies signatures the
 // way the Standard Webhooks specification describes (test/support/webhook-receiver.ts). Events are
@@ -78,35 +78,11 @@ async function setUp(events: ('job.completed' | 'item.failed')[] = ['job.complet
   return { tenantId, receiver, endpoint, secret };
 }
 
-/** A result event as src/jobs queues it; returns its id (the webhook-id). */
+/** Queues a result event's webhooks as src/jobs does; returns its id (the webhook-id). */
 async function queueEvent(tenantId: string, kind: 'job.completed' | 'item.failed', jobId = 'job-1') {
-  const eventId = randomUUID();
-  const fields =
-    kind === 'job.completed'
-      ? {
-          total: 2,
-          succeeded: 1,
-          failed: 1,
-          manifest: { bucket: 'out-bucket', key: `_clearcut/${jobId}.results.jsonl` },
-        }
-      : {
-          taskId: `${jobId}-0`,
-          item: 0,
-          source: { bucket: 'in-bucket', key: 'p/1.jpg' },
-          error: { code: 'not_found', message: 'no such object' },
-          attempt: 1,
-        };
-  const body = JSON.stringify({
-    version: 1,
-    eventId,
-    at: new Date().toISOString(),
-    kind,
-    tenant: tenantId,
-    jobId,
-    ...fields,
-  });
-  await db.transaction((tx) => enqueueWebhooks(tx, [{ messageId: eventId, body }]));
-  return eventId;
+  const event = resultEvent(tenantId, kind, jobId);
+  await db.transaction((tx) => enqueueWebhooks(tx, [event]));
+  return event.messageId;
 }
 
 /** Runs delivery rounds until the endpoint's deliveries satisfy `done`. */
@@ -177,22 +153,9 @@ describe('webhook delivery', () => {
 
   it('queues nothing when the transaction that recorded the event rolls back', async () => {
     const { tenantId, endpoint } = await setUp();
-    const eventId = randomUUID();
-    const body = JSON.stringify({
-      version: 1,
-      eventId,
-      at: new Date().toISOString(),
-      kind: 'job.completed',
-      tenant: tenantId,
-      jobId: 'j',
-      total: 0,
-      succeeded: 0,
-      failed: 0,
-      manifest: null,
-    });
     await expect(
       db.transaction(async (tx) => {
-        await enqueueWebhooks(tx, [{ messageId: eventId, body }]);
+        await enqueueWebhooks(tx, [resultEvent(tenantId, 'job.completed')]);
         throw new Error('the finalisation failed');
       }),
     ).rejects.toThrow('the finalisation failed');

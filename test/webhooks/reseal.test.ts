@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrate.js';
@@ -13,6 +13,7 @@ import { runCli } from '../support/cli.js';
 import { createTestEnvironment, type TestEnvironment } from '../support/environment.js';
 import { untilValue } from '../support/until.js';
 import { startWebhookReceiver, verifySignature, type WebhookReceiver } from '../support/webhook-receiver.js';
+import { resultEvent } from './result-events.js';
 
 // A master key rotation (`clearcut keys reseal`) moves webhook secrets with the HMAC key secrets:
 // afterwards deliveries are still signed with the secrets the receivers hold.
@@ -65,20 +66,7 @@ it('reseals the current and the rotated-out secret in the same transaction as th
   expect(run.out).toContain('Resealed the secrets of 1 webhook endpoints with them.');
 
   receiver.secrets = [secret];
-  const eventId = randomUUID();
-  const body = JSON.stringify({
-    version: 1,
-    eventId,
-    at: new Date().toISOString(),
-    kind: 'job.completed',
-    tenant: 'acme',
-    jobId: 'job-1',
-    total: 0,
-    succeeded: 0,
-    failed: 0,
-    manifest: null,
-  });
-  await db.transaction((tx) => enqueueWebhooks(tx, [{ messageId: eventId, body }]));
+  await db.transaction((tx) => enqueueWebhooks(tx, [resultEvent('acme', 'job.completed')]));
   const config = { ...environment.config.webhooks };
   const [delivery] = await untilValue(
     async () => {

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrate.js';
@@ -11,6 +10,7 @@ import { addWebhookEndpoint } from '../../src/webhooks/endpoint-admin.js';
 import { enqueueWebhooks } from '../../src/webhooks/outbox.js';
 import { recentWebhookDeliveries } from '../../src/webhooks/store.js';
 import { createTestEnvironment, type TestEnvironment } from '../support/environment.js';
+import { resultEvent } from './result-events.js';
 
 // The gateway's retention sweeper deletes finished webhook deliveries (with their attempts) after
 // CLEARCUT_RETENTION_WEBHOOK_DELIVERIES, and never a pending one.
@@ -37,26 +37,9 @@ it('deletes finished deliveries past the retention with their attempts, keeps pe
     { allowHttp: false, allowPrivate: false },
     { tenantId: 'acme', url: 'https://93.184.215.14/hook', events: ['job.completed'] },
   );
-  const ids = [randomUUID(), randomUUID(), randomUUID()];
-  const body = (eventId: string) =>
-    JSON.stringify({
-      version: 1,
-      eventId,
-      at: new Date().toISOString(),
-      kind: 'job.completed',
-      tenant: 'acme',
-      jobId: 'j',
-      total: 0,
-      succeeded: 0,
-      failed: 0,
-      manifest: null,
-    });
-  await db.transaction((tx) =>
-    enqueueWebhooks(
-      tx,
-      ids.map((id) => ({ messageId: id, body: body(id) })),
-    ),
-  );
+  const events = [1, 2, 3].map(() => resultEvent('acme', 'job.completed'));
+  await db.transaction((tx) => enqueueWebhooks(tx, events));
+  const ids = events.map((event) => event.messageId);
   const [oldFinished, recentFinished, oldPending] = ids;
   const retentionMs = environment.config.retention.webhookDeliveriesMs;
   await db.query(
