@@ -29,6 +29,8 @@ export interface ApiDeps {
   readonly now: () => Date;
   readonly windowMs: number;
   readonly maxBodyBytes: number;
+  /** Longest a client may take to send a whole request (CLEARCUT_API_REQUEST_TIMEOUT). */
+  readonly requestTimeoutMs: number;
   /** Most jobs admitted in one transaction, and transactions at once (the gateway's batch settings). */
   readonly batchSize: number;
   readonly batchesInFlight: number;
@@ -49,9 +51,14 @@ const opsPaths = ['/healthz', '/readyz', '/metrics'];
 export function buildApi(deps: ApiDeps): FastifyInstance {
   const app = Fastify({
     bodyLimit: deps.maxBodyBytes,
-    // A slow body (or a slow client) cannot hold a connection for long.
-    requestTimeout: 30_000,
-    connectionTimeout: 30_000,
+    // A slow body (or a slow client) cannot hold a connection for long: Node answers 408 and
+    // closes it. Node looks for such requests only every 30 s unless told otherwise, and checks
+    // none while its headers timeout (60 s by default) exceeds the request timeout.
+    requestTimeout: deps.requestTimeoutMs,
+    http: {
+      connectionsCheckingInterval: Math.min(1000, deps.requestTimeoutMs),
+      headersTimeout: Math.min(60_000, deps.requestTimeoutMs),
+    },
     return503OnClosing: true,
   });
   // Every body is read as bytes: a signature covers the bytes exactly as sent, and routes check types.

@@ -71,6 +71,7 @@ export async function startApi(
       now: now ?? clock.now,
       windowMs: config.gateway.timestampWindowMs,
       maxBodyBytes: config.gateway.maxBodyBytes,
+      requestTimeoutMs: config.api.requestTimeoutMs,
       batchSize: config.gateway.batchSize,
       batchesInFlight: config.gateway.batchesInFlight,
       issuer: config.api.issuer,

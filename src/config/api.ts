@@ -16,6 +16,12 @@ export const apiSection = section(
       default: 'clearcut',
       schema: text(200),
     }),
+    CLEARCUT_API_REQUEST_TIMEOUT: variable({
+      doc: 'Longest a client may take to send one whole request, headers and body: a slow or stalled upload is answered 408 and its connection closed (checked every second at most), so it cannot hold a connection.',
+      expected: 'a duration from 1s to 10m, such as 30s',
+      default: '30s',
+      schema: duration(1000).refine((ms) => ms <= 600_000),
+    }),
     CLEARCUT_API_TOKEN_TTL: variable({
       doc: 'Lifetime of an access token issued by POST /oauth/token (a revoked key stops its tokens at once anyway).',
       expected: 'a duration from 10s to 1h, such as 300s or 15m',
@@ -28,6 +34,7 @@ export const apiSection = section(
     port: v.CLEARCUT_API_PORT,
     issuer: v.CLEARCUT_API_ISSUER,
     tokenTtlMs: v.CLEARCUT_API_TOKEN_TTL,
+    requestTimeoutMs: v.CLEARCUT_API_REQUEST_TIMEOUT,
     remove: removeSettings(v),
   }),
 );
