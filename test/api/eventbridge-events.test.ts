@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAudit } from '../../src/audit/audit.js';
+import { modelCatalog } from '../../src/models/catalog.js';
+import { admitEvents } from '../../src/object-events/admission.js';
 import { addGrant } from '../../src/policy/grant-admin.js';
 import { addTrigger } from '../../src/triggers/trigger-store.js';
 import {
@@ -176,6 +178,56 @@ describe('POST /v1/events/s3', () => {
     }
     const audited = await listAudit(h.db, { tenantId: 'acme', limit: 20 });
     expect(audited.filter((row) => row.reason === 'invalid_body' && row.source === 'api')).toHaveLength(5);
+  });
+
+  it('makes one job of an object version that came through the AMQP door first', async () => {
+    const key = 'both-doors.jpg';
+    const etag = '0123456789abcdef0123456789abcdef';
+    const [viaQueue] = await h.db.transaction((tx) =>
+      admitEvents(
+        tx,
+        [{ index: 0, source: 'aws', name: 'ObjectCreated:Put', created: true, bucket, key, eTag: etag }],
+        { now: new Date(), catalog: modelCatalog({ defaultModel: 'u2net' }) },
+      ),
+    );
+    // The queue matches every tenant's rules: acme's and beta's.
+    expect(viaQueue!.jobs.map((j) => j.decision.outcome)).toEqual(['accepted', 'accepted']);
+    const response = await postEvent(h.base, token, objectCreated({ bucket, key, etag }));
+    expect(response.status).toBe(200);
+    expect(await json(response)).toMatchObject({
+      outcome: 'duplicate',
+      jobs: [{ jobId: viaQueue!.jobs.find((j) => j.tenantId === 'acme')!.jobId, outcome: 'repeated' }],
+    });
+    expect((await tasksFor(key)).map((t) => t.tenant_id).sort()).toEqual(['acme', 'beta']);
+  });
+
+  it('answers 429 with Retry-After when the tenant is over its image quota, and admits it on a later try', async () => {
+    await h.tenant('gamma');
+    await h.db.query(
+      `INSERT INTO quota_overrides (tenant_id, limits) VALUES ('gamma', '{"images_per_hour": 1}')`,
+    );
+    await addGrant(h.db, 'gamma', { bucket: 'gamma-in', prefix: '', access: 'read' });
+    await addTrigger(h.db, {
+      tenantId: 'gamma',
+      bucket: 'gamma-in',
+      prefix: '',
+      suffixes: [],
+      output: { bucket: 'out-gamma', prefix: 'cut/' },
+    });
+    const gamma = await eventToken(h.base, await eventSourceKey(h, 'gamma'));
+    expect((await postEvent(h.base, gamma, objectCreated({ bucket: 'gamma-in', key: '1.jpg' }))).status).toBe(
+      202,
+    );
+    const second = objectCreated({ bucket: 'gamma-in', key: '2.jpg' });
+    const refused = await postEvent(h.base, gamma, second);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await json(refused)).toMatchObject({ reason: 'quota_exceeded' });
+    // Nothing was recorded for the refused event: EventBridge's retry, once the window allows, makes the job.
+    await h.db.query(
+      `UPDATE quota_overrides SET limits = '{"images_per_hour": 2}' WHERE tenant_id = 'gamma'`,
+    );
+    expect((await postEvent(h.base, gamma, second)).status).toBe(202);
   });
 
   it('answers a refused rule job with its reason, retriable or not as EventBridge needs', async () => {
