@@ -14,6 +14,7 @@ import {
 } from './contracts.js';
 import { clientSecretBasic, eventsS3Path } from './eventbridge-openapi.js';
 import { removePath } from './remove-openapi.js';
+import { webhookOperations, webhookSchemas } from './webhooks-openapi.js';
 
 // OpenAPI 3.1 description of the API, generated from the zod contracts; served at /openapi.json
 // and checked in as docs/openapi.json (`npx tsx infra/dev/openapi.ts` rewrites it).
@@ -30,6 +31,7 @@ const schemas = {
   OAuthError: [oauthErrorSchema, 'output'],
   EventAnswer: [eventAnswerSchema, 'output'],
   Rendition: [renditionSchema, 'input'],
+  ...webhookSchemas,
 } as const;
 export type ApiSchemaName = keyof typeof schemas;
 
@@ -174,6 +176,7 @@ export function openApiDocument(): Record<string, unknown> {
         },
       },
     },
+    webhooks: webhookOperations,
     components: {
       schemas: Object.fromEntries(
         Object.entries(schemas).map(([name, [schema, io]]) => [name, componentSchema(name, schema, io)]),
