@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ResultEvent } from '../../src/contracts/result-event.js';
-import { revokeKey, rotateKey } from '../../src/keys/key-admin.js';
+import { createKey, revokeKey, rotateKey } from '../../src/keys/key-admin.js';
 import { decodeSigningSecret, generateSigningKey } from '../../src/signing/index.js';
 import { until } from '../support/until.js';
 import { createGatewayHarness, type GatewayHarness, jobBody, type TestKey } from './harness.js';
@@ -143,6 +143,24 @@ describe('rejections, in the order the checks run', () => {
       { timeoutMs: 1500, intervalMs: 100, what: 'the revocation to reach the gateway' },
     );
     expect(last).toMatchObject({ reason: 'revoked_key', tenant });
+  });
+
+  it('unknown_key: an event-source key signs no job (its secret travels to POST /oauth/token)', async () => {
+    const created = await createKey(h.db, h.masterKey, {
+      tenantId: tenant,
+      purpose: 'event-source',
+      algorithm: 'hmac-sha256',
+      environment: 'test',
+      expiresAt: null,
+    });
+    const eventSource: TestKey = {
+      keyId: created.key.keyId,
+      tenantId: tenant,
+      secret: decodeSigningSecret(created.shownOnce),
+    };
+    const refused = await rejection(h.signed(eventSource, body()));
+    expect(refused).toMatchObject({ reason: 'unknown_key', tenant, keyId: eventSource.keyId });
+    expect(refused.message).toMatch(/is an event-source key: .* signs nothing/);
   });
 
   it('a rotated key works inside its grace period and is expired_key after it; the new key works', async () => {
