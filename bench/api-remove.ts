@@ -35,6 +35,11 @@ export interface RemoveLatency {
   readonly workerMedianMs: number;
   /** removeMedianMs − workerMedianMs: what the door, the queues, S3 staging and the wait add. */
   readonly addedMedianMs: number;
+  /**
+   * Median of removeMs[i] − workerMs[i]: each pair ran back to back, so on a loaded machine this
+   * is steadier than the difference of the medians.
+   */
+  readonly addedPairedMedianMs: number;
   /** Every measured call, in order, for the results file. */
   readonly removeMs: readonly number[];
   readonly workerMs: readonly number[];
@@ -86,6 +91,7 @@ export async function measureRemoveLatency(options: RemoveLatencyOptions): Promi
     removeMedianMs,
     workerMedianMs,
     addedMedianMs: removeMedianMs - workerMedianMs,
+    addedPairedMedianMs: median(removeMs.map((ms, i) => ms - workerMs[i]!)),
     removeMs,
     workerMs,
   };
