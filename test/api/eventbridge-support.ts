@@ -64,7 +64,10 @@ export interface EventSourceKey {
   readonly clientSecret: string;
 }
 
-export async function eventSourceKey(h: ApiHarness, tenantId: string): Promise<EventSourceKey> {
+export async function eventSourceKey(
+  h: Pick<ApiHarness, 'db' | 'masterKey'>,
+  tenantId: string,
+): Promise<EventSourceKey> {
   const created = await createKey(h.db, h.masterKey, {
     tenantId,
     purpose: 'event-source',
