@@ -46,9 +46,34 @@ describe('npm run demo', () => {
   it('runs one signed catalog job through a real gateway and worker and downloads the outputs', async () => {
     outputDir = await mkdtemp(join(tmpdir(), 'clearcut-demo-'));
     const printed: string[] = [];
-    const code = await runDemo({ env, outputDir, namespace, images: 3, print: (line) => printed.push(line) });
+    let dashboardPage: { status: number; body: string } | undefined;
+    const code = await runDemo({
+      env,
+      outputDir,
+      namespace,
+      images: 3,
+      print: (line) => printed.push(line),
+      // While the demo serves: the printed link signs in, and the session shows the demo's job.
+      serve: async (url) => {
+        const signIn = await fetch(url.replace('localhost', '127.0.0.1'), { redirect: 'manual' });
+        const cookie = /clearcut_dashboard=[^;]+/.exec(signIn.headers.get('set-cookie') ?? '')?.[0] ?? '';
+        const jobId = /submitted one signed job (\S+):/.exec(printed.join('\n'))?.[1] ?? '?';
+        const page = await fetch(
+          `${new URL(url).origin.replace('localhost', '127.0.0.1')}/dashboard/jobs/${jobId}`,
+          {
+            headers: { cookie },
+          },
+        );
+        dashboardPage = { status: page.status, body: await page.text() };
+      },
+    });
     const text = printed.join('\n');
     expect(code, text).toBe(0);
+    expect(text).toMatch(
+      /sign in once with:\n {2}http:\/\/localhost:\d+\/dashboard\/sign-in\?token=[\w-]{43}/,
+    );
+    expect(dashboardPage?.status).toBe(200);
+    expect(dashboardPage?.body.match(/<main[\s\S]*<\/main>/)?.[0]).toMatch(/3 succeeded, 0 failed, 0 pending/);
     expect(text).toMatch(/SYNTHETIC stand-in|with the real weights/);
     expect(text).toMatch(/finished: 3 succeeded, 0 failed of 3/);
 

@@ -5,6 +5,7 @@ import { dirname, join, relative } from 'node:path';
 import { progressLines } from '../../../src/cli/commands/status.js';
 import { createProducer } from '../../../src/client/index.js';
 import { type Config, type Environment, loadConfig } from '../../../src/config.js';
+import { issueSignInLink } from '../../../src/dashboard/sign-in-link.js';
 import type { Database } from '../../../src/db/database.js';
 import { migrate } from '../../../src/db/migrate.js';
 import { createDatabase } from '../../../src/db/postgres.js';
@@ -36,6 +37,11 @@ export interface DemoOptions {
   readonly namespace?: string;
   /** Longest wait for the job to finish. */
   readonly timeoutMs?: number;
+  /**
+   * Keeps the services (and the dashboard) up after the job until it resolves; given the sign-in
+   * link. Without it the demo stops everything once it has printed the link.
+   */
+  readonly serve?: (signInUrl: string) => Promise<void>;
 }
 
 export class DemoServicesError extends Error {}
@@ -53,7 +59,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
 
   print('• starting the embedded S3 endpoint (s3rver)');
   const s3 = await startEmbeddedS3();
-  const ports = { gateway: await freePort(), worker: await freePort() };
+  const ports = { gateway: await freePort(), worker: await freePort(), api: await freePort() };
   const env: Environment = {
     ...options.env,
     ...s3.env,
@@ -62,6 +68,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     CLEARCUT_MASTER_KEY: randomBytes(32).toString('base64'),
     CLEARCUT_GATEWAY_HTTP_PORT: String(ports.gateway),
     CLEARCUT_HTTP_PORT: String(ports.worker),
+    CLEARCUT_API_PORT: String(ports.api),
     CLEARCUT_LOG_LEVEL: options.env.CLEARCUT_LOG_LEVEL ?? 'warn',
   };
   const config = loadConfig(env);
@@ -82,7 +89,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       await store.put(catalogBucket, `products/${image.name}`, image.body, { contentType: 'image/jpeg' });
     }
 
-    print('• starting a gateway and a worker (workers/gateway.ts, workers/inference.ts)');
+    print(
+      '• starting a gateway, a worker and the HTTP API with the dashboard (workers/gateway.ts, workers/inference.ts, workers/api.ts)',
+    );
     // Both serve the demo's model alone; the worker may run the stand-in only when the demo said so.
     const processEnv = {
       ...process.env,
@@ -93,7 +102,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     } as NodeJS.ProcessEnv;
     children.push(startChild('gateway', 'workers/gateway.ts', processEnv));
     children.push(startChild('worker', 'workers/inference.ts', processEnv));
+    children.push(startChild('api', 'workers/api.ts', processEnv));
     await waitUntilReady(children[0]!, ports.gateway);
+    await waitUntilReady(children[2]!, ports.api);
     await waitUntilReady(children[1]!, ports.worker, 180_000);
 
     const jobId = `demo-${randomUUID().slice(0, 8)}`;
@@ -130,6 +141,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       return 1;
     }
     await download(store, options.outputDir, job, print);
+    await showDashboard(db, config, ports.api, options);
     return 0;
   } finally {
     for (const child of children.reverse()) await child.stop();
@@ -137,6 +149,26 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     await db.close();
     await s3.close();
   }
+}
+
+/** Prints a one-time dashboard sign-in link for the demo tenant, and serves it if asked to. */
+async function showDashboard(db: Database, config: Config, port: number, options: DemoOptions) {
+  const { url } = await issueSignInLink(db, config, {
+    tenantId,
+    admin: false,
+    ttlMs: config.dashboard.linkTtlMs,
+    port,
+  });
+  options.print(`• the dashboard shows this job, its items and the tenant's usage; sign in once with:`);
+  options.print(`  ${url}`);
+  if (options.serve === undefined) {
+    options.print(
+      '  (the demo has stopped its services, so the link only works while `npm run demo` runs in a terminal)',
+    );
+    return;
+  }
+  options.print('  the services keep running for the dashboard: press Ctrl-C to stop them');
+  await options.serve(url);
 }
 
 async function requireServices(config: Config) {
