@@ -94,8 +94,8 @@ export function registerRemoveRoute(app: FastifyInstance, deps: RemoveRouteDeps)
         ],
         { db: deps.db, catalog: deps.catalog, now: deps.now() },
       );
-      if (submission!.kind === 'decided' && submission!.decision.outcome === 'rejected') {
-        throw new ProblemError(rejectionProblem(submission!.decision.rejection));
+      if (submission?.kind === 'decided' && submission.decision.outcome === 'rejected') {
+        throw new ProblemError(rejectionProblem(submission.decision.rejection));
       }
       const ref = { tenantId: principal.tenantId, jobId };
       const outcome = await waitForItem(deps.db, ref, settings.waitMs, closed(reply));
@@ -106,7 +106,7 @@ export function registerRemoveRoute(app: FastifyInstance, deps: RemoveRouteDeps)
           jobId,
           status: 'accepted',
           statusUrl: statusUrl(jobId),
-          repeated: submission!.kind === 'repeated',
+          repeated: submission?.kind === 'repeated',
         };
         return accepted;
       }
