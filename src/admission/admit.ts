@@ -11,8 +11,9 @@ import {
 } from '../jobs/job-store.js';
 import { metadataOf } from '../jobs/result-events.js';
 import type { ModelCatalog } from '../models/catalog.js';
-import { type Grant, loadGrants } from '../policy/grants.js';
-import { type EffectivePolicy, effectivePolicy } from '../policy/quotas.js';
+import type { Grant } from '../policy/grants.js';
+import type { EffectivePolicy } from '../policy/quotas.js';
+import { loadTenantRules } from '../policy/tenant-rules.js';
 import { type Decision, type Rejected, reject } from './decision.js';
 import { forbiddenLocation, type JobPlan, planJob } from './job-plan.js';
 import { takeQuotas } from './quota-checks.js';
@@ -161,14 +162,14 @@ async function checkNonces(
   }
 }
 
+/** Grants and policies of every tenant of the batch, in one statement. */
 async function loadPolicies(tx: Queryable, candidates: readonly Candidate[]) {
-  const grants = new Map<string, Grant[]>();
-  const policies = new Map<string, EffectivePolicy>();
-  for (const tenant of [...new Set(candidates.map((c) => c.request.tenantId))].sort()) {
-    grants.set(tenant, await loadGrants(tx, tenant));
-    const policy = await effectivePolicy(tx, tenant);
-    if (policy) policies.set(tenant, policy);
-  }
+  const rules = await loadTenantRules(
+    tx,
+    candidates.map((c) => c.request.tenantId),
+  );
+  const grants = new Map<string, readonly Grant[]>([...rules].map(([tenant, r]) => [tenant, r.grants]));
+  const policies = new Map<string, EffectivePolicy>([...rules].map(([tenant, r]) => [tenant, r.policy]));
   return { grants, policies };
 }
 
