@@ -12,7 +12,7 @@ import {
   type ExpandingJob,
   existingSources,
   insertProblems,
-  lockAtCursor,
+  jobAtCursor,
   type PageRecord,
   recordExpansionFailure,
   recordPage,
@@ -137,80 +137,89 @@ export function createExpander(options: ExpanderOptions): PollLoop {
       code: 'expansion_failed',
       message: `listing the input failed ${failures} times in a row; the last error: ${errorMessage(error)}`,
     };
-    await db.transaction(async (tx) => {
-      if (!(await lockAtCursor(tx, job, cursor))) return;
-      await recordPage(
-        tx,
-        job,
-        { cursor, created: 0, skipped: 0, reservedAt: new Date(), finished: true, truncated },
-        leaseMs,
-      );
-    });
+    await recordPage(
+      db,
+      job,
+      cursor,
+      { cursor, created: 0, skipped: 0, reservedAt: new Date(), finished: true, truncated },
+      leaseMs,
+    );
   }
 
   async function expandPage(current: Turn): Promise<PageOutcome> {
     const { entries, exhausted, truncated: unreadable } = await readPage(current);
     const { tenantId } = current.job;
-    return db.transaction(async (tx) => {
-      const locked = await lockAtCursor(tx, current.job, current.cursor);
-      if (!locked) return 'lost'; // another gateway took the job over and moved on
-      const rules = (await loadTenantRules(tx, [tenantId])).get(tenantId);
-      const policy = rules?.policy;
-      const candidates = entries.flatMap((e) => (e.source ? [e.source] : []));
-      const plan = planPage(entries, {
-        output: current.spec.output,
-        grants: rules?.grants ?? [],
-        counted: locked.expandedItems + locked.skipped,
-        existing: await existingSources(tx, current.job, candidates),
-      });
-      let truncated = unreadable;
-      let sources = plan.sources;
-      const room = policy?.maxItemsPerJob == null ? Infinity : policy.maxItemsPerJob - locked.expandedItems;
-      if (sources.length > room) {
-        sources = sources.slice(0, Math.max(room, 0));
-        truncated = {
-          code: 'too_many_items',
-          message: `the tenant's maximum is ${policy!.maxItemsPerJob} items per job; the listing stopped there`,
+    const lost = new Error('the job moved on');
+    return db
+      .transaction(async (tx): Promise<PageOutcome> => {
+        // Read first, lock late: the job's row is the one every task completion of the job updates.
+        const at = await jobAtCursor(tx, current.job, current.cursor);
+        if (!at) return 'lost'; // another gateway took the job over and moved on
+        const rules = (await loadTenantRules(tx, [tenantId])).get(tenantId);
+        const policy = rules?.policy;
+        const candidates = entries.flatMap((e) => (e.source ? [e.source] : []));
+        const plan = planPage(entries, {
+          output: current.spec.output,
+          grants: rules?.grants ?? [],
+          counted: at.expandedItems + at.skipped,
+          existing: await existingSources(tx, current.job, candidates),
+        });
+        let truncated = unreadable;
+        let sources = plan.sources;
+        const room = policy?.maxItemsPerJob == null ? Infinity : policy.maxItemsPerJob - at.expandedItems;
+        if (sources.length > room) {
+          sources = sources.slice(0, Math.max(room, 0));
+          truncated = {
+            code: 'too_many_items',
+            message: `the tenant's maximum is ${policy!.maxItemsPerJob} items per job; the listing stopped there`,
+          };
+        }
+        // The job's row first, then the tenant's counters: the order a worker ending a task takes them.
+        if (!(await jobAtCursor(tx, current.job, current.cursor, { lock: true }))) return 'lost';
+        const now = new Date();
+        const reserved = await reserveUpTo(tx, tenantId, sources.length, now);
+        if (reserved.count < sources.length) {
+          sources = sources.slice(0, reserved.count);
+          truncated = { code: 'quota_exceeded', message: `${reserved.detail}; the listing stopped there` };
+        }
+        await insertTasks(
+          tx,
+          sources.map((source, index) => ({
+            tenantId,
+            jobId: current.job.jobId,
+            item: at.expandedItems + index,
+            sourceBucket: source.bucket,
+            sourceKey: source.key,
+            laneRank: current.spec.priority === 'high' ? 0 : 1,
+          })),
+          new Map([[tenantId, policy?.maxInFlight ?? unboundedInFlight]]),
+        );
+        // Past the cap, skipped entries are only counted; the results manifest says how many more.
+        const recorded = Math.min(at.skipped, maxRecordedProblems);
+        await insertProblems(
+          tx,
+          current.job,
+          plan.problems.slice(0, Math.max(maxRecordedProblems - recorded, 0)),
+        );
+        const page: PageRecord = {
+          cursor: entries.at(-1)?.cursor ?? current.cursor,
+          created: sources.length,
+          skipped: plan.problems.length,
+          reservedAt: now,
+          finished: exhausted || truncated !== undefined,
+          ...(truncated ? { truncated } : {}),
         };
-      }
-      const now = new Date();
-      const reserved = await reserveUpTo(tx, tenantId, sources.length, now);
-      if (reserved.count < sources.length) {
-        sources = sources.slice(0, reserved.count);
-        truncated = { code: 'quota_exceeded', message: `${reserved.detail}; the listing stopped there` };
-      }
-      await insertTasks(
-        tx,
-        sources.map((source, index) => ({
-          tenantId,
-          jobId: current.job.jobId,
-          item: locked.expandedItems + index,
-          sourceBucket: source.bucket,
-          sourceKey: source.key,
-          laneRank: current.spec.priority === 'high' ? 0 : 1,
-        })),
-        new Map([[tenantId, policy?.maxInFlight ?? unboundedInFlight]]),
-      );
-      // Past the cap, skipped entries are only counted; the results manifest says how many more.
-      const recorded = Math.min(locked.skipped, maxRecordedProblems);
-      await insertProblems(
-        tx,
-        current.job,
-        plan.problems.slice(0, Math.max(maxRecordedProblems - recorded, 0)),
-      );
-      const page: PageRecord = {
-        cursor: entries.at(-1)?.cursor ?? current.cursor,
-        created: sources.length,
-        skipped: plan.problems.length,
-        reservedAt: now,
-        finished: exhausted || truncated !== undefined,
-        ...(truncated ? { truncated } : {}),
-      };
-      await recordPage(tx, current.job, page, leaseMs);
-      current.cursor = page.cursor;
-      options.onPage?.(current.job, page);
-      return page.finished ? 'finished' : 'more';
-    });
+        // The job moved on while this page was written: roll all of it back.
+        if (!(await recordPage(tx, current.job, current.cursor, page, leaseMs))) throw lost;
+        current.cursor = page.cursor;
+        options.onPage?.(current.job, page);
+        return page.finished ? 'finished' : 'more';
+      })
+      .catch(async (error: unknown): Promise<PageOutcome> => {
+        // Also a task of this page another gateway committed first (a unique violation): lost, not failed.
+        if (error === lost || !(await jobAtCursor(db, current.job, current.cursor))) return 'lost';
+        throw error;
+      });
   }
 
   const loop = createPollLoop({

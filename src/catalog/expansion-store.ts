@@ -4,8 +4,8 @@ import type { Queryable } from '../db/database.js';
 import { readStored } from '../db/stored-json.js';
 
 // SQL of catalog expansion. A gateway leases one expanding job at a time; every page commits its
-// tasks, problems, quota and cursor in one transaction that first checks the cursor it started
-// from is still the job's, so two gateways (a lease that ran out) can never list a page twice.
+// tasks, problems, quota and cursor in one transaction that moves the cursor only from where the
+// page started, so two gateways (a lease that ran out) can never both commit a page.
 
 export interface ExpandingJob {
   readonly tenantId: string;
@@ -108,17 +108,21 @@ export async function releaseExpandingJob(q: Queryable, job: Pick<ExpandingJob, 
   ]);
 }
 
-/** The job row locked for this page's transaction; undefined when it no longer expands from `cursor`. */
-export async function lockAtCursor(
-  tx: Queryable,
+/**
+ * The job's counters while it still expands from `cursor`; undefined once it moved on. `lock`
+ * holds its row for the rest of the transaction.
+ */
+export async function jobAtCursor(
+  q: Queryable,
   job: Pick<ExpandingJob, 'tenantId' | 'jobId'>,
   cursor: string | null,
+  { lock = false }: { lock?: boolean } = {},
 ): Promise<{ expandedItems: number; skipped: number } | undefined> {
-  const [row] = await tx.query<{ expandedItems: number; skipped: number }>(
+  const [row] = await q.query<{ expandedItems: number; skipped: number }>(
     `SELECT j.expanded_items AS "expandedItems", j.skipped
      FROM jobs j
      WHERE j.tenant_id = $1 AND j.id = $2 AND j.state = 'expanding' AND j.expansion_cursor IS NOT DISTINCT FROM $3
-     FOR UPDATE`,
+     ${lock ? 'FOR UPDATE' : ''}`,
     [job.tenantId, job.jobId, cursor],
   );
   return row;
@@ -182,16 +186,19 @@ export interface PageRecord {
 }
 
 /**
- * Advances the job past a page. When the listing is over the job's total becomes known, and a job
- * whose tasks all ended already (or that has none) completes here, as task-completion would.
+ * Advances the job past a page that started at `from`; false when the job is no longer there
+ * (another gateway took it over and moved on: the caller rolls back). When the listing is over
+ * the job's total becomes known, and a job whose tasks all ended already (or that has none)
+ * completes here, as task-completion would.
  */
 export async function recordPage(
   tx: Queryable,
   job: Pick<ExpandingJob, 'tenantId' | 'jobId'>,
+  from: string | null,
   page: PageRecord,
   leaseMs: number,
-): Promise<void> {
-  await tx.query(
+): Promise<boolean> {
+  const rows = await tx.query(
     `UPDATE jobs SET
        expansion_cursor = $3,
        expansion_failures = 0,
@@ -207,7 +214,8 @@ export async function recordPage(
        completed_at = CASE WHEN $7 AND succeeded + failed = expanded_items + $4 THEN now() ELSE completed_at END,
        expansion_lease_until = CASE WHEN $7 THEN NULL
          ELSE now() + make_interval(secs => $10::double precision / 1000) END
-     WHERE tenant_id = $1 AND id = $2`,
+     WHERE tenant_id = $1 AND id = $2 AND state = 'expanding' AND expansion_cursor IS NOT DISTINCT FROM $11
+     RETURNING 1`,
     [
       job.tenantId,
       job.jobId,
@@ -219,6 +227,8 @@ export async function recordPage(
       page.truncated?.code ?? null,
       page.truncated ? storableText(page.truncated.message).text : null,
       leaseMs,
+      from,
     ],
   );
+  return rows.length === 1;
 }
