@@ -11,6 +11,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
@@ -34,6 +35,7 @@ import {
   verifySignature,
 } from '../src/signing/index.js';
 import { createTenant } from '../src/tenants/tenants.js';
+import { type CpuGroups, cpuPer, cpuTimes } from './support/process-cpu.js';
 import { benchProducer } from './support/producer.js';
 import { markdownTable, writeResults } from './support/results.js';
 
@@ -132,6 +134,9 @@ interface EndToEnd {
   admittedPerSecond: number;
   tasksPublishedPerSecond: number;
   eventsPublishedPerSecond: number;
+  /** CPU ms per admitted job until the last was admitted: gateway, bench (producer), postgres, rabbitmq, machine. */
+  cpuMsPerJob: Record<string, number>;
+  loadAverage: number[];
 }
 
 async function endToEnd(algorithm: KeyAlgorithm): Promise<EndToEnd[]> {
@@ -171,11 +176,17 @@ async function endToEnd(algorithm: KeyAlgorithm): Promise<EndToEnd[]> {
     const publish = async (messages: OutboundMessage[]) => {
       for (let i = 0; i < messages.length; i += 1000) await publisher.publish(messages.slice(i, i + 1000));
     };
-    const measure = async (mode: EndToEnd['mode'], startedAt: number, total: number) => {
+    const measure = async (
+      mode: EndToEnd['mode'],
+      startedAt: number,
+      total: number,
+      cpuAtStart: CpuGroups,
+    ) => {
       const admitted = await waitFor(
         async () => (await count(db, 'SELECT count(*) AS n FROM jobs')) >= total,
         'admission',
       );
+      const cpuMsPerJob = cpuPer(cpuAtStart, await cpuTimes(pids()), messageCount);
       const published = await waitFor(
         async () => (await count(db, 'SELECT count(*) AS n FROM tasks WHERE published_at IS NULL')) === 0,
         'task publication',
@@ -193,6 +204,8 @@ async function endToEnd(algorithm: KeyAlgorithm): Promise<EndToEnd[]> {
         admittedPerSecond: rate(admitted),
         tasksPublishedPerSecond: Math.round((messageCount * itemsPerJob * 1000) / (published - startedAt)),
         eventsPublishedPerSecond: rate(drained),
+        cpuMsPerJob,
+        loadAverage: loadavg(),
       });
       await channel.purgeQueue(names.tasksQueue);
     };
@@ -200,13 +213,15 @@ async function endToEnd(algorithm: KeyAlgorithm): Promise<EndToEnd[]> {
     // Backlog: the whole flood waits in the inbox, then a gateway starts.
     await publish(sign(messageCount));
     const backlog = await startGatewayProcess(env);
-    await measure('backlog', backlog.startedAt, messageCount);
+    const pids = () => ({ gateway: backlog.child.pid, bench: process.pid });
+    await measure('backlog', backlog.startedAt, messageCount, await cpuTimes(pids()));
 
     // Live: the gateway is running while this process signs and publishes.
     const live = sign(messageCount);
     const liveStart = performance.now();
+    const liveCpu = await cpuTimes(pids());
     await publish(live);
-    await measure('live', liveStart, 2 * messageCount);
+    await measure('live', liveStart, 2 * messageCount, liveCpu);
 
     backlog.child.kill('SIGTERM');
     await once(backlog.child, 'exit');
@@ -239,13 +254,23 @@ for (const algorithm of algorithms) endToEndRows.push(...(await endToEnd(algorit
 console.log(`\nEnd to end, ${messageCount} jobs of ${itemsPerJob} item(s) each, one gateway process:\n`);
 console.log(
   markdownTable([
-    ['algorithm', 'mode', 'admitted jobs/s (tasks durable)', 'tasks published/s', 'result events out/s'],
+    [
+      'algorithm',
+      'mode',
+      'admitted jobs/s (tasks durable)',
+      'tasks published/s',
+      'result events out/s',
+      'CPU ms/job: gateway · postgres · rabbitmq · bench · machine',
+      'load 1 min',
+    ],
     ...endToEndRows.map((row) => [
       row.algorithm,
       row.mode,
       row.admittedPerSecond,
       row.tasksPublishedPerSecond,
       row.eventsPublishedPerSecond,
+      ['gateway', 'postgres', 'rabbitmq', 'bench', 'machine'].map((g) => row.cpuMsPerJob[g]).join(' · '),
+      row.loadAverage[0]!.toFixed(1),
     ]),
   ]),
 );
