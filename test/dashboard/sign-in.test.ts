@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLink } from '../../src/dashboard/link-store.js';
 import { probeProcess } from '../../src/dashboard/process-probes.js';
 import { issueSignInLink } from '../../src/dashboard/sign-in-link.js';
-import { addWebhookEndpoint } from '../../src/webhooks/endpoint-admin.js';
 import { type ApiHarness, job, signedFetch, startApiHarness, type TestKey } from '../api/harness.js';
+import { runCli } from '../support/cli.js';
 import { launchBrowser, screenshot, seriousViolations } from './browser.js';
 
 // Signing in and everything that must be refused, in a real Chromium against a real `clearcut api`
@@ -160,7 +160,18 @@ describe('the dashboard in Chromium', () => {
   it('ends the session on sign-out, for this browser and for a copy of its cookie', async () => {
     const { context, page } = await signedIn('acme');
     const [cookie] = (await context.cookies()).filter((c) => c.name === 'clearcut_dashboard');
-    await page.getByRole('button', { name: 'Sign out' }).click();
+    // By keyboard: the skip link comes first, and Tab reaches the Sign out button.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.textContent')).toBe('Skip to the content');
+    for (
+      let i = 0;
+      i < 10 && (await page.evaluate('document.activeElement.textContent')) !== 'Sign out';
+      i++
+    ) {
+      await page.keyboard.press('Tab');
+    }
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/sign-out$/);
     expect(await page.locator('h1').textContent()).toBe('Signed out');
     expect(await statusOf(page, '/dashboard/')).toBe(401);
     const thief = await browser.newContext();
@@ -212,22 +223,19 @@ describe('the dashboard in Chromium', () => {
   });
 
   it("lists the tenant's own webhook endpoints, without secrets", async () => {
-    const publicAddress = async () => [{ address: '93.184.216.34', family: 4 }];
-    const policy = { allowPrivate: false, allowHttp: false };
+    const env = {
+      ...h.environment.env,
+      CLEARCUT_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES: 'true',
+      CLEARCUT_WEBHOOKS_ALLOW_HTTP: 'true',
+    };
     for (const tenantId of ['acme', 'rival']) {
-      await addWebhookEndpoint(
-        h.db,
-        h.masterKey,
-        policy,
-        { tenantId, url: `https://hooks.example.com/${tenantId}`, events: ['job.completed'] },
-        publicAddress,
-      );
+      const url = `http://127.0.0.1:9/${tenantId}`;
+      const added = await runCli(env, 'webhooks', 'add', '--tenant', tenantId, '--url', url);
+      expect(added.status, added.err).toBe(0);
     }
     const { context, page } = await signedIn('acme');
     await page.goto(`${h.base}/dashboard/webhooks`);
-    expect(await page.locator('#endpoints tbody th').allTextContents()).toEqual([
-      'https://hooks.example.com/acme',
-    ]);
+    expect(await page.locator('#endpoints tbody th').allTextContents()).toEqual(['http://127.0.0.1:9/acme']);
     expect(await page.content()).not.toContain('whsec_');
     await screenshot(page, 'tenant-webhooks');
     expect(await seriousViolations(page)).toEqual([]);
@@ -245,6 +253,32 @@ describe('the dashboard in Chromium', () => {
     expect(new Set(outcomes)).toEqual(new Set(['key.created']));
     expect(await statusOf(page, '/dashboard/audit?source=nope')).toBe(400);
     await context.close();
+  });
+
+  it('prints a working link with `clearcut dashboard link`, and says what is wrong with bad options', async () => {
+    const env = { ...h.environment.env, CLEARCUT_API_PUBLIC_URL: h.base };
+    const printed = await runCli(env, 'dashboard', 'link', '--tenant', 'acme', '--ttl', '5m');
+    expect(printed.status, printed.err).toBe(0);
+    expect(printed.out).toMatch(new RegExp(`^${h.base}/dashboard/sign-in\\?token=[\\w-]{43}$`));
+    expect(printed.err).toMatch(/^One sign-in, until \d{4}-\d\d-\d\d/);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(printed.out);
+    await page.waitForURL(`${h.base}/dashboard/`);
+    expect(await page.locator('h1').textContent()).toBe('Usage of acme');
+    await context.close();
+
+    expect(await runCli(env, 'dashboard', 'link')).toMatchObject({
+      status: 2,
+      err: 'clearcut dashboard link: give --tenant TENANT, --admin, or both',
+    });
+    expect(await runCli(env, 'dashboard', 'link', '--tenant', 'acme', '--ttl', '30s')).toMatchObject({
+      status: 2,
+      err: 'clearcut dashboard link: --ttl "30s" must be from 1m to 24h',
+    });
+    const unknown = await runCli(env, 'dashboard', 'link', '--tenant', 'nobody');
+    expect(unknown.status).toBe(1);
+    expect(unknown.err).toContain('nobody');
   });
 
   it("reads a process's readiness and metrics from its own ops routes", async () => {
