@@ -9,11 +9,12 @@ import type {
 import type { BackoffPolicy } from '../queue/backoff.js';
 import { decodeSigningSecret, parseKeyId, type SigningSecret } from '../signing/keys.js';
 import { bearerTokens, signedRequests } from './http-auth.js';
+import { type RemoveOptions, type RemoveResult, removeOverHttp } from './http-remove.js';
 import { createTransport, defaultRetryPolicy, type Send } from './http-transport.js';
 import { type JobRequest, jobBody, jobContentType } from './job-body.js';
 
-// The producer SDK over the HTTP API (`clearcut api`, docs/api.md): `createHttpClient` submits jobs
-// and reads their status, items and the tenant's usage. The wire shapes are the API's own
+// The producer SDK over the HTTP API (`clearcut api`, docs/api.md): `createHttpClient` submits jobs,
+// reads their status, items and the tenant's usage, and cuts out single images (POST /v1/remove). The wire shapes are the API's own
 // contracts (type imports only: nothing of the server is loaded).
 
 export type SubmittedJob = Omit<Answer<typeof jobAcceptedSchema>, 'statusUrl'> & {
@@ -44,7 +45,7 @@ export interface HttpClientOptions {
   /**
    * Attempts per call (default 4); the longest 429 Retry-After waited out by itself (default 10 s,
    * a longer one is thrown as ApiError with `retryAfterSeconds`); the waits after no answer or a
-   * 5xx (default 250 ms doubling to 4 s). Only reads and submits are repeated after no answer.
+   * 5xx (default 250 ms doubling to 4 s). Every call is safe to repeat (Idempotency-Key).
    */
   readonly retry?: {
     readonly attempts?: number;
@@ -78,6 +79,11 @@ export interface HttpClient {
   /** The job's items page by page, following `nextCursor` until the last page. */
   items(jobId: string, options?: ItemsOptions): AsyncIterable<ItemsPage>;
   usage(): Promise<Usage>;
+  /**
+   * POST /v1/remove: one image (JPEG, PNG or WebP bytes) cut out by the worker fleet; resolves to
+   * the rendition's bytes, or to the pending job when the server's wait ran out.
+   */
+  remove(image: Uint8Array, options?: RemoveOptions): Promise<RemoveResult>;
 }
 
 export function createHttpClient(options: HttpClientOptions): HttpClient {
@@ -113,7 +119,6 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         idempotencyKey: jobId,
         contentType: jobContentType,
         body,
-        idempotent: true,
       });
       const answer = (await response.json()) as Answer<typeof jobAcceptedSchema>;
       return { ...answer, statusUrl: new URL(answer.statusUrl, baseUrl).href };
@@ -135,11 +140,12 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       } while (next !== null);
     },
     usage: () => read<Usage>('/v1/usage'),
+    remove: (image, removeOptions) => removeOverHttp(send, baseUrl, image, removeOptions),
   };
 }
 
 async function readJson<T>(send: Send, target: string): Promise<T> {
-  const response = await send({ method: 'GET', target, body: Buffer.alloc(0), idempotent: true });
+  const response = await send({ method: 'GET', target, body: Buffer.alloc(0) });
   return (await response.json()) as T;
 }
 

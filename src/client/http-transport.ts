@@ -3,8 +3,9 @@ import { ApiError, ApiUnreachableError } from './errors.js';
 import type { Authorizer, OutgoingRequest } from './http-auth.js';
 
 // Sends one API call, authenticated afresh on each attempt, and decides what a failed attempt
-// means: a 429 is waited out when its Retry-After is short; no answer or a 5xx is retried only for
-// calls that are safe to repeat; an expired token is renewed once; anything else is thrown as the
+// means: a 429 is waited out when its Retry-After is short; no answer or a 5xx is tried again (every
+// call of the client is safe to repeat: reads change nothing, and POST /v1/jobs and /v1/remove carry
+// an Idempotency-Key); an expired token is renewed once; anything else is thrown as the
 // problem+json's reason code.
 
 export interface RetryPolicy {
@@ -22,11 +23,6 @@ export const defaultRetryPolicy: RetryPolicy = {
   backoff: { initialMs: 250, maxMs: 4000 },
 };
 
-export interface Call extends OutgoingRequest {
-  /** Safe to send again when no answer came: reads, and POST /v1/jobs (its Idempotency-Key). */
-  readonly idempotent: boolean;
-}
-
 export interface TransportOptions {
   readonly baseUrl: string;
   readonly auth: Authorizer;
@@ -35,7 +31,7 @@ export interface TransportOptions {
   readonly timeoutMs: number;
 }
 
-export type Send = (call: Call) => Promise<Response>;
+export type Send = (call: OutgoingRequest) => Promise<Response>;
 
 export function createTransport({ baseUrl, auth, retry, timeoutMs }: TransportOptions): Send {
   return async function send(call) {
@@ -56,7 +52,7 @@ export function createTransport({ baseUrl, auth, retry, timeoutMs }: TransportOp
         });
       } catch (error) {
         if (error instanceof ApiError) throw error; // the token endpoint refused the key
-        if (!call.idempotent || last) throw unreachable(call, attempt, error);
+        if (last) throw unreachable(call, attempt, error);
         await pause(backoffDelay(attempt - 1, retry.backoff));
         continue;
       }
@@ -69,7 +65,7 @@ export function createTransport({ baseUrl, auth, retry, timeoutMs }: TransportOp
           continue;
         }
       }
-      if (failure.status >= 500 && call.idempotent && !last) {
+      if (failure.status >= 500 && !last) {
         await pause(backoffDelay(attempt - 1, retry.backoff));
         continue;
       }
@@ -83,7 +79,7 @@ export function createTransport({ baseUrl, auth, retry, timeoutMs }: TransportOp
   };
 }
 
-function unreachable(call: Call, attempts: number, error: unknown): ApiUnreachableError {
+function unreachable(call: OutgoingRequest, attempts: number, error: unknown): ApiUnreachableError {
   const cause = error instanceof Error ? (error.cause instanceof Error ? error.cause : error) : undefined;
   return new ApiUnreachableError(
     `${call.method} ${call.target.split('?')[0]}: no answer after ${attempts} attempt(s): ${cause?.message ?? String(error)}`,

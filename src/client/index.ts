@@ -31,6 +31,7 @@ export {
   type SubmittedJob,
   type Usage,
 } from './http-client.js';
+export type { RemoveOptions, RemoveResult } from './http-remove.js';
 export { type JobRequest, jobContentType } from './job-body.js';
 export type { FollowOptions, ResultFollower } from './result-follower.js';
 
