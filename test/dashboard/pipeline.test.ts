@@ -1,6 +1,6 @@
-import { createServer } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../infra/dev/demo/children.js';
 import { type ApiService, startApi } from '../../src/api/service.js';
 import { loadConfig } from '../../src/config.js';
 import { issueSignInLink } from '../../src/dashboard/sign-in-link.js';
@@ -23,17 +23,6 @@ let key: TestKey;
 let input: string;
 let output: string;
 let workerPort: number;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 beforeAll(async () => {
   workerPort = await freePort();

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 // The demo's gateway and worker: real processes from workers/, run with tsx, as `npm run gateway`
@@ -60,4 +61,16 @@ export async function waitUntilReady(child: Child, port: number, timeoutMs = 60_
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   throw new Error(`the ${child.name} was not ready after ${timeoutMs / 1000} s:\n${child.output()}`);
+}
+
+/** A port free right now on 127.0.0.1, for a child told which port to listen on. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
 }

@@ -1,6 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { dirname, join, relative } from 'node:path';
 import { progressLines } from '../../../src/cli/commands/status.js';
 import { createProducer } from '../../../src/client/index.js';
@@ -20,7 +19,7 @@ import { createS3BlobStore } from '../../../src/storage/s3-blob-store.js';
 import { createTenant } from '../../../src/tenants/tenants.js';
 import { startEmbeddedS3 } from '../embedded-s3/embedded-s3.js';
 import { catalogImages } from './catalog-images.js';
-import { type Child, startChild, waitUntilReady } from './children.js';
+import { type Child, freePort, startChild, waitUntilReady } from './children.js';
 import { chooseDemoModel } from './demo-model.js';
 
 // `npm run demo`: the whole pipeline on this machine, in a schema and broker prefix of its own
@@ -272,15 +271,4 @@ function withoutPassword(url: string): string {
   } catch {
     return '(the configured URL)';
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
