@@ -14,7 +14,7 @@ import {
 } from './contracts.js';
 import { clientSecretBasic, eventsS3Path } from './eventbridge-openapi.js';
 import { removePath } from './remove-openapi.js';
-import { webhookOperations, webhookSchemas } from './webhooks-openapi.js';
+import { webhookOperations, webhookPaths, webhookSchemas } from './webhooks-openapi.js';
 
 // OpenAPI 3.1 description of the API, generated from the zod contracts; served at /openapi.json
 // and checked in as docs/openapi.json (`npx tsx infra/dev/openapi.ts` rewrites it).
@@ -168,6 +168,7 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/v1/events/s3': eventsS3Path,
       '/v1/remove': removePath,
+      ...webhookPaths,
       '/v1/usage': {
         get: {
           summary: 'Your quota windows and job token bucket',

@@ -7,6 +7,7 @@ import type { Database } from '../db/database.js';
 import type { Logger } from '../log.js';
 import type { ModelCatalog } from '../models/catalog.js';
 import { type ReadinessChecks, routeOpsRequest } from '../ops/http-server.js';
+import type { TargetPolicy } from '../webhooks/endpoint-admin.js';
 import type { AccessTokenIssuer } from './access-tokens.js';
 import { createAuthenticator } from './authenticate.js';
 import { registerEventBridgeRoute } from './eventbridge-route.js';
@@ -19,6 +20,7 @@ import { type Problem, ProblemError, problem, problemContentType } from './probl
 import { type RemoveSettings, registerRemoveRoute } from './remove-route.js';
 import { createSubmissionBatcher } from './submission-batcher.js';
 import { registerUsageRoute } from './usage-route.js';
+import { registerWebhookRoutes } from './webhook-routes.js';
 
 export interface ApiDeps {
   readonly db: Database;
@@ -40,6 +42,9 @@ export interface ApiDeps {
   readonly remove: RemoveSettings | undefined;
   /** The dashboard's parts; without them /dashboard is not served. */
   readonly dashboard?: DashboardDeps;
+  /** /v1/webhooks: the master key seals new secrets; the policy is CLEARCUT_WEBHOOKS_ALLOW_*. */
+  readonly masterKey: Buffer;
+  readonly webhookPolicy: TargetPolicy;
   readonly registry: Registry;
   readonly readiness: ReadinessChecks;
   readonly log: Logger;
@@ -95,6 +100,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   });
   registerJobRoutes(app, { ...deps, submissions, authenticate });
   registerUsageRoute(app, { ...deps, authenticate });
+  registerWebhookRoutes(app, { ...deps, authenticate });
   const { dashboard } = deps;
   if (dashboard !== undefined) {
     app.register((scope) => dashboardPlugin(scope, dashboard), { prefix: '/dashboard' });

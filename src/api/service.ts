@@ -78,6 +78,11 @@ export async function startApi(
       refusals: createRefusalBudget(config.gateway.unverifiedAuditPerMinute, minuteMs),
       dashboard: dashboard.deps,
       remove: removeSettings(config, cleanups),
+      masterKey,
+      webhookPolicy: {
+        allowHttp: config.webhooks.allowHttp,
+        allowPrivate: config.webhooks.allowPrivateAddresses,
+      },
       registry,
       readiness: {
         database: () => databaseAnswers(db),

@@ -1,12 +1,79 @@
 import { itemFailedWebhookSchema, jobCompletedWebhookSchema } from '../contracts/webhook-event.js';
+import {
+  newWebhookSchema,
+  webhookCreatedSchema,
+  webhookDeliveryListSchema,
+  webhookListSchema,
+} from './webhook-contracts.js';
 
-// The signed webhooks in the OpenAPI document (3.1's top-level `webhooks`): what ClearCut POSTs to
-// a tenant's endpoint (docs/webhooks.md). src/api/openapi.ts adds them with their schemas.
+// The signed webhooks in the OpenAPI document: what ClearCut POSTs to a tenant's endpoint (3.1's
+// top-level `webhooks`) and the /v1/webhooks routes that manage endpoints (docs/webhooks.md).
+// src/api/openapi.ts adds them with their schemas.
 
 export const webhookSchemas = {
   JobCompletedWebhook: [jobCompletedWebhookSchema, 'output'],
   ItemFailedWebhook: [itemFailedWebhookSchema, 'output'],
+  NewWebhook: [newWebhookSchema, 'input'],
+  WebhookCreated: [webhookCreatedSchema, 'output'],
+  WebhookList: [webhookListSchema, 'output'],
+  WebhookDeliveryList: [webhookDeliveryListSchema, 'output'],
 } as const;
+
+const component = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const answer = (description: string, name: string) => ({
+  description,
+  content: { 'application/json': { schema: component(name) } },
+});
+const problems = (...statuses: number[]) =>
+  Object.fromEntries(
+    statuses.map((status) => [
+      String(status),
+      { description: 'A problem', content: { 'application/problem+json': { schema: component('Problem') } } },
+    ]),
+  );
+const secured = [{ signedRequest: [] }, { bearer: [] }];
+const endpointId = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+
+export const webhookPaths = {
+  '/v1/webhooks': {
+    get: {
+      summary: 'Your webhook endpoints (scope jobs:read)',
+      security: secured,
+      responses: { 200: answer('Endpoints', 'WebhookList'), ...problems(401, 403) },
+    },
+    post: {
+      summary: 'Add a webhook endpoint; the answer holds its signing secret, shown once (scope jobs:write)',
+      security: secured,
+      requestBody: { required: true, content: { 'application/json': { schema: component('NewWebhook') } } },
+      responses: { 201: answer('Added', 'WebhookCreated'), ...problems(401, 403, 415, 422) },
+    },
+  },
+  '/v1/webhooks/{id}': {
+    delete: {
+      summary: 'Remove a webhook endpoint: nothing more is sent to it (scope jobs:write)',
+      security: secured,
+      parameters: [endpointId],
+      responses: { 204: { description: 'Removed' }, ...problems(401, 403, 404) },
+    },
+  },
+  '/v1/webhooks/{id}/deliveries': {
+    get: {
+      summary: 'The delivery log of an endpoint, newest first (scope jobs:read)',
+      security: secured,
+      parameters: [
+        endpointId,
+        {
+          name: 'limit',
+          in: 'query',
+          required: false,
+          description: 'deliveries, 1 to 100 (default 20)',
+          schema: { type: 'string' },
+        },
+      ],
+      responses: { 200: answer('Deliveries', 'WebhookDeliveryList'), ...problems(400, 401, 403, 404) },
+    },
+  },
+};
 
 const header = (name: string, description: string) => ({
   name,

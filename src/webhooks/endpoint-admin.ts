@@ -34,13 +34,21 @@ export interface AddEndpoint {
 
 export interface TargetPolicy extends AddressPolicy, UrlPolicy {}
 
+/** Who made a change, for the audit row: an operator (CLI) or a tenant's key over HTTP. */
+export interface Actor {
+  readonly source: 'admin' | 'api';
+  readonly keyId?: string;
+}
+
+const operator: Actor = { source: 'admin' };
+
 /** Checks the URL (shape, then every address it resolves to) and stores the endpoint. */
 export async function addWebhookEndpoint(
   db: Database,
   masterKey: Buffer,
   policy: TargetPolicy,
   input: AddEndpoint,
-  lookup?: Lookup,
+  { lookup, actor = operator }: { lookup?: Lookup; actor?: Actor } = {},
 ): Promise<{ endpoint: WebhookEndpoint; secret: string }> {
   const url = parseWebhookUrl(input.url, policy);
   if (typeof url === 'string') throw new WebhookAdminError('invalid_url', url);
@@ -74,7 +82,7 @@ export async function addWebhookEndpoint(
       [id, input.tenantId, url.href, input.events, sealWebhookSecret(masterKey, id, secret)],
     );
     await recordAudit(tx, [
-      { tenantId: input.tenantId, source: 'admin', outcome: 'webhook.added', detail: `${id} ${url.href}` },
+      { ...actor, tenantId: input.tenantId, outcome: 'webhook.added', detail: `${id} ${url.href}` },
     ]);
     return row!;
   });
@@ -82,14 +90,18 @@ export async function addWebhookEndpoint(
 }
 
 /** Deletes the endpoint with its pending deliveries and log: nothing more is sent to it. */
-export async function removeWebhookEndpoint(db: Database, id: string): Promise<WebhookEndpoint> {
+export async function removeWebhookEndpoint(
+  db: Database,
+  id: string,
+  actor = operator,
+): Promise<WebhookEndpoint> {
   return db.transaction(async (tx) => {
     const endpoint = await requireEndpoint(tx, id);
     await tx.query('DELETE FROM webhook_endpoints WHERE id = $1', [id]);
     await recordAudit(tx, [
       {
+        ...actor,
         tenantId: endpoint.tenantId,
-        source: 'admin',
         outcome: 'webhook.removed',
         detail: `${id} ${endpoint.url}`,
       },

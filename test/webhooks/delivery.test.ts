@@ -337,7 +337,7 @@ describe('webhook delivery', () => {
       masterKey,
       lenient,
       { tenantId, url: `http://hooks.example.test:${port}/in`, events: ['job.completed'] },
-      resolvesTo('127.0.0.1'),
+      { lookup: resolvesTo('127.0.0.1') },
     );
     receiver.secrets = [secret];
     await queueEvent(tenantId, 'job.completed');
