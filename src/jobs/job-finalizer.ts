@@ -17,8 +17,8 @@ import { jobCompletedEvent, metadataOf } from './result-events.js';
 import { resultsManifestContentType, resultsManifestKey, resultsManifestLines } from './results-manifest.js';
 
 // When a job's last item ends (task-completion sets state = 'completed'), the finaliser writes the
-// results manifest and THEN queues job.completed, in a transaction that also marks the job
-// finalised. It works from the database, not from the worker's call: a crash anywhere in between
+// results manifest and THEN queues job.completed (and its webhooks), in a transaction that also
+// marks the job finalised. It works from the database, not from the worker's call: a crash anywhere in between
 // leaves the job completed-but-not-finalised, and a finaliser (in any gateway) picks it up again.
 
 export interface FinalizerOptions {

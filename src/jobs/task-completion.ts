@@ -77,7 +77,8 @@ interface CompletedRow {
 
 /**
  * Ends a task once: frees its slot in the tenant's in-flight window (so the dispatcher releases
- * the next one), counts it on its job, and queues its item.succeeded / item.failed event. A second
+ * the next one), counts it on its job, and queues its item.succeeded / item.failed event (and an
+ * item.failed's webhooks, src/webhooks/outbox.ts). A second
  * call for the same task changes nothing and returns applied: false. When `completed` comes back
  * true, the gateway's job finaliser (job-finalizer.ts) writes the results manifest and then queues
  * job.completed; the worker may also call it at once.
