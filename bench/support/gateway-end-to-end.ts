@@ -1,0 +1,198 @@
+// The AMQP gateway end to end, as `npm run bench:gateway` measures it and `npm run bench:api` sets
+// beside the HTTP door in the same run: signed jobs published → a gateway process
+// (`node --import tsx workers/gateway.ts`) → job and task rows committed (tasks durable), then tasks
+// published to the tasks queue and result events out of the outbox. Twice: a backlog already in the
+// inbox when the gateway starts (the gateway's own rate), and live, with this process publishing
+// while the gateway admits (both share the machine's cores).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../../src/config.js';
+import type { Database } from '../../src/db/database.js';
+import { migrate } from '../../src/db/migrate.js';
+import { createDatabase } from '../../src/db/postgres.js';
+import { addGrant } from '../../src/policy/grant-admin.js';
+import { setQuota } from '../../src/policy/quota-settings.js';
+import { connectAmqpBus } from '../../src/queue/amqp-bus.js';
+import { declareTopology } from '../../src/queue/amqp-topology.js';
+import type { OutboundMessage } from '../../src/queue/bus.js';
+import { gatewayTopology, topologyNames } from '../../src/queue/topology.js';
+import type { KeyAlgorithm } from '../../src/signing/index.js';
+import { createTenant } from '../../src/tenants/tenants.js';
+import { type CpuGroups, cpuPer, cpuTimes } from './process-cpu.js';
+import { benchProducer } from './producer.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+/** A realistic job body of `items` keys in bench-in (two renditions, metadata), numbered `index`. */
+export function benchJobBody(index: number, items = 1): Buffer {
+  const keys = Array.from({ length: items }, (_, item) => `catalog/2026/sku-${index}-${item}.jpg`);
+  return Buffer.from(
+    JSON.stringify({
+      version: 1,
+      input: keys.length === 1 ? { bucket: 'bench-in', key: keys[0] } : { bucket: 'bench-in', keys },
+      output: { bucket: 'bench-out', prefix: 'cutouts/' },
+      renditions: [{ kind: 'cutout', format: 'webp', quality: 90 }, { kind: 'mask' }],
+      model: 'u2netp',
+      metadata: { sku: `sku-${index}`, source: 'bench' },
+    }),
+  );
+}
+
+export interface GatewayEndToEndOptions {
+  readonly algorithm: KeyAlgorithm;
+  /** Jobs per mode. */
+  readonly messages: number;
+  /** Items per job. */
+  readonly items: number;
+  /** Writes a V8 CPU profile of the gateway process into this directory. */
+  readonly cpuProfileDir?: string | undefined;
+}
+
+export interface EndToEnd {
+  algorithm: KeyAlgorithm;
+  mode: 'backlog' | 'live';
+  messages: number;
+  items: number;
+  admittedPerSecond: number;
+  tasksPublishedPerSecond: number;
+  eventsPublishedPerSecond: number;
+  /** CPU ms per admitted job until the last was admitted: gateway, bench (producer), postgres, rabbitmq, machine. */
+  cpuMsPerJob: Record<string, number>;
+  loadAverage: number[];
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 600_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return performance.now();
+}
+
+const count = async (db: Database, sql: string) => Number((await db.query<{ n: string }>(sql))[0]!.n);
+
+async function startGatewayProcess(
+  env: Record<string, string>,
+  cpuProfileDir: string | undefined,
+): Promise<{ child: ChildProcess; startedAt: number }> {
+  const profile = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'workers/gateway.ts'], {
+    cwd: root,
+    env: { ...process.env, ...env, CLEARCUT_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let output = '';
+  const startedAt = await new Promise<number>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('gateway started')) resolve(performance.now());
+      if (output.length > 100_000) output = output.slice(-10_000);
+    });
+    child.once('exit', (code) => reject(new Error(`gateway exited with ${code}:\n${output.slice(-2000)}`)));
+  });
+  return { child, startedAt };
+}
+
+/** One gateway process on a schema and broker prefix of its own, both modes; returns two rows. */
+export async function measureGatewayEndToEnd(options: GatewayEndToEndOptions): Promise<EndToEnd[]> {
+  const { algorithm, messages: messageCount, items: itemsPerJob } = options;
+  const suffix = randomBytes(4).toString('hex');
+  const env: Record<string, string> = {
+    CLEARCUT_DATABASE_SCHEMA: `bench_gateway_${suffix}`,
+    CLEARCUT_AMQP_PREFIX: `bench_gateway_${suffix}`,
+    CLEARCUT_MASTER_KEY: process.env.CLEARCUT_MASTER_KEY ?? randomBytes(32).toString('base64'),
+    CLEARCUT_GATEWAY_HTTP_PORT: '0',
+    // The gateway admits only the models the deployment serves; the bench's jobs name u2netp.
+    CLEARCUT_MODEL: 'u2netp',
+  };
+  const config = loadConfig({ ...process.env, ...env });
+  const db = createDatabase(config.database);
+  const bus = await connectAmqpBus(config.broker.url, { connectionName: 'bench gateway producer' });
+  const names = topologyNames(config.broker.prefix);
+  const channel = await bus.channel();
+  const rows: EndToEnd[] = [];
+  try {
+    await migrate(db);
+    const tenant = (await createTenant(db, 'bench', 'pro')).id;
+    const unlimited = { jobsPerMinute: null, burst: null, imagesPerHour: null, imagesPerDay: null };
+    await setQuota(db, tenant, {
+      ...unlimited,
+      imagesPerMonth: null,
+      maxItemsPerJob: null,
+      maxInFlight: null,
+    });
+    await addGrant(db, tenant, { bucket: 'bench-in', prefix: '', access: 'read' });
+    await addGrant(db, tenant, { bucket: 'bench-out', prefix: '', access: 'write' });
+    const producer = await benchProducer(db, config, tenant, 'bench', algorithm);
+    await declareTopology(channel, gatewayTopology(names));
+    const publisher = await bus.publisher();
+    let signed = 0;
+    const sign = (n: number): OutboundMessage[] =>
+      Array.from({ length: n }, () => producer.message(benchJobBody(++signed, itemsPerJob)));
+    const publish = async (messages: OutboundMessage[]) => {
+      for (let i = 0; i < messages.length; i += 1000) await publisher.publish(messages.slice(i, i + 1000));
+    };
+    const measure = async (
+      mode: EndToEnd['mode'],
+      startedAt: number,
+      total: number,
+      cpuAtStart: CpuGroups,
+    ) => {
+      const admitted = await waitFor(
+        async () => (await count(db, 'SELECT count(*) AS n FROM jobs')) >= total,
+        'admission',
+      );
+      const cpuMsPerJob = cpuPer(cpuAtStart, await cpuTimes(pids()), messageCount);
+      const published = await waitFor(
+        async () => (await count(db, 'SELECT count(*) AS n FROM tasks WHERE published_at IS NULL')) === 0,
+        'task publication',
+      );
+      const drained = await waitFor(
+        async () => (await count(db, 'SELECT count(*) AS n FROM outbox')) === 0,
+        'outbox',
+      );
+      const rate = (at: number) => Math.round((messageCount * 1000) / (at - startedAt));
+      rows.push({
+        algorithm,
+        mode,
+        messages: messageCount,
+        items: itemsPerJob,
+        admittedPerSecond: rate(admitted),
+        tasksPublishedPerSecond: Math.round((messageCount * itemsPerJob * 1000) / (published - startedAt)),
+        eventsPublishedPerSecond: rate(drained),
+        cpuMsPerJob,
+        loadAverage: loadavg(),
+      });
+      await channel.purgeQueue(names.tasksQueue);
+    };
+
+    // Backlog: the whole flood waits in the inbox, then a gateway starts.
+    await publish(sign(messageCount));
+    const backlog = await startGatewayProcess(env, options.cpuProfileDir);
+    const pids = () => ({ gateway: backlog.child.pid, bench: process.pid });
+    await measure('backlog', backlog.startedAt, messageCount, await cpuTimes(pids()));
+
+    // Live: the gateway is running while this process signs and publishes.
+    const live = sign(messageCount);
+    const liveStart = performance.now();
+    const liveCpu = await cpuTimes(pids());
+    await publish(live);
+    await measure('live', liveStart, 2 * messageCount, liveCpu);
+
+    backlog.child.kill('SIGTERM');
+    await once(backlog.child, 'exit');
+    await publisher.close();
+  } finally {
+    const { queues, exchanges } = gatewayTopology(names);
+    for (const queue of queues) await channel.deleteQueue(queue.name).catch(() => {});
+    for (const exchange of exchanges) await channel.deleteExchange(exchange.name).catch(() => {});
+    await bus.close();
+    await db.query(`DROP SCHEMA IF EXISTS "${config.database.schema}" CASCADE`);
+    await db.close();
+  }
+  return rows;
+}
