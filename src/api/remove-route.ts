@@ -46,6 +46,10 @@ const statusUrl = (jobId: string) => `/v1/jobs/${jobId}`;
 
 export function registerRemoveRoute(app: FastifyInstance, deps: RemoveRouteDeps): void {
   const settings = deps.remove;
+  // On shutdown every wait ends at once: its caller gets the 202 (the job goes on) instead of
+  // holding the drain for up to the whole wait.
+  const closing = new AbortController();
+  app.addHook('preClose', async () => closing.abort());
   app.post(
     '/v1/remove',
     {
@@ -98,7 +102,12 @@ export function registerRemoveRoute(app: FastifyInstance, deps: RemoveRouteDeps)
         throw new ProblemError(rejectionProblem(submission.decision.rejection));
       }
       const ref = { tenantId: principal.tenantId, jobId };
-      const outcome = await waitForItem(deps.db, ref, settings.waitMs, closed(reply));
+      const outcome = await waitForItem(
+        deps.db,
+        ref,
+        settings.waitMs,
+        AbortSignal.any([closed(reply), closing.signal]),
+      );
       reply.header('clearcut-job-id', jobId);
       if (outcome === undefined) {
         reply.code(202).header('location', statusUrl(jobId)).header('retry-after', '1');

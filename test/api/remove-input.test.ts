@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { animatedPng, noisyJpeg, pngClaimingSize, smallProductPng, truncated } from '../support/images.js';
+import { until } from '../support/until.js';
 import { accessToken, clientAssertion, type TestKey, tokenRequest } from './harness.js';
 import { type RemoveStack, startRemoveStack } from './remove-stack.js';
 
@@ -158,8 +159,30 @@ describe('POST /v1/remove refuses', () => {
     expect(await stack.stagedKeys()).toEqual([]);
   });
 
+  it('answers a caller still waiting when its API shuts down with 202: the job goes on', async () => {
+    const { base, service } = await stack.api({ CLEARCUT_API_REMOVE_WAIT: '60s' });
+    const patient = await stack.tenant('patient');
+    const waiting = fetch(`${base}/v1/remove`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${await accessToken(base, patient)}`,
+        'content-type': 'image/png',
+        'idempotency-key': 'cut-short',
+      },
+      body: png,
+    });
+    // No worker runs here: once the job is admitted, the call can only be waiting.
+    await until(async () => (await stack.jobCount('patient')) === 1, { what: 'the job admitted' });
+    // Read the answer while stopping: the drain waits for this connection to be done.
+    const stopped = service.stop();
+    const answer = await waiting;
+    expect(answer.status).toBe(202);
+    expect(await answer.json()).toMatchObject({ jobId: 'cut-short', statusUrl: '/v1/jobs/cut-short' });
+    await stopped;
+  });
+
   it('is off, saying why, when no staging bucket is set', async () => {
-    const off = await stack.api({ CLEARCUT_API_STAGING_BUCKET: '' });
+    const { base: off } = await stack.api({ CLEARCUT_API_STAGING_BUCKET: '' });
     const answer = await fetch(`${off}/v1/remove`, {
       method: 'POST',
       headers: { authorization: `Bearer ${await accessToken(off, key)}`, 'content-type': 'image/png' },

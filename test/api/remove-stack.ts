@@ -31,7 +31,7 @@ export interface RemoveStack {
   readonly staging: string;
   readonly base: string;
   /** Starts another API on the same stack with other settings (a shorter wait, say). */
-  api(extra: Environment): Promise<string>;
+  api(extra: Environment): Promise<{ readonly base: string; readonly service: ApiService }>;
   startWorker(): Promise<Worker>;
   /** A tenant on `tier` with (unless `staging` is false) read and write grants on its staging prefix. */
   tenant(id: string, options?: { tier?: string; staging?: boolean }): Promise<TestKey>;
@@ -67,9 +67,9 @@ export async function startRemoveStack(label: string, extra: Environment = {}): 
   const startOne = async (env: Environment) => {
     const service = await startApi(loadConfig({ ...environment.env, ...env }), { log });
     apis.push(service);
-    return `http://127.0.0.1:${service.port}`;
+    return { base: `http://127.0.0.1:${service.port}`, service };
   };
-  const base = await startOne({});
+  const { base } = await startOne({});
   return {
     environment,
     db,

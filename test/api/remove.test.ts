@@ -138,7 +138,7 @@ describe('POST /v1/remove', () => {
   });
 
   it('answers 202 with the job when the wait runs out, and the retry answers the bytes once they exist', async () => {
-    const impatient = await stack.api({ CLEARCUT_API_REMOVE_WAIT: '0s' });
+    const { base: impatient } = await stack.api({ CLEARCUT_API_REMOVE_WAIT: '0s' });
     const call = () =>
       fetch(`${impatient}/v1/remove`, {
         method: 'POST',
