@@ -187,7 +187,27 @@ describe('the dashboard in Chromium', () => {
     expect(await statusOf(tenant.page, '/dashboard/admin/queues')).toBe(403);
     await tenant.context.close();
 
+    // A job into a bucket acme has no grant on: refused, audited as forbidden_location.
+    const refused = await signedFetch(h.base, acme, {
+      method: 'POST',
+      path: '/v1/jobs',
+      body: job('rival'),
+      idempotencyKey: 'acme-trespass',
+    });
+    expect(refused.status).toBe(403);
     const admin = await signedIn(null, true);
+    const headers = await admin.page.locator('#rejections-table thead th').allTextContents();
+    // The last row is the server's today.
+    const todayRow = await admin.page
+      .locator('#rejections-table tbody tr')
+      .last()
+      .locator('td')
+      .allTextContents();
+    expect(Number(todayRow[headers.indexOf('forbidden_location') - 1])).toBeGreaterThanOrEqual(1);
+    const drawn = (await admin.page.evaluate(
+      `Chart.getChart(document.getElementById('rejections-chart')).data.datasets.map((d) => d.label)`,
+    )) as string[];
+    expect(drawn).toContain('forbidden_location');
     expect(await admin.page.locator('h1').textContent()).toBe('Operator overview');
     expect(await admin.page.locator('#tenants tbody th').allInnerTexts()).toEqual(
       expect.arrayContaining(['acme', 'rival']),
