@@ -38,6 +38,10 @@ describe('the packed tarball', () => {
     expect(files).toContain('dist/workers/inference.js');
     for (const migration of readdirSync(join(repoDir, 'src/db/migrations')))
       expect(files).toContain(`dist/src/db/migrations/${migration}`);
+    // The dashboard reads its templates and static files from beside its compiled code.
+    for (const folder of ['views', 'static'])
+      for (const file of readdirSync(join(repoDir, 'src/dashboard', folder)))
+        expect(files).toContain(`dist/src/dashboard/${folder}/${file}`);
     for (const subpath of subpaths) {
       const target = manifest.exports[subpath]!;
       expect(typeof target, `${subpath} names its types`).toBe('object');
