@@ -25,7 +25,7 @@ import { createS3BlobStore } from '../src/storage/s3-blob-store.js';
 import { createTenant } from '../src/tenants/tenants.js';
 import { type ServiceProcess, startServiceProcess } from '../test/support/service-process.js';
 import { removeTopology } from './support/broker-cleanup.js';
-import { cpuPer, cpuTimes } from './support/process-cpu.js';
+import { backendPids, cpuPer, cpuTimes, withApplicationName } from './support/process-cpu.js';
 import { benchProducer } from './support/producer.js';
 import { machineInfo, markdownTable, writeResults } from './support/results.js';
 
@@ -83,7 +83,13 @@ try {
   });
   await declareTopology(channel, gatewayTopology(names));
 
-  const gateway = await startServiceProcess(['workers/gateway.ts'], env, 'gateway started');
+  // Its PostgreSQL backends, told apart from the worker's and everyone else's (cpuMsPerKey).
+  const gatewayDatabase = withApplicationName(config.database.url, `${config.database.schema}_gateway`);
+  const gateway = await startServiceProcess(
+    ['workers/gateway.ts'],
+    { ...env, CLEARCUT_DATABASE_URL: gatewayDatabase },
+    'gateway started',
+  );
   processes.push(gateway);
   const worker = withWorker
     ? await startServiceProcess(['workers/inference.ts'], env, 'worker started', 180_000)
@@ -103,8 +109,13 @@ try {
     ),
   );
   const publisher = await bus.publisher();
-  const pids = () => ({ gateway: gateway.child.pid, worker: worker?.child.pid, bench: process.pid });
-  const cpuAtStart = await cpuTimes(pids());
+  const pids = async () => ({
+    gateway: gateway.child.pid,
+    'postgres for the gateway': await backendPids(db, `${config.database.schema}_gateway`),
+    worker: worker?.child.pid,
+    bench: process.pid,
+  });
+  const cpuAtStart = await cpuTimes(await pids());
   const started = performance.now();
   await publisher.publish([message]);
   let state = 'expanding';
@@ -122,7 +133,7 @@ try {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const seconds = (performance.now() - started) / 1000;
-  const cpuMsPerKey = cpuPer(cpuAtStart, await cpuTimes(pids()), lines);
+  const cpuMsPerKey = cpuPer(cpuAtStart, await cpuTimes(await pids()), lines);
   const [ended] = await db.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM tasks WHERE status IN ('succeeded', 'failed')`,
   );
@@ -147,7 +158,7 @@ try {
         'seconds',
         'keys/s',
         'tasks ended by the worker meanwhile',
-        'CPU ms/key: gateway · worker · postgres · rabbitmq · machine',
+        'CPU ms/key: gateway · its postgres backends · worker · all postgres · rabbitmq · machine',
         'load 1 min',
       ],
       [

@@ -13,15 +13,12 @@ import { loadConfig } from '../../src/config.js';
 import type { Database } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createDatabase } from '../../src/db/postgres.js';
-import { addGrant } from '../../src/policy/grant-admin.js';
-import { setQuota } from '../../src/policy/quota-settings.js';
 import { connectAmqpBus } from '../../src/queue/amqp-bus.js';
 import { declareTopology } from '../../src/queue/amqp-topology.js';
 import type { OutboundMessage } from '../../src/queue/bus.js';
 import { gatewayTopology, topologyNames } from '../../src/queue/topology.js';
 import type { KeyAlgorithm } from '../../src/signing/index.js';
-import { createTenant } from '../../src/tenants/tenants.js';
-import { type CpuGroups, cpuPer, cpuTimes } from './process-cpu.js';
+import { backendPids, type CpuGroups, cpuPer, cpuTimes, withApplicationName } from './process-cpu.js';
 import { benchProducer } from './producer.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -108,6 +105,11 @@ export async function measureGatewayEndToEnd(options: GatewayEndToEndOptions): P
     CLEARCUT_GATEWAY_HTTP_PORT: '0',
     // The gateway admits only the models the deployment serves; the bench's jobs name u2netp.
     CLEARCUT_MODEL: 'u2netp',
+    // Its PostgreSQL backends, told apart from everyone else's on a shared server (cpuMsPerJob).
+    CLEARCUT_DATABASE_URL: withApplicationName(
+      process.env.CLEARCUT_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+      `bench_gateway_${suffix}`,
+    ),
   };
   const config = loadConfig({ ...process.env, ...env });
   const db = createDatabase(config.database);
@@ -117,16 +119,7 @@ export async function measureGatewayEndToEnd(options: GatewayEndToEndOptions): P
   const rows: EndToEnd[] = [];
   try {
     await migrate(db);
-    const tenant = (await createTenant(db, 'bench', 'pro')).id;
-    const unlimited = { jobsPerMinute: null, burst: null, imagesPerHour: null, imagesPerDay: null };
-    await setQuota(db, tenant, {
-      ...unlimited,
-      imagesPerMonth: null,
-      maxItemsPerJob: null,
-      maxInFlight: null,
-    });
-    await addGrant(db, tenant, { bucket: 'bench-in', prefix: '', access: 'read' });
-    await addGrant(db, tenant, { bucket: 'bench-out', prefix: '', access: 'write' });
+    const tenant = await createBenchTenant(db);
     const producer = await benchProducer(db, config, tenant, 'bench', algorithm);
     await declareTopology(channel, gatewayTopology(names));
     const publisher = await bus.publisher();
@@ -146,7 +139,7 @@ export async function measureGatewayEndToEnd(options: GatewayEndToEndOptions): P
         async () => (await count(db, 'SELECT count(*) AS n FROM jobs')) >= total,
         'admission',
       );
-      const cpuMsPerJob = cpuPer(cpuAtStart, await cpuTimes(pids()), messageCount);
+      const cpuMsPerJob = cpuPer(cpuAtStart, await cpuTimes(await pids()), messageCount);
       const published = await waitFor(
         async () => (await count(db, 'SELECT count(*) AS n FROM tasks WHERE published_at IS NULL')) === 0,
         'task publication',
@@ -173,13 +166,17 @@ export async function measureGatewayEndToEnd(options: GatewayEndToEndOptions): P
     // Backlog: the whole flood waits in the inbox, then a gateway starts.
     await publish(sign(messageCount));
     const backlog = await startGatewayProcess(env, options.cpuProfileDir);
-    const pids = () => ({ gateway: backlog.child.pid, bench: process.pid });
-    await measure('backlog', backlog.startedAt, messageCount, await cpuTimes(pids()));
+    const pids = async () => ({
+      gateway: backlog.child.pid,
+      'postgres for the gateway': await backendPids(db, `bench_gateway_${suffix}`),
+      bench: process.pid,
+    });
+    await measure('backlog', backlog.startedAt, messageCount, await cpuTimes(await pids()));
 
     // Live: the gateway is running while this process signs and publishes.
     const live = sign(messageCount);
     const liveStart = performance.now();
-    const liveCpu = await cpuTimes(pids());
+    const liveCpu = await cpuTimes(await pids());
     await publish(live);
     await measure('live', liveStart, 2 * messageCount, liveCpu);
 

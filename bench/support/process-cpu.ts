@@ -1,8 +1,11 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
+import type { Queryable } from '../../src/db/database.js';
 
-// CPU time (user + system) of process groups, from /proc: where a benchmark's cores go. PostgreSQL
-// and RabbitMQ are shared by everyone on the machine, so their share includes others' work.
+// CPU time (user + system) of process groups, from /proc: where a benchmark's cores go. RabbitMQ
+// and the PostgreSQL server are shared by everyone on the machine, so `rabbitmq` and `postgres`
+// include others' work; a group of backend pids (backendPids) counts only the backends whose connections carry that
+// application_name (see withApplicationName), i.e. the statements of the process measured.
 
 const ticksPerSecond = 100; // USER_HZ on Linux
 
@@ -13,13 +16,35 @@ export interface CpuGroups {
   readonly machine: number;
 }
 
-/** `pids` names processes of our own; `postgres` and `rabbitmq` are found by their command name. */
-export async function cpuTimes(pids: Record<string, number | undefined>): Promise<CpuGroups> {
-  const byGroup: Record<string, number> = { postgres: 0, rabbitmq: 0 };
-  const own = new Map(
-    Object.entries(pids).flatMap(([name, pid]) => (pid === undefined ? [] : [[pid, name]])),
+/** `url` with an application_name, so the backends serving its connections can be told apart. */
+export function withApplicationName(url: string, name: string): string {
+  const parsed = new URL(url);
+  parsed.searchParams.set('application_name', name);
+  return parsed.toString();
+}
+
+/** PostgreSQL backends by application_name, for cpuTimes' `pids`. */
+export async function backendPids(db: Queryable, applicationName: string): Promise<number[]> {
+  const rows = await db.query<{ pid: number }>(
+    'SELECT pid FROM pg_stat_activity WHERE application_name = $1',
+    [applicationName],
   );
-  for (const name of own.values()) byGroup[name] = 0;
+  return rows.map((row) => row.pid);
+}
+
+/**
+ * `pids` names processes of our own (a name may stand for several: the backends of one process);
+ * `postgres` and `rabbitmq` are found by their command name.
+ */
+export async function cpuTimes(
+  pids: Record<string, number | readonly number[] | undefined>,
+): Promise<CpuGroups> {
+  const byGroup: Record<string, number> = { postgres: 0, rabbitmq: 0 };
+  const own = new Map<number, string>();
+  for (const [name, pid] of Object.entries(pids)) {
+    for (const one of pid === undefined ? [] : [pid].flat()) own.set(one, name);
+    byGroup[name] = 0;
+  }
   for (const entry of await readdir('/proc')) {
     const pid = Number(entry);
     if (!Number.isInteger(pid)) continue;
@@ -29,9 +54,11 @@ export async function cpuTimes(pids: Record<string, number | undefined>): Promis
     const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
-    const group =
-      own.get(pid) ?? (comm === 'postgres' ? 'postgres' : comm === 'beam.smp' ? 'rabbitmq' : undefined);
-    if (group !== undefined) byGroup[group] = (byGroup[group] ?? 0) + ms;
+    // A backend of ours counts in its own group and in the server's.
+    const server = comm === 'postgres' ? 'postgres' : comm === 'beam.smp' ? 'rabbitmq' : undefined;
+    for (const group of new Set([own.get(pid), server])) {
+      if (group !== undefined) byGroup[group] = (byGroup[group] ?? 0) + ms;
+    }
   }
   const [cpu] = (await readFile('/proc/stat', 'utf8')).split('\n');
   const [user, nice, system, , , irq, softirq, steal] = cpu!.split(/\s+/).slice(1).map(Number);
