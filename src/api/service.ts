@@ -12,7 +12,7 @@ import { catalogFor } from '../models/catalog.js';
 import { createMetricsRegistry } from '../ops/metrics.js';
 import { createCleanups, openServiceDatabase } from '../ops/service-parts.js';
 import { createS3BlobStore } from '../storage/s3-blob-store.js';
-import { deliverDueWebhooks } from '../webhooks/delivery.js';
+import { createWebhookDelivery } from '../webhooks/delivery.js';
 import { createWebhookMetrics } from '../webhooks/metrics.js';
 import { createAccessTokens } from './access-tokens.js';
 import { tenantUsage } from './rate-limit-headers.js';
@@ -93,16 +93,26 @@ export async function startApi(
     await app.listen({ port: config.api.port, host: '0.0.0.0' });
     cleanups.add(() => app.close());
     // Webhooks go out from the API processes (docs/webhooks.md); several claim rows side by side.
-    const webhookMetrics = createWebhookMetrics(registry);
+    const delivery = createWebhookDelivery({
+      db,
+      masterKey,
+      config: config.webhooks,
+      log,
+      metrics: createWebhookMetrics(registry),
+      onSettled: () => webhooks.nudge(),
+    });
     const webhooks = createPollLoop({
       name: 'webhook delivery',
       idleMs: config.webhooks.pollIntervalMs,
       log,
-      step: () =>
-        deliverDueWebhooks({ db, masterKey, config: config.webhooks, log, metrics: webhookMetrics }),
+      step: () => delivery.step(),
     });
     webhooks.start();
-    cleanups.add(() => webhooks.stop());
+    // Stop claiming, then let the attempts in flight end (each within CLEARCUT_WEBHOOKS_TIMEOUT).
+    cleanups.add(async () => {
+      await webhooks.stop();
+      await delivery.drain();
+    });
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : config.api.port;
     log.info({ port }, 'api started');

@@ -20,23 +20,34 @@ export interface ClaimedDelivery {
   readonly previousSecretSealed: Buffer | null;
 }
 
-/** Leases up to `limit` due deliveries of enabled endpoints for `leaseMs`, soonest due first. */
-export function claimDueDeliveries(q: Queryable, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+/**
+ * Leases up to `limit` due deliveries of enabled endpoints for `leaseMs`, soonest due first, at most
+ * `perEndpoint` of any one endpoint and none of the `busy` ones (this process has attempts to them
+ * in flight): an endpoint that hangs or has a large backlog holds only its own share of the slots.
+ */
+export function claimDueDeliveries(
+  q: Queryable,
+  claim: { limit: number; perEndpoint: number; leaseMs: number; busy: readonly string[] },
+): Promise<ClaimedDelivery[]> {
   return q.query<ClaimedDelivery>(
     `UPDATE webhook_deliveries d
      SET next_attempt_at = now() + make_interval(secs => $2::double precision / 1000)
      FROM webhook_endpoints e
      WHERE e.id = d.endpoint_id AND d.id IN (
-       SELECT due.id FROM webhook_deliveries due
-       JOIN webhook_endpoints ep ON ep.id = due.endpoint_id AND ep.disabled_at IS NULL
-       WHERE due.status = 'pending' AND due.next_attempt_at <= now()
+       SELECT due.id FROM webhook_endpoints ep
+       CROSS JOIN LATERAL (
+         SELECT id, next_attempt_at FROM webhook_deliveries
+         WHERE endpoint_id = ep.id AND status = 'pending' AND next_attempt_at <= now()
+         ORDER BY next_attempt_at LIMIT $3
+         FOR UPDATE SKIP LOCKED
+       ) due
+       WHERE ep.disabled_at IS NULL AND NOT (ep.id = ANY ($4::text[]))
        ORDER BY due.next_attempt_at LIMIT $1
-       FOR UPDATE OF due SKIP LOCKED
      )
      RETURNING d.id::text, d.endpoint_id AS "endpointId", d.tenant_id AS "tenantId", d.message_id AS "messageId",
        d.event_type AS "eventType", d.body, d.attempts, e.url, e.secret_sealed AS "secretSealed",
        CASE WHEN e.previous_secret_until > now() THEN e.previous_secret_sealed END AS "previousSecretSealed"`,
-    [limit, leaseMs],
+    [claim.limit, claim.leaseMs, claim.perEndpoint, claim.busy],
   );
 }
 

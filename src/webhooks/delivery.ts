@@ -9,8 +9,10 @@ import { openWebhookSecret, signatureHeader } from './secrets.js';
 import { type SendResult, sendWebhook } from './sender.js';
 import { parseWebhookUrl } from './webhook-url.js';
 
-// One round of the delivery loop: claim what is due, send it (each attempt vetted, signed and
-// bounded), record every attempt. The caller runs rounds in a poll loop (src/api/service.ts).
+// The delivery loop's work: claim what is due while slots are free, send it (each attempt vetted,
+// signed and bounded), record every attempt. Attempts run in the background, so one slow receiver
+// does not hold up the next claim; the caller drives `step` from a poll loop (src/api/service.ts)
+// and nudges it when a slot frees up.
 
 export interface DeliveryDeps {
   readonly db: Database;
@@ -20,17 +22,61 @@ export interface DeliveryDeps {
   readonly metrics?: WebhookMetrics;
   /** DNS resolution (tests substitute one); the system resolver by default. */
   readonly lookup?: Lookup;
+  /** An attempt ended and freed its slot: there may be more to claim now. */
+  readonly onSettled?: () => void;
+}
+
+export interface WebhookDelivery {
+  /** Claims due deliveries for the free slots and starts them; returns how many it started. */
+  step(): Promise<number>;
+  /** Resolves once every attempt started so far has ended and been recorded. */
+  drain(): Promise<void>;
 }
 
 /** A claimed delivery is ours for a whole attempt and then some; after a crash another loop takes it. */
 const leaseMarginMs = 30_000;
 
-/** Sends the deliveries due now (at most `concurrency` at once); returns how many it attempted. */
-export async function deliverDueWebhooks(deps: DeliveryDeps): Promise<number> {
-  const { config } = deps;
-  const claimed = await claimDueDeliveries(deps.db, config.concurrency, config.timeoutMs + leaseMarginMs);
-  await Promise.all(claimed.map((delivery) => deliverOne(deps, delivery)));
-  return claimed.length;
+export function createWebhookDelivery(deps: DeliveryDeps): WebhookDelivery {
+  const { config, log } = deps;
+  // A quarter of the slots at most for one endpoint, and one claim per endpoint at a time.
+  const perEndpoint = Math.max(1, Math.floor(config.concurrency / 4));
+  const busy = new Map<string, number>();
+  const attempts = new Set<Promise<void>>();
+
+  function start(delivery: ClaimedDelivery): void {
+    busy.set(delivery.endpointId, (busy.get(delivery.endpointId) ?? 0) + 1);
+    const attempt: Promise<void> = deliverOne(deps, delivery)
+      .catch((error: unknown) =>
+        // Not recorded (the database is away): sent again once its lease ends.
+        log.warn({ err: error, delivery: delivery.id }, 'webhook attempt not recorded'),
+      )
+      .finally(() => {
+        const left = (busy.get(delivery.endpointId) ?? 1) - 1;
+        if (left === 0) busy.delete(delivery.endpointId);
+        else busy.set(delivery.endpointId, left);
+        attempts.delete(attempt);
+        deps.onSettled?.();
+      });
+    attempts.add(attempt);
+  }
+
+  return {
+    async step() {
+      const free = config.concurrency - attempts.size;
+      if (free <= 0) return 0;
+      const claimed = await claimDueDeliveries(deps.db, {
+        limit: free,
+        perEndpoint,
+        leaseMs: config.timeoutMs + leaseMarginMs,
+        busy: [...busy.keys()],
+      });
+      for (const delivery of claimed) start(delivery);
+      return claimed.length;
+    },
+    async drain() {
+      while (attempts.size > 0) await Promise.allSettled([...attempts]);
+    },
+  };
 }
 
 async function deliverOne(deps: DeliveryDeps, delivery: ClaimedDelivery): Promise<void> {

@@ -7,7 +7,7 @@ import { createDatabase } from '../../src/db/postgres.js';
 import { requireMasterKey } from '../../src/keys/secret-box.js';
 import { createLogger } from '../../src/log.js';
 import { createTenant } from '../../src/tenants/tenants.js';
-import { deliverDueWebhooks } from '../../src/webhooks/delivery.js';
+import { createWebhookDelivery } from '../../src/webhooks/delivery.js';
 import {
   addWebhookEndpoint,
   removeWebhookEndpoint,
@@ -25,6 +25,7 @@ import { createTestEnvironment, type TestEnvironment } from '../support/environm
 import { untilValue } from '../support/until.js';
 import { startWebhookReceiver, verifySignature, type WebhookReceiver } from '../support/webhook-receiver.js';
 import { resultEvent } from './result-events.js';
+import { deliveryRound } from './rounds.js';
 
 // The delivery loop against a real PostgreSQL and a local receiver that verifies signatures the
 // way the Standard Webhooks specification describes (test/support/webhook-receiver.ts). Events are
@@ -94,7 +95,7 @@ function deliverUntil(
   const { lookup, ...settings } = overrides;
   return untilValue(
     async () => {
-      await deliverDueWebhooks({
+      await deliveryRound({
         db,
         masterKey,
         config: { ...config, ...settings },
@@ -235,7 +236,7 @@ describe('webhook delivery', () => {
     expect(delivery).toMatchObject({ status: 'pending', attempts: 2 });
     const disabled = await getWebhookEndpoint(db, endpoint.id, { tenantId });
     expect(disabled?.disabledReason).toMatch(/^every attempt failed for \d+ s$/);
-    await deliverDueWebhooks({ db, masterKey, config, log });
+    await deliveryRound({ db, masterKey, config, log });
     expect((await recentWebhookDeliveries(db, { tenantId }))[0]!.attempts).toBe(2);
   });
 
@@ -303,7 +304,7 @@ describe('webhook delivery', () => {
     await queueEvent(tenantId, 'job.completed');
     await removeWebhookEndpoint(db, endpoint.id);
     await queueEvent(tenantId, 'job.completed', 'job-2');
-    await deliverDueWebhooks({ db, masterKey, config, log });
+    await deliveryRound({ db, masterKey, config, log });
     expect(receiver.received).toEqual([]);
     expect(await recentWebhookDeliveries(db, { tenantId })).toEqual([]);
   });
@@ -358,6 +359,37 @@ describe('webhook delivery', () => {
     expect(receiver.received).toHaveLength(1);
   });
 
+  it('gives an endpoint that hangs only its share of the slots: others are delivered meanwhile', async () => {
+    const slow = await setUp();
+    slow.receiver.answer = () => 'hang';
+    for (let i = 0; i < 10; i += 1) await queueEvent(slow.tenantId, 'job.completed', `slow-${i}`);
+    const fast = await setUp();
+    for (let i = 0; i < 3; i += 1) await queueEvent(fast.tenantId, 'job.completed', `fast-${i}`);
+    // Four slots, so one per endpoint; the hanging attempts would last 60 s.
+    const delivery = createWebhookDelivery({
+      db,
+      masterKey,
+      config: { ...config, concurrency: 4, timeoutMs: 60_000 },
+      log,
+    });
+    await untilValue(
+      async () => {
+        await delivery.step();
+        return allFinished(3)(
+          await recentWebhookDeliveries(db, { tenantId: null, endpointId: fast.endpoint.id }),
+        );
+      },
+      { what: "the other endpoint's deliveries while one hangs" },
+    );
+    expect(slow.receiver.received).toHaveLength(1);
+    await slow.receiver.close(); // the hanging answer breaks off: a failed attempt, retried later
+    await delivery.drain();
+    const [first] = (
+      await recentWebhookDeliveries(db, { tenantId: null, endpointId: slow.endpoint.id })
+    ).filter((found) => found.attempts > 0);
+    expect(first).toMatchObject({ status: 'pending', attempts: 1, log: [{ statusCode: null }] });
+  });
+
   it('sends each event once when two delivery loops run side by side', async () => {
     const { tenantId, receiver, endpoint } = await setUp(['item.failed']);
     const ids = new Set<string>();
@@ -368,8 +400,8 @@ describe('webhook delivery', () => {
       await untilValue(
         async () => {
           await Promise.all([
-            deliverDueWebhooks({ db, masterKey, config: narrow, log }),
-            deliverDueWebhooks({ db: second, masterKey, config: narrow, log }),
+            deliveryRound({ db, masterKey, config: narrow, log }),
+            deliveryRound({ db: second, masterKey, config: narrow, log }),
           ]);
           const found = await recentWebhookDeliveries(db, { tenantId, endpointId: endpoint.id });
           return allFinished(12)(found) || undefined;

@@ -5,7 +5,6 @@ import { migrate } from '../../src/db/migrate.js';
 import { createDatabase } from '../../src/db/postgres.js';
 import { createLogger } from '../../src/log.js';
 import { createTenant } from '../../src/tenants/tenants.js';
-import { deliverDueWebhooks } from '../../src/webhooks/delivery.js';
 import { addWebhookEndpoint, rotateWebhookSecret } from '../../src/webhooks/endpoint-admin.js';
 import { enqueueWebhooks } from '../../src/webhooks/outbox.js';
 import { recentWebhookDeliveries } from '../../src/webhooks/store.js';
@@ -14,6 +13,7 @@ import { createTestEnvironment, type TestEnvironment } from '../support/environm
 import { untilValue } from '../support/until.js';
 import { startWebhookReceiver, verifySignature, type WebhookReceiver } from '../support/webhook-receiver.js';
 import { resultEvent } from './result-events.js';
+import { deliveryRound } from './rounds.js';
 
 // A master key rotation (`clearcut keys reseal`) moves webhook secrets with the HMAC key secrets:
 // afterwards deliveries are still signed with the secrets the receivers hold.
@@ -70,7 +70,7 @@ it('reseals the current and the rotated-out secret in the same transaction as th
   const config = { ...environment.config.webhooks };
   const [delivery] = await untilValue(
     async () => {
-      await deliverDueWebhooks({ db, masterKey: newKey, config, log: createLogger('silent') });
+      await deliveryRound({ db, masterKey: newKey, config, log: createLogger('silent') });
       const found = await recentWebhookDeliveries(db, { tenantId: 'acme' });
       return found[0]?.status === 'succeeded' && found;
     },
