@@ -18,6 +18,11 @@ export interface ModelProfile {
   readonly outputIndex: number;
   /** Stand-in topology used when the weights are absent; none means the model must be pulled. */
   readonly synthetic?: SyntheticTopology;
+  /**
+   * ONNX Runtime's CPU memory arena under CLEARCUT_ORT_MEMORY_ARENA=auto (absent: off), chosen per
+   * family by measurement (docs/worker.md, Memory).
+   */
+  readonly ortMemoryArena?: boolean;
 }
 
 /** A published model: downloaded by `models pull` and verified against its pinned checksum. */
@@ -29,4 +34,10 @@ export interface ModelSpec extends ModelProfile {
   /** Lowercase hex MD5 as pinned by rembg's source; kept for cross-checking. */
   readonly md5: string;
   readonly url: string;
+  /**
+   * What serving this model adds to a worker's memory at its peak, in MiB: the measured peak RSS
+   * of its ONNX Runtime session at 2 threads (bench:pipeline, bench:peer; docs/worker.md, Sizing).
+   * Its int8 variant is counted at this figure too (an upper bound). A worker refuses to start when its memory limit is below its base plus its models' figures.
+   */
+  readonly sessionMemoryMiB: number;
 }

@@ -11,9 +11,9 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { widenFloat16Model } from '../../src/models/fp16-widening.js';
 import { fileDigest } from '../../src/models/model-digest.js';
 import { writeFileAtomically } from '../../src/models/model-file-writer.js';
-import { widenFloat16Model } from './fp16-to-fp32.js';
 import { ensurePeerInstalled, peerDistDir, peerVersion } from './install.js';
 
 /**

@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { maxOutputPixels, maxTaskOutputPixels } from '../contracts/renditions.js';
+import { defaultPngEffort, pngEfforts } from '../inference/png-encoding.js';
 import { optionalVariable, section, variable } from './define.js';
-import { byteSize, duration, wholeNumber } from './parsers.js';
+import { byteSize, duration, flag, oneOf, wholeNumber } from './parsers.js';
 
 export const inferenceSection = section(
   {
@@ -9,6 +10,30 @@ export const inferenceSection = section(
       doc: 'ONNX Runtime intra-op threads per process; defaults to the number of cores.',
       expected: 'a whole number from 1 to 256',
       schema: wholeNumber(1, 256),
+    }),
+    CLEARCUT_ORT_MEMORY_ARENA: variable({
+      doc: "ONNX Runtime's CPU memory arena: `auto` takes each model's measured choice from the registry (on for U²-Net, off for IS-Net, whose arena holds ~300 MiB more at its peak), `on` or `off` forces it for every model. See docs/worker.md, Memory.",
+      expected: 'auto, on or off',
+      default: 'auto',
+      schema: oneOf(['auto', 'on', 'off']),
+    }),
+    CLEARCUT_ORT_MEMORY_PATTERN: variable({
+      doc: "ONNX Runtime's memory pattern (pre-planned activation buffers). Off by default: measured no faster, and it raised the peak by 300 MiB (U²-Net) to 1 GiB (IS-Net).",
+      expected: 'true or false',
+      default: 'false',
+      schema: flag(),
+    }),
+    CLEARCUT_ORT_SPINNING: variable({
+      doc: "Whether ONNX Runtime's intra-op threads spin while waiting for work. Off by default: spinning threads take the cores sharp needs to decode and encode the other images in flight.",
+      expected: 'true or false',
+      default: 'false',
+      schema: flag(),
+    }),
+    CLEARCUT_PNG_EFFORT: variable({
+      doc: 'PNG encoder trade-off between CPU time and bytes: `fastest` (zlib level 1, no row filters), `fast` (level 1, adaptive filters), `balanced` (level 3, adaptive) or `smallest` (level 6, adaptive). Measured per 2000×2000 cutout in docs/worker.md.',
+      expected: pngEfforts.join(', '),
+      default: defaultPngEffort,
+      schema: oneOf(pngEfforts),
     }),
     CLEARCUT_MAX_INPUT_BYTES: variable({
       doc: 'Largest source image accepted, in bytes (e.g. 50MB, 64MiB); larger downloads are cut off.',
@@ -43,6 +68,12 @@ export const inferenceSection = section(
   },
   (v) => ({
     threads: v.CLEARCUT_INFERENCE_THREADS ?? availableParallelism(),
+    ort: {
+      memoryArena: v.CLEARCUT_ORT_MEMORY_ARENA,
+      memoryPattern: v.CLEARCUT_ORT_MEMORY_PATTERN,
+      spinning: v.CLEARCUT_ORT_SPINNING,
+    },
+    pngEffort: v.CLEARCUT_PNG_EFFORT,
     maxInputBytes: v.CLEARCUT_MAX_INPUT_BYTES,
     maxInputPixels: v.CLEARCUT_MAX_INPUT_PIXELS,
     decodeTimeoutMs: v.CLEARCUT_DECODE_TIMEOUT,

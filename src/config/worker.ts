@@ -1,5 +1,5 @@
-import { section, variable } from './define.js';
-import { duration, durationList, wholeNumber } from './parsers.js';
+import { optionalVariable, section, variable } from './define.js';
+import { byteSize, duration, durationList, text, wholeNumber } from './parsers.js';
 
 export const workerSection = section(
   {
@@ -27,6 +27,17 @@ export const workerSection = section(
       default: '30s',
       schema: duration(0),
     }),
+    CLEARCUT_WORKER_MEMORY_LIMIT: optionalVariable({
+      doc: "The memory a worker may use (e.g. 2GiB), instead of its cgroup's limit; for hosts whose limit is not in the worker's cgroup. A worker refuses to start when this (or the cgroup's limit) is below what its models need (docs/worker.md, Sizing).",
+      expected: 'a byte size such as 2GiB or 1536MiB',
+      schema: byteSize(1),
+    }),
+    CLEARCUT_CGROUP_ROOT: variable({
+      doc: 'Where the cgroup filesystem is mounted; the worker reads its memory limit from `memory.max` (v2) or `memory/memory.limit_in_bytes` (v1) there.',
+      expected: 'a directory path',
+      default: '/sys/fs/cgroup',
+      schema: text(),
+    }),
     CLEARCUT_HTTP_PORT: variable({
       doc: 'Port of the /healthz, /readyz and /metrics HTTP server of a long-running process; 0 picks a free port.',
       expected: 'a port number from 0 to 65535',
@@ -40,5 +51,6 @@ export const workerSection = section(
     retryDelaysMs: v.CLEARCUT_RETRY_DELAYS,
     drainTimeoutMs: v.CLEARCUT_WORKER_DRAIN_TIMEOUT,
     httpPort: v.CLEARCUT_HTTP_PORT,
+    memoryLimit: { override: v.CLEARCUT_WORKER_MEMORY_LIMIT, cgroupRoot: v.CLEARCUT_CGROUP_ROOT },
   }),
 );

@@ -4,8 +4,10 @@ import type { DecodedImage } from '../images/decode.js';
 import { normalizeForModel, resizeForModel } from '../images/model-input.js';
 import { findVariant } from '../models/model-variants.js';
 import type { ResolvedModel } from '../models/registry.js';
+import { defaultOrtSettings, type OrtSettings, sessionSettings } from './ort-settings.js';
 import { predictionToMask, resizeMask } from './postprocess.js';
 import { type ModelSession, openModelSession, type ValueInfo } from './session.js';
+import { sessionModel } from './session-model.js';
 
 export interface MaskTimings {
   preprocessMs: number;
@@ -30,12 +32,15 @@ export interface Engine {
 export interface EngineOptions {
   /** ONNX Runtime intra-op threads (config.inference.threads). */
   readonly threads: number;
+  /** Memory arena, memory pattern, spinning (config.inference.ort); the measured defaults otherwise. */
+  readonly ort?: OrtSettings;
 }
 
 export async function createEngine(model: ResolvedModel, options: EngineOptions): Promise<Engine> {
   let session: ModelSession;
   try {
-    session = await openModelSession(model.path, { threads: options.threads });
+    const settings = sessionSettings(model.spec, options.ort ?? defaultOrtSettings);
+    session = await openModelSession(await sessionModel(model), { threads: options.threads, ...settings });
   } catch (error) {
     const variant = findVariant(model.spec.name);
     const again = variant

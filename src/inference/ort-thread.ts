@@ -15,8 +15,15 @@
 export interface ThreadData {
   /** Absolute path of onnxruntime-node's entry, resolved by the main thread. */
   readonly ortPath: string;
-  readonly modelPath: string;
+  /** The model file, or its bytes when the main thread rewrote it (an fp16 model widened). */
+  readonly model: string | Uint8Array;
   readonly threads: number;
+  /** ONNX Runtime's CPU memory arena (enableCpuMemArena). */
+  readonly memoryArena: boolean;
+  /** Pre-planned activation buffers (enableMemPattern). */
+  readonly memoryPattern: boolean;
+  /** Whether idle intra-op threads spin (session.intra_op.allow_spinning). */
+  readonly spinning: boolean;
 }
 
 export interface ValueInfo {
@@ -79,11 +86,15 @@ async function handle(request) {
   }
 }
 
-ort.InferenceSession.create(workerData.modelPath, {
+const spin = workerData.spinning ? '1' : '0';
+ort.InferenceSession.create(workerData.model, {
   intraOpNumThreads: workerData.threads,
   interOpNumThreads: 1,
   executionMode: 'sequential',
   graphOptimizationLevel: 'all',
+  enableCpuMemArena: workerData.memoryArena,
+  enableMemPattern: workerData.memoryPattern,
+  extra: { session: { intra_op: { allow_spinning: spin }, inter_op: { allow_spinning: spin } } },
 }).then(
   (created) => {
     session = created;

@@ -34,17 +34,25 @@ export interface ModelSession {
 export interface SessionOptions {
   /** ONNX Runtime intra-op threads. */
   readonly threads: number;
+  readonly memoryArena: boolean;
+  readonly memoryPattern: boolean;
+  readonly spinning: boolean;
 }
 
 const require = createRequire(import.meta.url);
 
-export async function openModelSession(modelPath: string, options: SessionOptions): Promise<ModelSession> {
-  const workerData: ThreadData = {
-    ortPath: require.resolve('onnxruntime-node'),
-    modelPath,
-    threads: options.threads,
-  };
-  const thread = new Worker(ortThreadSource, { eval: true, workerData });
+/**
+ * Opens `model` (a file path, or the model's bytes, which move to the session thread) in its own
+ * thread with `options`.
+ */
+export async function openModelSession(
+  model: string | Uint8Array,
+  options: SessionOptions,
+): Promise<ModelSession> {
+  const workerData: ThreadData = { ortPath: require.resolve('onnxruntime-node'), model, ...options };
+  const moved = typeof model === 'string' ? [] : [model.buffer as ArrayBuffer];
+  const thread = new Worker(ortThreadSource, { eval: true, workerData, transferList: moved });
+  const modelPath = typeof model === 'string' ? model : `${model.byteLength}-byte model`;
   const pending = new Map<number, { resolve: (result: RunResult) => void; reject: (error: Error) => void }>();
   let nextId = 1;
   let failure: Error | undefined;

@@ -69,7 +69,7 @@ export function createEnginePool(
       if (!engine) {
         const started = performance.now();
         engine = resolveModel(config.models, model, options)
-          .then((resolved) => createEngine(resolved, { threads }))
+          .then((resolved) => createEngine(resolved, { threads, ort: config.inference.ort }))
           .then((ready) => {
             loaded.set(model, ready);
             onLoaded(model, (performance.now() - started) / 1000);

@@ -5,6 +5,7 @@ export type TaskResult = 'succeeded' | 'failed' | 'retried' | 'dead_lettered' | 
 export interface WorkerMetrics {
   readonly tasks: Counter<'result'>;
   readonly inferenceSeconds: Histogram;
+  readonly stageSeconds: Histogram<'stage'>;
   readonly endToEndSeconds: Histogram;
   readonly inFlight: Gauge;
   readonly modelLoadSeconds: Gauge<'model'>;
@@ -22,6 +23,13 @@ export function createWorkerMetrics(registry: Registry): WorkerMetrics {
       name: 'clearcut_worker_inference_seconds',
       help: 'Model time per image, from hand-over to the ONNX Runtime thread until the mask is back.',
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8],
+      registers: [registry],
+    }),
+    stageSeconds: new Histogram({
+      name: 'clearcut_worker_stage_seconds',
+      help: 'Wall time per succeeded task in each stage: gate (waiting to be the next image), download, decode, preprocess, queue (waiting for the model thread and the hand-over), ort (inside ONNX Runtime), postprocess (mask upscale), render (compose and encode every rendition), upload, record (task row and outbox).',
+      labelNames: ['stage'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8],
       registers: [registry],
     }),
     endToEndSeconds: new Histogram({

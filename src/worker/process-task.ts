@@ -7,17 +7,21 @@ import { PermanentError } from '../errors.js';
 import type { ImageLimits } from '../images/decode.js';
 import type { Engine } from '../inference/engine.js';
 import type { OutputLimits } from '../inference/output-size.js';
-import { removeBackground } from '../inference/remove.js';
+import type { PngEffort } from '../inference/png-encoding.js';
+import { removeBackground, type StageTimings } from '../inference/remove.js';
 import { allows, type Grant } from '../policy/grants.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { fetchBackgroundImages } from './background-images.js';
+import type { ImageGate } from './image-gate.js';
 
 export interface TaskProcessorDeps {
   readonly store: BlobStore;
   readonly grantsOf: (tenantId: string) => Promise<readonly Grant[]>;
   readonly engineFor: (model: string) => Promise<Engine>;
-  /** Input limits, and the output caps (a render over them fails the item at once: output_too_large). */
-  readonly limits: ImageLimits & OutputLimits;
+  /** Input limits, the output caps (a render over them fails the item at once: output_too_large), the PNG effort. */
+  readonly limits: ImageLimits & OutputLimits & { readonly pngEffort?: PngEffort };
+  /** Holds a task between its download and its mask (image-gate.ts); none: unbounded. */
+  readonly imageGate?: ImageGate;
 }
 
 export interface WrittenOutput {
@@ -32,9 +36,17 @@ export interface WrittenOutput {
   readonly syntheticModel?: true;
 }
 
+/** Where one task's time went, in ms: the engine's stages plus the gate, download and upload. */
+export interface TaskStageTimings extends StageTimings {
+  /** Waiting for a place in the image gate. */
+  gateMs: number;
+  downloadMs: number;
+  uploadMs: number;
+}
+
 export interface ProcessedTask {
   readonly outputs: WrittenOutput[];
-  readonly inferenceMs: number;
+  readonly timings: TaskStageTimings;
 }
 
 /** Where the task stands, so a failure can say whether the image ever ran (no run: refund its quota unit). */
@@ -80,12 +92,7 @@ export async function processTask(
   }
   // Before the download: a model this worker does not serve fails the task at once.
   const engine = await deps.engineFor(task.model);
-  const source = await deps.store.get(task.source.bucket, task.source.key, {
-    maxBytes: deps.limits.maxInputBytes,
-    ...(signal === undefined ? {} : { signal }),
-  });
-  const backgrounds = await fetchBackgroundImages(task, grants, deps.store, deps.limits, signal);
-  const result = await removeBackground(engine, source.body, task.renditions, deps.limits, backgrounds);
+  const { source, result, gateMs, downloadMs } = await downloadAndInfer(task, grants, engine, deps, signal);
   progress.inferred = true;
   // A synthetic stand-in's masks are meaningless: every output says so, in S3 and in its event.
   const synthetic = engine.model.source === 'synthetic';
@@ -95,6 +102,7 @@ export async function processTask(
     'model-sha256': engine.model.sha256,
     ...(synthetic ? { 'model-synthetic': 'true' } : {}),
   };
+  const started = performance.now();
   const outputs = await Promise.all(
     targets.map(async ({ key }, index) => {
       const output = result.outputs[index]!;
@@ -115,5 +123,44 @@ export async function processTask(
       };
     }),
   );
-  return { outputs, inferenceMs: result.timings.inferenceMs };
+  return {
+    outputs,
+    timings: { ...result.timings, gateMs, downloadMs, uploadMs: performance.now() - started },
+  };
+}
+
+/**
+ * Downloads the source (and background images) once the image gate lets it in, and runs the
+ * engine on it; the gate opens for the next image as soon as this one's mask is back, so this
+ * image's rendering overlaps the next one's inference.
+ */
+async function downloadAndInfer(
+  task: Task,
+  grants: readonly Grant[],
+  engine: Engine,
+  deps: TaskProcessorDeps,
+  signal: AbortSignal | undefined,
+) {
+  let started = performance.now();
+  const release = (await deps.imageGate?.enter(signal)) ?? (() => {});
+  const gateMs = performance.now() - started;
+  try {
+    started = performance.now();
+    const source = await deps.store.get(task.source.bucket, task.source.key, {
+      maxBytes: deps.limits.maxInputBytes,
+      ...(signal === undefined ? {} : { signal }),
+    });
+    const backgrounds = await fetchBackgroundImages(task, grants, deps.store, deps.limits, signal);
+    const downloadMs = performance.now() - started;
+    const gated: Engine = {
+      model: engine.model,
+      threads: engine.threads,
+      predictMask: (image, timings) => engine.predictMask(image, timings).finally(release),
+      close: () => engine.close(),
+    };
+    const result = await removeBackground(gated, source.body, task.renditions, deps.limits, backgrounds);
+    return { source, result, gateMs, downloadMs };
+  } finally {
+    release();
+  }
 }

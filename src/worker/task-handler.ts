@@ -11,7 +11,12 @@ import type { TaskLane } from '../queue/topology.js';
 import type { WorkerTopology } from '../queue/worker-topology.js';
 import { deadLetterMessage } from './dead-letters.js';
 import type { TaskResult, WorkerMetrics } from './metrics.js';
-import { processTask, type TaskProcessorDeps, type TaskProgress } from './process-task.js';
+import {
+  processTask,
+  type TaskProcessorDeps,
+  type TaskProgress,
+  type TaskStageTimings,
+} from './process-task.js';
 import { bounded, classifyFailure, decideFailure, type Failure, retriesFromHeaders } from './retry-policy.js';
 
 export interface TaskHandlerDeps {
@@ -74,10 +79,12 @@ export async function handleDelivery(
     const progress: TaskProgress = { inferred: false };
     let outcome: TaskOutcome;
     let result: TaskResult = 'succeeded';
+    let timings: TaskStageTimings | undefined;
     try {
-      const { outputs, inferenceMs } = await processTask(task, deps.processor, progress, signal);
-      metrics.inferenceSeconds.observe(inferenceMs / 1000);
-      outcome = { status: 'succeeded', outputs };
+      const processed = await processTask(task, deps.processor, progress, signal);
+      timings = processed.timings;
+      metrics.inferenceSeconds.observe(timings.inferenceMs / 1000);
+      outcome = { status: 'succeeded', outputs: processed.outputs };
     } catch (error) {
       if (signal?.aborted) {
         // Shutdown cut it short: not a failed attempt. Back to the queue, untouched.
@@ -106,7 +113,9 @@ export async function handleDelivery(
         refund: !progress.inferred,
       };
     }
+    const recording = performance.now();
     await record(deps, { task, attempt, outcome, result }, received);
+    if (timings) observeStages(metrics, timings, performance.now() - recording);
     settle.ack();
   } catch (error) {
     // Nothing durable could be done (broker or database down): hand it back for another worker.
@@ -156,6 +165,22 @@ async function record(
       deps.log.error({ err: error, jobId: completion.job.jobId }, 'job finalisation failed');
     }
   }
+}
+
+function observeStages(metrics: WorkerMetrics, timings: TaskStageTimings, recordMs: number): void {
+  const stages: Record<string, number> = {
+    gate: timings.gateMs,
+    download: timings.downloadMs,
+    decode: timings.decodeMs,
+    preprocess: timings.preprocessMs,
+    queue: timings.inferenceMs - timings.ortMs,
+    ort: timings.ortMs,
+    postprocess: timings.postprocessMs,
+    render: timings.renderMs,
+    upload: timings.uploadMs,
+    record: recordMs,
+  };
+  for (const [stage, ms] of Object.entries(stages)) metrics.stageSeconds.observe({ stage }, ms / 1000);
 }
 
 function parseTask(body: Buffer): Task | string {

@@ -20,6 +20,9 @@ import { workerTopology } from '../queue/worker-topology.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { createS3BlobStore } from '../storage/s3-blob-store.js';
 import { createEnginePool } from './engines.js';
+import { createImageGate } from './image-gate.js';
+import { visibleMemoryLimit } from './memory-limit.js';
+import { memoryRefusal } from './memory-need.js';
 import { createWorkerMetrics } from './metrics.js';
 import { handleDelivery, type TaskHandlerDeps } from './task-handler.js';
 
@@ -61,6 +64,9 @@ export async function startWorker(config: Config, options: WorkerOptions): Promi
     await requireSchemaCurrent(db);
     // Refuses to start without weights (or with a synthetic stand-in not allowed): said once, here.
     const synthetic = await engines.checkWeights();
+    // Before any model is loaded: a limit below the models' measured need would end in an OOM kill.
+    const refusal = memoryRefusal(await visibleMemoryLimit(config.worker.memoryLimit), engines.served);
+    if (refusal) throw new Error(refusal);
     if (synthetic.length > 0)
       log.warn({ models: synthetic }, 'serving synthetic stand-ins: their masks are meaningless');
     // Either process may start first: both declare what they use (idempotent), again after every
@@ -87,6 +93,8 @@ export async function startWorker(config: Config, options: WorkerOptions): Promi
         grantsOf: (tenantId) => loadGrants(db, tenantId),
         engineFor: (model) => engines.engineFor(model),
         limits: config.inference,
+        // One image in the model, one downloaded and decoded ahead of it.
+        imageGate: createImageGate(2),
       },
       maxAttempts: config.worker.maxAttempts,
       metrics,

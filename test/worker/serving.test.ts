@@ -1,7 +1,8 @@
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it, onTestFinished } from 'vitest';
+import { memoryNeed } from '../../src/worker/memory-need.js';
 import type { Worker } from '../../src/worker/worker.js';
 import { createPipelineHarness, type PipelineHarness } from '../e2e/pipeline-harness.js';
 import { runCli } from '../support/cli.js';
@@ -84,6 +85,24 @@ it('refuses to start on a synthetic stand-in unless CLEARCUT_ALLOW_SYNTHETIC_MOD
     /^Cannot serve model u2netp-int8: Model u2netp has no weights in .*clearcut-serving-.*; only its synthetic stand-in exists, whose masks are meaningless\. Run `clearcut models pull u2netp`, or `clearcut models import FILE` .* CLEARCUT_ALLOW_SYNTHETIC_MODELS=true serves its synthetic stand-in \(meaningless masks\)\.$/,
   );
 }, 60_000);
+
+it('refuses to start when the memory limit it sees is below what its models need, naming both', async () => {
+  const cgroup = await emptyModelDir();
+  await writeFile(join(cgroup, 'memory.max'), `${256 * 2 ** 20}\n`);
+  const refused = p.startWorker({ CLEARCUT_MODELS: 'u2net,u2netp', CLEARCUT_CGROUP_ROOT: cgroup });
+  await expect(refused).rejects.toThrow(
+    new RegExp(
+      `^The worker's memory limit is 256 MiB \\(cgroup limit in ${join(cgroup, 'memory.max')}\\), but serving u2net, u2netp needs ${memoryNeed(['u2net', 'u2netp']).totalMiB} MiB`,
+    ),
+  );
+  // The configured limit wins over the cgroup's: enough of it, and the worker starts.
+  const worker = await p.startWorker({
+    CLEARCUT_MODELS: 'u2netp',
+    CLEARCUT_CGROUP_ROOT: cgroup,
+    CLEARCUT_WORKER_MEMORY_LIMIT: `${memoryNeed(['u2netp']).totalMiB}MiB`,
+  });
+  await worker.stop();
+}, 120_000);
 
 it('refuses to start until a served int8 variant is built, then loads it before it consumes a task', async () => {
   const dir = await emptyModelDir();
