@@ -21,14 +21,12 @@ import { createDatabase } from '../src/db/postgres.js';
 import { createKey } from '../src/keys/key-admin.js';
 import { requireMasterKey } from '../src/keys/secret-box.js';
 import { silenceLibraryWarnings } from '../src/ops/library-warnings.js';
-import { addGrant } from '../src/policy/grant-admin.js';
-import { setQuota } from '../src/policy/quota-settings.js';
 import { decodeSigningSecret, type SigningSecret, signHttpRequest } from '../src/signing/index.js';
-import { createTenant } from '../src/tenants/tenants.js';
 import { startRemoveStack } from '../test/api/remove-stack.js';
 import { testModelDir } from '../test/support/models.js';
 import { startServiceProcess } from '../test/support/service-process.js';
 import { measureRemoveLatency } from './api-remove.js';
+import { createBenchTenant } from './support/bench-tenant.js';
 import { benchJobBody, measureGatewayEndToEnd } from './support/gateway-end-to-end.js';
 import { generatePhoto } from './support/photos.js';
 import { markdownTable, median, writeResults } from './support/results.js';
@@ -78,18 +76,7 @@ async function httpSubmissions(): Promise<HttpRow[]> {
   const rows: HttpRow[] = [];
   try {
     await migrate(db);
-    const tenant = (await createTenant(db, 'bench', 'pro')).id;
-    await setQuota(db, tenant, {
-      jobsPerMinute: null,
-      burst: null,
-      imagesPerHour: null,
-      imagesPerDay: null,
-      imagesPerMonth: null,
-      maxItemsPerJob: null,
-      maxInFlight: null,
-    });
-    await addGrant(db, tenant, { bucket: 'bench-in', prefix: '', access: 'read' });
-    await addGrant(db, tenant, { bucket: 'bench-out', prefix: '', access: 'write' });
+    const tenant = await createBenchTenant(db);
     const created = await createKey(db, requireMasterKey(config.gateway.masterKey), {
       tenantId: tenant,
       algorithm: 'hmac-sha256',

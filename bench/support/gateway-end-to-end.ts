@@ -18,6 +18,7 @@ import { declareTopology } from '../../src/queue/amqp-topology.js';
 import type { OutboundMessage } from '../../src/queue/bus.js';
 import { gatewayTopology, topologyNames } from '../../src/queue/topology.js';
 import type { KeyAlgorithm } from '../../src/signing/index.js';
+import { createBenchTenant } from './bench-tenant.js';
 import { backendPids, type CpuGroups, cpuPer, cpuTimes, withApplicationName } from './process-cpu.js';
 import { benchProducer } from './producer.js';
 
