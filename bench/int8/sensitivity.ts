@@ -1,0 +1,288 @@
+// npm run bench:int8:sensitivity [-- --rank-images 3 --max-kept 6 --speed-photos 3 --no-speed --fp32-only]
+//
+// Sensitivity-guided mixed precision on the real IS-Net weights. One calibration (the
+// isnet-general-use-int8 recipe's 16 generated images; cached in bench/results/ by the fp32 file's
+// sha256), then:
+// 1. each layer group (an RSU stage, see quantize/sensitivity.ts) quantized ALONE (the rest float,
+//    besides the recipe's own float layers and the glue between stages) against fp32, on a few
+//    calibration images: the ranking;
+// 2. the recipe with the most sensitive groups kept in float, one more at a time, scored against
+//    fp32 on the fixture photos with a subject and the ground-truth composites, until mean IoU ≥ 0.98
+//    and worst ≥ 0.95 on both sets;
+// 3. each step's model step against fp32 in ONE child process (paired per image: they share the load).
+// Prints the ranking and the Pareto table; writes bench/results/int8-sensitivity-*.json.
+// The fp32 masks are cached in bench/results/ too: `--fp32-only` computes just them, so a second
+// process can do that while the first one calibrates.
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { resolveLocalModel } from '../../src/models/local-model.js';
+import { findVariant } from '../../src/models/model-variants.js';
+import type { ResolvedModel } from '../../src/models/registry.js';
+import type { ActivationStatistics } from '../../src/quantize/calibrate.js';
+import { calibrationInputs, generatedImages } from '../../src/quantize/calibration-images.js';
+import { openOrtProbe } from '../../src/quantize/ort-probe.js';
+import { selectKeepFloat } from '../../src/quantize/plan.js';
+import {
+  calibrateModel,
+  type PreparedModel,
+  planModel,
+  prepareQuantization,
+  type QuantizeRecipe,
+  writeQuantized,
+} from '../../src/quantize/quantize.js';
+import { Histogram } from '../../src/quantize/ranges.js';
+import {
+  greedyKeepFloat,
+  layerGroups,
+  type MaskDamage,
+  type Probe,
+  rankBySensitivity,
+} from '../../src/quantize/sensitivity.js';
+import { ensurePeerIsnetModel, peerIsnetFamily } from '../peer-support/isnet-model.js';
+import { buildTruthSet } from '../quality/composites.js';
+import { compareMasks, meanAgreement } from '../quality/metrics.js';
+import { photosIn, sharedPhotoDir } from '../support/photos.js';
+import { markdownTable, median, writeResults } from '../support/results.js';
+import {
+  type FidelitySummary,
+  fidelityRows,
+  loadSamples,
+  masksOf,
+  type Sample,
+  summarize,
+} from './fidelity.js';
+import { measureInChild } from './speed.js';
+
+const { values } = parseArgs({
+  options: {
+    'rank-images': { type: 'string', default: '3' },
+    'max-kept': { type: 'string', default: '6' },
+    'speed-photos': { type: 'string', default: '3' },
+    'no-speed': { type: 'boolean', default: false },
+    'fp32-only': { type: 'boolean', default: false },
+  },
+});
+const log = (line: string) => console.error(`${new Date().toISOString().slice(11, 19)} ${line}`);
+const load = () => loadavg()[0]!.toFixed(1);
+const goal = { meanIou: 0.98, minIou: 0.95 };
+
+const source = await ensurePeerIsnetModel('medium-fp32', { log });
+const fp32 = await resolveLocalModel(source.path, peerIsnetFamily);
+const variant = findVariant(`${peerIsnetFamily}-int8`)!;
+const base: QuantizeRecipe = variant.recipe;
+const scratchDir = join(tmpdir(), 'clearcut-int8-sensitivity');
+await mkdir(scratchDir, { recursive: true });
+
+/** Writes the model of `recipe` to `file` and returns it as a resolved model. */
+const build = async (keepFloat: readonly string[], file: string): Promise<ResolvedModel> => {
+  const recipe = { ...base, keepFloat: [...base.keepFloat, ...keepFloat] };
+  const { bytes } = writeQuantized(planModel(prepared.model, recipe.keepFloat), statistics, recipe);
+  const path = join(scratchDir, file);
+  await writeFile(path, bytes);
+  return { ...fp32, path, sha256: file };
+};
+
+// 1. Ranking: each group quantized alone, on the first calibration images.
+const rankSamples: Sample[] = (await generatedImages(Number(values['rank-images']))).map((image, i) => ({
+  name: `calibration-${i + 1}`,
+  kind: 'photo',
+  image,
+}));
+const fixtures = (await photosIn(sharedPhotoDir)).filter(
+  (photo) => !/^(grass|gravel|brick)\./.test(photo.name),
+);
+const samples = await loadSamples(fixtures, await buildTruthSet(sharedPhotoDir));
+const rankFp32 = await cachedFp32Masks('rank', rankSamples);
+const fp32Masks = await cachedFp32Masks('fixtures', samples);
+if (values['fp32-only']) process.exit(0);
+const prepared = prepareQuantization(await readFile(source.path), []);
+const statistics = await cachedStatistics(prepared, source.sha256, variant.recipe.calibrationImages);
+const groups = layerGroups(prepared.index, selectKeepFloat(prepared.index, base.keepFloat));
+const selectors = groups.map((group) => group.selector);
+log(`ranking ${groups.length} groups on ${rankSamples.length} calibration images (load ${load()})`);
+const damageOn = (masks: readonly Uint8Array[]): MaskDamage => {
+  const agreements = masks.map((mask, i) => compareMasks(mask, rankFp32[i]!));
+  const mean = meanAgreement(agreements);
+  return { meanIou: mean.iou, minIou: Math.min(...agreements.map((a) => a.iou)), mae: mean.mae };
+};
+const probes: Probe[] = [];
+for (const selector of [...selectors, 'glue']) {
+  // 'glue': every group float, only the pools, concats and upsampling between them quantized.
+  const others = selectors.filter((other) => other !== selector);
+  const model = await build(others, 'probe.onnx');
+  probes.push({ selector, ...damageOn((await masksOf(model, rankSamples)).masks) });
+  log(`  ${selector} alone: IoU ${probes.at(-1)!.meanIou.toFixed(4)} (load ${load()})`);
+}
+const ranking = rankBySensitivity(probes.filter((probe) => probe.selector !== 'glue'));
+console.log(`\n### Each group quantized alone vs fp32 (${rankSamples.length} calibration images)\n`);
+console.log(
+  markdownTable([
+    ['group', 'convs', 'mean IoU', 'min IoU', 'MAE'],
+    ...[...ranking, probes.at(-1)!].map((probe) => [
+      probe.selector,
+      groups.find((group) => group.selector === probe.selector)?.convs ?? 0,
+      Number(probe.meanIou.toFixed(4)),
+      Number(probe.minIou.toFixed(4)),
+      Number(probe.mae.toFixed(5)),
+    ]),
+  ]),
+);
+
+// 2. Greedy: keep the most sensitive groups in float until the mask holds on photos and composites.
+log(`scoring on ${samples.length} images (load ${load()})`);
+interface StepResult extends MaskDamage {
+  readonly summary: FidelitySummary;
+  readonly model: ResolvedModel;
+}
+const steps = await greedyKeepFloat<StepResult>(
+  ranking.map((probe) => probe.selector),
+  async (keptFloat) => {
+    const model = await build(keptFloat, `step-${keptFloat.length}.onnx`);
+    const summary = summarize(fidelityRows(samples, fp32Masks, (await masksOf(model, samples)).masks));
+    log(
+      `  float ${keptFloat.length}: photos ${summary.photos.iou.toFixed(4)} (min ${summary.photos.minIou.toFixed(4)}), ` +
+        `composites ${summary.composites.iou.toFixed(4)} (min ${summary.composites.minIou.toFixed(4)}) (load ${load()})`,
+    );
+    return {
+      meanIou: Math.min(summary.photos.iou, summary.composites.iou),
+      minIou: Math.min(summary.photos.minIou, summary.composites.minIou),
+      mae: Math.max(summary.photos.mae, summary.composites.mae),
+      summary,
+      model,
+    };
+  },
+  goal,
+  Number(values['max-kept']),
+);
+
+// 3. Speed of every step against fp32, in one process, image by image.
+const speedPhotos = fixtures.slice(0, Number(values['speed-photos']));
+const loadBefore = load();
+const speed = values['no-speed']
+  ? []
+  : await measureInChild({
+      pairs: steps.map((step) => ({
+        label: `float ${step.keptFloat.length}`,
+        weights: 'real' as const,
+        fp32,
+        int8: step.result.model,
+      })),
+      threads: [availableParallelism()],
+      photos: speedPhotos,
+    });
+const ratioOf = (label: string) => {
+  const mine = speed.filter((sample) => sample.pair === label);
+  return mine.length === 0 ? '-' : `${median(mine.map((s) => s.fp32Ms / s.int8Ms)).toFixed(2)}×`;
+};
+console.log(
+  `\n### Pareto: groups kept in float (besides ${base.keepFloat.join('+')}) → fidelity vs fp32 → speed ` +
+    `(paired fp32/int8 model step, ${speedPhotos.length} photos, ${availableParallelism()} threads, load ${loadBefore} → ${load()})\n`,
+);
+console.log(
+  markdownTable([
+    [
+      'kept in float',
+      'photos IoU',
+      'photos min',
+      'composites IoU',
+      'composites min',
+      'vs truth IoU',
+      'speed-up',
+    ],
+    ...steps.map(({ keptFloat, result: { summary: s } }) => [
+      keptFloat.length === 0 ? '(recipe only)' : `+ ${keptFloat.join(' ')}`,
+      Number(s.photos.iou.toFixed(4)),
+      Number(s.photos.minIou.toFixed(4)),
+      Number(s.composites.iou.toFixed(4)),
+      Number(s.composites.minIou.toFixed(4)),
+      Number(s.int8VsTruth.iou.toFixed(4)),
+      ratioOf(`float ${keptFloat.length}`),
+    ]),
+  ]),
+);
+const path = await writeResults('int8-sensitivity', {
+  base,
+  probes,
+  ranking: ranking.map((probe) => probe.selector),
+  steps: steps.map(({ keptFloat, result }) => ({ keptFloat, summary: result.summary })),
+  speed,
+  load: { before: loadBefore, after: load() },
+});
+await rm(scratchDir, { recursive: true, force: true });
+console.log(`\nWrote ${path}`);
+
+/** fp32 masks of `list`, from bench/results/ when computed before for the same file and images. */
+async function cachedFp32Masks(name: string, list: readonly Sample[]): Promise<Uint8Array[]> {
+  const file = resultsFile(`int8-fp32-masks-${source.sha256.slice(0, 12)}-${name}-${list.length}.json`);
+  try {
+    const saved = JSON.parse(await readFile(file, 'utf8')) as { names: string[]; masks: string[] };
+    if (saved.names.join() === list.map((sample) => sample.name).join()) {
+      return saved.masks.map((mask) => new Uint8Array(Buffer.from(mask, 'base64')));
+    }
+  } catch {
+    // Not computed yet.
+  }
+  log(`fp32 masks of ${list.length} ${name} images (load ${load()})...`);
+  const { masks } = await masksOf(fp32, list);
+  const saved = {
+    names: list.map((sample) => sample.name),
+    masks: masks.map((mask) => Buffer.from(mask).toString('base64')),
+  };
+  await writeFile(file, JSON.stringify(saved));
+  return masks;
+}
+
+function resultsFile(name: string): string {
+  return fileURLToPath(new URL(`../results/${name}`, import.meta.url));
+}
+
+/** The calibration statistics of the fp32 file, from bench/results/ when this file was calibrated before. */
+async function cachedStatistics(
+  model: PreparedModel,
+  sha256: string,
+  images: number,
+): Promise<ActivationStatistics> {
+  const file = resultsFile(`int8-statistics-${sha256.slice(0, 12)}-${images}.json`);
+  try {
+    const saved = JSON.parse(await readFile(file, 'utf8')) as SavedStatistics;
+    log(`calibration statistics from ${file}`);
+    return {
+      runs: saved.runs,
+      observed: new Map(saved.observed),
+      histograms: new Map(
+        saved.histograms.map(([tensor, range, counts]) => {
+          const histogram = new Histogram(range);
+          histogram.counts.set(counts);
+          return [tensor, histogram];
+        }),
+      ),
+    };
+  } catch {
+    log(`calibrating on ${images} generated images (minutes; load ${load()})...`);
+  }
+  const inputs = await calibrationInputs(await generatedImages(images), fp32.spec);
+  const statistics = await calibrateModel(model, inputs, openOrtProbe, {
+    threads: availableParallelism(),
+    histograms: true,
+    // One histogram run per image (~1.5 GB of activations at 1024²) instead of four: on a loaded
+    // two-core machine the runs, not the memory, are what is short.
+    maxValuesPerRun: 512 * 1024 * 1024,
+    onProgress: (message) => log(`  ${message}`),
+  });
+  const saved: SavedStatistics = {
+    runs: statistics.runs,
+    observed: [...statistics.observed],
+    histograms: [...statistics.histograms].map(([tensor, h]) => [tensor, h.range, [...h.counts]]),
+  };
+  await writeFile(file, JSON.stringify(saved));
+  return statistics;
+}
+
+interface SavedStatistics {
+  readonly runs: number;
+  readonly observed: [string, { min: number; max: number }][];
+  readonly histograms: [string, { min: number; max: number }, number[]][];
+}
