@@ -27,6 +27,9 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => h?.close());
 
+/** `clearcut submit --http <the test API> ...args`. */
+const submitHttp = (...args: string[]) => runCli(env, 'submit', '--http', h.base, ...args);
+
 const jobRow = async (id: string) =>
   (
     await h.db.query<{ items: number }>(`SELECT count(*)::int AS items FROM tasks WHERE job_id = $1`, [id])
@@ -34,11 +37,7 @@ const jobRow = async (id: string) =>
 
 describe('clearcut submit --http', () => {
   it('submits from flags and prints the job id and its status URL', async () => {
-    const run = await runCli(
-      env,
-      'submit',
-      '--http',
-      h.base,
+    const run = await submitHttp(
       '--bucket',
       'in-acme',
       '--keys',
@@ -63,17 +62,7 @@ describe('clearcut submit --http', () => {
         output: { bucket: 'out-acme', prefix: 'x/' },
       }),
     );
-    const first = await runCli(
-      env,
-      'submit',
-      '--http',
-      h.base,
-      '--body',
-      file,
-      '--job-id',
-      'from-body',
-      '--json',
-    );
+    const first = await submitHttp('--body', file, '--job-id', 'from-body', '--json');
     expect(first.status).toBe(0);
     expect(JSON.parse(first.out)).toEqual({
       jobId: 'from-body',
@@ -83,26 +72,12 @@ describe('clearcut submit --http', () => {
       items: 1,
       model: 'u2net',
     });
-    const again = await runCli(
-      env,
-      'submit',
-      '--http',
-      h.base,
-      '--body',
-      file,
-      '--job-id',
-      'from-body',
-      '--json',
-    );
+    const again = await submitHttp('--body', file, '--job-id', 'from-body', '--json');
     expect(JSON.parse(again.out)).toMatchObject({ jobId: 'from-body', repeated: true });
   });
 
   it("exits 3 with the problem's reason when the API refuses the job", async () => {
-    const run = await runCli(
-      env,
-      'submit',
-      '--http',
-      h.base,
+    const run = await submitHttp(
       '--bucket',
       'in-globex',
       '--key',
@@ -117,11 +92,7 @@ describe('clearcut submit --http', () => {
     expect(run.err).toMatch(
       /^clearcut submit: refused \(forbidden_location, HTTP 403\): no read grant on s3:\/\/in-globex\/a\.jpg/,
     );
-    const json = await runCli(
-      env,
-      'submit',
-      '--http',
-      h.base,
+    const json = await submitHttp(
       '--bucket',
       'in-acme',
       '--key',
@@ -138,7 +109,7 @@ describe('clearcut submit --http', () => {
 
   it('refuses flags that only AMQP following has, a bad URL, and says when the API does not answer', async () => {
     const job = ['--bucket', 'in-acme', '--key', 'a.jpg', '--output', 's3://out-acme/'];
-    const wait = await runCli(env, 'submit', '--http', h.base, ...job, '--wait', '--tenant', 'acme');
+    const wait = await submitHttp(...job, '--wait', '--tenant', 'acme');
     expect(wait.status).toBe(2);
     expect(wait.err).toContain('--wait does not go with --http');
     const badUrl = await runCli(env, 'submit', '--http', 'api.example.com', ...job);
