@@ -69,13 +69,15 @@ describe('npm run demo', () => {
     });
     const text = printed.join('\n');
     expect(code, text).toBe(0);
+    expect(text).toMatch(/SYNTHETIC stand-in|with the real weights/);
+    expect(text).toMatch(/finished: 3 succeeded, 0 failed of 3/);
     expect(text).toMatch(
       /sign in once with:\n {2}http:\/\/localhost:\d+\/dashboard\/sign-in\?token=[\w-]{43}/,
     );
     expect(dashboardPage?.status).toBe(200);
-    expect(dashboardPage?.body.match(/<main[\s\S]*<\/main>/)?.[0]).toMatch(/3 succeeded, 0 failed, 0 pending/);
-    expect(text).toMatch(/SYNTHETIC stand-in|with the real weights/);
-    expect(text).toMatch(/finished: 3 succeeded, 0 failed of 3/);
+    expect(dashboardPage?.body.match(/<main[\s\S]*<\/main>/)?.[0]).toMatch(
+      /3 succeeded, 0 failed, 0 pending/,
+    );
 
     const files = (await readdir(join(outputDir, 'products'))).sort();
     expect(files).toEqual(
