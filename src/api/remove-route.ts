@@ -12,6 +12,7 @@ import { bodyOf, principalOf } from './authenticate.js';
 import type { Answer, jobAcceptedSchema } from './contracts.js';
 import { submitJobs } from './job-submission.js';
 import { ProblemError, problem, rejectionProblem } from './problems.js';
+import { createDecodeSlots } from './remove-decode-slots.js';
 import { readRemoveOptions } from './remove-options.js';
 import { type StagedJob, type StagingArea, stagedJob } from './remove-staging.js';
 import { checkImage, readUpload } from './remove-upload.js';
@@ -43,6 +44,8 @@ export interface RemoveRouteDeps {
 /** No rendition this service makes comes near this; a bigger object is not ours to stream. */
 const maxRenditionBytes = 1024 ** 3;
 const statusUrl = (jobId: string) => `/v1/jobs/${jobId}`;
+/** Uploads decoded at once: each may hold CLEARCUT_MAX_INPUT_PIXELS × 4 bytes until it is checked. */
+const decodesAtOnce = 2;
 
 export function registerRemoveRoute(app: FastifyInstance, deps: RemoveRouteDeps): void {
   const settings = deps.remove;
@@ -50,6 +53,7 @@ export function registerRemoveRoute(app: FastifyInstance, deps: RemoveRouteDeps)
   // holding the drain for up to the whole wait.
   const closing = new AbortController();
   app.addHook('preClose', async () => closing.abort());
+  const decodes = createDecodeSlots(decodesAtOnce);
   app.post(
     '/v1/remove',
     {
@@ -75,7 +79,7 @@ export function registerRemoveRoute(app: FastifyInstance, deps: RemoveRouteDeps)
           }),
         );
       }
-      const image = await checkImage(upload, settings.limits);
+      const image = await decodes.run(() => checkImage(upload, settings.limits));
       const principal = principalOf(request);
       const staged = stagedJob(
         settings.staging,
