@@ -76,6 +76,20 @@ const cleanup = z
   )
   .describe('Mask clean-up before rendering; regions are alpha ≥ threshold, or ≥ 128 without one');
 
+/** Edge refinement (docs/inference.md): alpha solved again in a band around the mask's edge. */
+const refine = z
+  .enum(['edges'], { error: 'expected "edges" (alpha re-solved around the edge), or no refine at all' })
+  .describe(
+    'edges: alpha re-solved at full resolution in a band around the mask edge (colour guided filter); absent: the mask as is',
+  );
+
+/** Colour decontamination: the subject's own colour where alpha is partial (no halo of the old background). */
+const decontaminate = z
+  .boolean()
+  .describe(
+    'Estimate the foreground colour of partly transparent pixels, so no halo of the old background remains',
+  );
+
 /** Margin around the subject: whole pixels, or a percentage of the subject box's longer side ("10%"). */
 export const marginSchema = z.union([
   z.number().int().min(0).max(4096),
@@ -92,6 +106,8 @@ export const cutoutRenditionSchema = z.strictObject({
   maxSize: maxSize.optional(),
   sizes: sizes.optional(),
   cleanup: cleanup.optional(),
+  refine: refine.optional(),
+  decontaminate: decontaminate.optional(),
 });
 
 export const maskRenditionSchema = z.strictObject({
@@ -100,6 +116,7 @@ export const maskRenditionSchema = z.strictObject({
   maxSize: maxSize.optional(),
   sizes: sizes.optional(),
   cleanup: cleanup.optional(),
+  refine: refine.optional(),
 });
 
 export const whiteRenditionSchema = z.strictObject({
@@ -109,6 +126,8 @@ export const whiteRenditionSchema = z.strictObject({
   maxSize: maxSize.optional(),
   sizes: sizes.optional(),
   cleanup: cleanup.optional(),
+  refine: refine.optional(),
+  decontaminate: decontaminate.optional(),
   /** Marketplace main image: a square canvas with the subject centred, filling `fill` of the frame. */
   square: z.boolean().default(false),
   fill: z.number().min(0.1).max(1).default(0.85),
@@ -128,6 +147,8 @@ export const cropRenditionSchema = z.strictObject({
   maxSize: maxSize.optional(),
   sizes: sizes.optional(),
   cleanup: cleanup.optional(),
+  refine: refine.optional(),
+  decontaminate: decontaminate.optional(),
   margin: marginSchema.default(0),
 });
 
@@ -139,6 +160,8 @@ export const backgroundRenditionSchema = z.strictObject({
   maxSize: maxSize.optional(),
   sizes: sizes.optional(),
   cleanup: cleanup.optional(),
+  refine: refine.optional(),
+  decontaminate: decontaminate.optional(),
   background: backgroundSchema.default('#FFFFFF'),
   canvas: canvasSchema.optional().describe('Without it the output keeps the source frame'),
   shadow: shadowSchema.optional(),

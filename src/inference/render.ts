@@ -12,7 +12,6 @@ import type { DecodedImage } from '../images/decode.js';
 import { backgroundSpecOf, limit, onBackground } from './backgrounds.js';
 import { encodeAs } from './encode.js';
 import { type Box, type Size, subjectBox } from './geometry.js';
-import { cleanMask, type MaskCleanup } from './mask-cleanup.js';
 import {
   checkOutputSizes,
   contractOutputLimits,
@@ -20,6 +19,9 @@ import {
   type OutputLimits,
   outputSize,
 } from './output-size.js';
+import { defaultPngEffort, type PngEffort } from './png-encoding.js';
+import { decontaminateColours } from './refine/decontaminate.js';
+import { type EdgeOptions, edgeOptionsKey, edgeOptionsOf, maskVariants } from './refine/mask-variants.js';
 
 export interface RenditionOutput {
   /** The rendition as asked (with its `sizes`, if any). */
@@ -81,22 +83,24 @@ export async function renderRenditions(
   renditions: readonly Rendition[],
   limits: OutputLimits = contractOutputLimits,
   backgroundImages: ReadonlyMap<string, DecodedImage> = new Map(),
+  pngEffort: PngEffort = defaultPngEffort,
 ): Promise<RenderResult> {
-  // One composition per distinct mask clean-up (most jobs: one, of the model's mask as is).
+  // One composition per distinct clean-up, refinement and decontamination (most jobs: one, of the model's mask as is).
   const compositions = new Map<string, Composition>();
-  const compose = (cleanup: MaskCleanup | undefined): Composition => {
-    const id = JSON.stringify(cleanup ?? null);
+  const maskFor = maskVariants(image, mask);
+  const compose = (options: EdgeOptions): Composition => {
+    const id = edgeOptionsKey(options);
     let composition = compositions.get(id);
     if (composition === undefined) {
-      const cleaned = cleanup ? cleanMask(mask, image.width, image.height, cleanup) : mask;
-      const { rgba, alpha } = composeCutout(image, cleaned);
+      const { rgba, alpha } = composeCutout(image, maskFor(options));
+      if (options.decontaminate) decontaminateColours(image, alpha, rgba);
       composition = { rgba, alpha, subject: subjectBox(alpha, image.width, image.height) ?? null };
       compositions.set(id, composition);
     }
     return composition;
   };
-  const compositionFor = (rendition: Rendition) => compose(rendition.cleanup);
-  const subject = compose(undefined).subject;
+  const compositionFor = (rendition: Rendition) => compose(edgeOptionsOf(rendition));
+  const subject = compose({}).subject;
   const specs = renditionOutputs(renditions);
   checkOutputSizes(
     specs.map(({ index, rendition, size }) => ({
@@ -113,7 +117,9 @@ export async function renderRenditions(
     const cutout = () => sharp(rgba, { raw: { width: image.width, height: image.height, channels: 4 } });
     const started = performance.now();
     const finish = async (pipeline: Sharp, format: ImageFormat, quality?: number) => {
-      const { data, info } = await encodeAs(pipeline, format, quality).toBuffer({ resolveWithObject: true });
+      const { data, info } = await encodeAs(pipeline, format, quality, pngEffort).toBuffer({
+        resolveWithObject: true,
+      });
       return {
         rendition: renditions[index]!,
         ...(size === undefined ? {} : { size }),

@@ -46,6 +46,9 @@ Options:
       --fill SHARE       white --square: share of the side the subject's longer side fills (default 0.85)
       --min-side PX      white --square: smallest canvas side, enlarging when needed (default 1600)
       --margin PX|P%     crop: margin around the subject's box, in px or % of its longer side (default 0)
+      --refine edges     re-solve alpha around the mask's edge at full resolution (hair, fur, spokes)
+      --decontaminate    estimate the subject's own colour where alpha is partial (no halo of the
+                           old background); applies to every rendition but mask
       --threads N        ONNX Runtime threads (default: CLEARCUT_INFERENCE_THREADS or the core count)
       --skip-existing    leave sources whose outputs all exist alone (resumes a long run)
       --allow-synthetic  without the model's weights, use its synthetic stand-in (meaningless masks,
@@ -65,6 +68,8 @@ const options = {
   fill: { type: 'string' },
   'min-side': { type: 'string' },
   margin: { type: 'string' },
+  refine: { type: 'string' },
+  decontaminate: { type: 'boolean' },
   threads: { type: 'string' },
   'skip-existing': { type: 'boolean' },
   'allow-synthetic': { type: 'boolean' },
@@ -279,6 +284,8 @@ function renditionsFrom(values: Values): Rendition[] {
   }
   if (values.margin !== undefined && !kinds.has('crop'))
     fail('--margin applies to the crop rendition; add it with --rendition crop');
+  if (values.decontaminate && [...kinds].every((kind) => kind === 'mask'))
+    fail('--decontaminate applies to renditions with colours (cutout, white, crop); a mask has none');
   const quality = values.quality === undefined ? undefined : whole('quality', values.quality, 1, 100);
   const maxSize =
     values['max-size'] === undefined ? undefined : whole('max-size', values['max-size'], 16, 16_384);
@@ -299,11 +306,18 @@ function renditionsFrom(values: Values): Rendition[] {
       ...(quality !== undefined && kind !== 'mask' && { quality }),
       ...(kind === 'white' && whiteOptions(values)),
       ...(kind === 'crop' && values.margin !== undefined && { margin: margin(values.margin) }),
+      ...(values.refine !== undefined && { refine: refineMode(values.refine) }),
+      ...(values.decontaminate && kind !== 'mask' && { decontaminate: true }),
     };
   });
   const parsed = renditionListSchema.safeParse(inputs);
   if (!parsed.success) fail(`--rendition: ${parsed.error.issues.map((issue) => issue.message).join('; ')}`);
   return parsed.data;
+}
+
+function refineMode(text: string): 'edges' {
+  if (text !== 'edges') fail(`--refine takes "edges", not "${text}"`);
+  return text;
 }
 
 function whiteOptions(values: Values) {
