@@ -16,9 +16,7 @@ import type { Queryable } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
 import { createDatabase } from '../src/db/postgres.js';
 import { modelCatalog } from '../src/models/catalog.js';
-import { addGrant } from '../src/policy/grant-admin.js';
-import { setQuota } from '../src/policy/quota-settings.js';
-import { createTenant } from '../src/tenants/tenants.js';
+import { createBenchTenant } from './support/bench-tenant.js';
 import { markdownTable, writeResults } from './support/results.js';
 
 const { values } = parseArgs({
@@ -84,20 +82,7 @@ function request(tenantId: string): AdmissionRequest {
 try {
   await migrate(db);
   const tenants = Array.from({ length: tenantCount }, (_, n) => `bench-${n}`);
-  for (const tenant of tenants) {
-    await createTenant(db, tenant, 'pro');
-    await setQuota(db, tenant, {
-      jobsPerMinute: null,
-      burst: null,
-      imagesPerHour: null,
-      imagesPerDay: null,
-      imagesPerMonth: null,
-      maxItemsPerJob: null,
-      maxInFlight: null,
-    });
-    await addGrant(db, tenant, { bucket: 'bench-in', prefix: '', access: 'read' });
-    await addGrant(db, tenant, { bucket: 'bench-out', prefix: '', access: 'write' });
-  }
+  for (const tenant of tenants) await createBenchTenant(db, tenant);
   let batchMs = 0;
   let cpuMicros = 0;
   for (let b = 0; b < batches + 3; b++) {

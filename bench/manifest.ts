@@ -16,14 +16,12 @@ import { startEmbeddedS3 } from '../infra/dev/embedded-s3/embedded-s3.js';
 import { loadConfig } from '../src/config.js';
 import { migrate } from '../src/db/migrate.js';
 import { createDatabase } from '../src/db/postgres.js';
-import { addGrant } from '../src/policy/grant-admin.js';
-import { setQuota } from '../src/policy/quota-settings.js';
 import { connectAmqpBus } from '../src/queue/amqp-bus.js';
 import { declareTopology } from '../src/queue/amqp-topology.js';
 import { gatewayTopology, topologyNames } from '../src/queue/topology.js';
 import { createS3BlobStore } from '../src/storage/s3-blob-store.js';
-import { createTenant } from '../src/tenants/tenants.js';
 import { type ServiceProcess, startServiceProcess } from '../test/support/service-process.js';
+import { createBenchTenant } from './support/bench-tenant.js';
 import { removeTopology } from './support/broker-cleanup.js';
 import { backendPids, cpuPer, cpuTimes, withApplicationName } from './support/process-cpu.js';
 import { benchProducer } from './support/producer.js';
@@ -63,18 +61,7 @@ const processes: ServiceProcess[] = [];
 
 try {
   await migrate(db);
-  const tenant = (await createTenant(db, 'bench', 'pro')).id;
-  await setQuota(db, tenant, {
-    jobsPerMinute: null,
-    burst: null,
-    imagesPerHour: null,
-    imagesPerDay: null,
-    imagesPerMonth: null,
-    maxItemsPerJob: null,
-    maxInFlight: null,
-  });
-  await addGrant(db, tenant, { bucket: 'bench-in', prefix: '', access: 'read' });
-  await addGrant(db, tenant, { bucket: 'bench-out', prefix: '', access: 'write' });
+  const tenant = await createBenchTenant(db);
   await store.createBucket('bench-in');
   await store.createBucket('bench-out');
   const manifest = Array.from({ length: lines }, (_, n) => `{"key":"catalog/2026/sku-${n}.jpg"}\n`).join('');

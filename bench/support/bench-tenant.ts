@@ -4,11 +4,11 @@ import { setQuota } from '../../src/policy/quota-settings.js';
 import { createTenant } from '../../src/tenants/tenants.js';
 
 /**
- * Tenant `bench` on the pro tier with every limit lifted (no quota or rate limit stands between a
+ * Tenant `id` (default `bench`) on the pro tier with every limit lifted (no quota or rate limit stands between a
  * benchmark and what it measures), reading bench-in and writing bench-out; returns its id.
  */
-export async function createBenchTenant(db: Database): Promise<string> {
-  const tenant = (await createTenant(db, 'bench', 'pro')).id;
+export async function createBenchTenant(db: Database, id = 'bench'): Promise<string> {
+  const tenant = (await createTenant(db, id, 'pro')).id;
   await setQuota(db, tenant, {
     jobsPerMinute: null,
     burst: null,
