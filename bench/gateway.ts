@@ -97,7 +97,7 @@ console.log(
       'admitted jobs/s (tasks durable)',
       'tasks published/s',
       'result events out/s',
-      'CPU ms/job: gateway · its postgres backends · all postgres · rabbitmq · bench · machine',
+      'CPU ms/job: gateway · its postgres backends · rabbitmq · bench · machine',
       'load 1 min',
     ],
     ...endToEndRows.map((row) => [
@@ -106,7 +106,7 @@ console.log(
       row.admittedPerSecond,
       row.tasksPublishedPerSecond,
       row.eventsPublishedPerSecond,
-      ['gateway', 'postgres for the gateway', 'postgres', 'rabbitmq', 'bench', 'machine']
+      ['gateway', 'postgres for the gateway', 'rabbitmq', 'bench', 'machine']
         .map((g) => row.cpuMsPerJob[g])
         .join(' · '),
       row.loadAverage[0]!.toFixed(1),

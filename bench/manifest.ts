@@ -145,7 +145,7 @@ try {
         'seconds',
         'keys/s',
         'tasks ended by the worker meanwhile',
-        'CPU ms/key: gateway · its postgres backends · worker · all postgres · rabbitmq · machine',
+        'CPU ms/key: gateway · its postgres backends · worker · rabbitmq · machine',
         'load 1 min',
       ],
       [
@@ -154,7 +154,7 @@ try {
         row.seconds,
         row.keysPerSecond,
         row.tasksEndedMeanwhile,
-        ['gateway', 'worker', 'postgres', 'rabbitmq', 'machine']
+        ['gateway', 'postgres for the gateway', 'worker', 'rabbitmq', 'machine']
           .map((g) => cpuMsPerKey[g] ?? '–')
           .join(' · '),
         row.loadAverage[0]!.toFixed(1),

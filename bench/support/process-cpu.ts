@@ -4,7 +4,8 @@ import type { Queryable } from '../../src/db/database.js';
 
 // CPU time (user + system) of process groups, from /proc: where a benchmark's cores go. RabbitMQ
 // and the PostgreSQL server are shared by everyone on the machine, so `rabbitmq` and `postgres`
-// include others' work; a group of backend pids (backendPids) counts only the backends whose connections carry that
+// include others' work (and `postgres` loses the CPU of backends that exit between two readings,
+// so it can even come out negative); a group of backend pids (backendPids) counts only the backends whose connections carry that
 // application_name (see withApplicationName), i.e. the statements of the process measured.
 
 const ticksPerSecond = 100; // USER_HZ on Linux
