@@ -1,11 +1,14 @@
 // Images whose true alpha is known: subjects (the fixtures horse.png and logo.png, matted from their
 // white backdrop, and generated product objects) pasted on real textures (grass, gravel, brick from
-// the fixtures, tinted) and on white and grey studio backdrops with a soft contact shadow.
+// the fixtures, tinted) and on white and grey studio backdrops with a soft contact shadow: the
+// "product set". The "soft-edge set" puts subjects whose alpha is genuinely soft (hair, fur, motion
+// blur, glass, a veil, spokes, stems: soft-objects.ts) on one busy and one plain backdrop each.
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { subjectBox } from '../../src/inference/geometry.js';
 import { matteFromWhite } from './matte.js';
 import { productObjects } from './objects.js';
+import { softObjects } from './soft-objects.js';
 
 export interface TruthImage {
   readonly name: string;
@@ -15,6 +18,8 @@ export interface TruthImage {
   readonly height: number;
   /** The subject's alpha, one byte per pixel. */
   readonly truth: Uint8Array;
+  /** The subject's own colour (interleaved RGB, straight): what a decontaminated cutout should show. */
+  readonly foreground: Uint8Array;
 }
 
 interface Subject {
@@ -51,6 +56,26 @@ export async function buildTruthSet(fixtureDir: string, size = 1024): Promise<Tr
   }
   for (const [index, subject] of (await objectSubjects(size)).entries()) {
     images.push(await composite(subject, backdrops[index % backdrops.length]!, size));
+  }
+  return images;
+}
+
+/**
+ * Each soft-edge subject on one texture and one studio backdrop (in turn), `size`×`size`: drawn at
+ * the full size, so strands keep their sub-pixel alpha (no resampling after rendering).
+ */
+export async function buildSoftEdgeSet(fixtureDir: string, size = 2000): Promise<TruthImage[]> {
+  const busy = await textureBackdrops(fixtureDir, size);
+  const plain = await studioBackdrops(size);
+  const images: TruthImage[] = [];
+  for (const [index, object] of softObjects.entries()) {
+    const rgba = await sharp(Buffer.from(object.svg(size)))
+      .ensureAlpha()
+      .raw()
+      .toBuffer();
+    const subject = { name: object.name, rgba };
+    if (busy.length > 0) images.push(await composite(subject, busy[index % busy.length]!, size));
+    images.push(await composite(subject, plain[index % plain.length]!, size));
   }
   return images;
 }
@@ -155,7 +180,11 @@ async function studioBackdrops(size: number): Promise<Backdrop[]> {
 async function composite(subject: Subject, backdrop: Backdrop, size: number): Promise<TruthImage> {
   const count = size * size;
   const truth = new Uint8Array(count);
-  for (let pixel = 0; pixel < count; pixel++) truth[pixel] = subject.rgba[pixel * 4 + 3]!;
+  const foreground = new Uint8Array(count * 3);
+  for (let pixel = 0; pixel < count; pixel++) {
+    truth[pixel] = subject.rgba[pixel * 4 + 3]!;
+    foreground.set(subject.rgba.subarray(pixel * 4, pixel * 4 + 3), pixel * 3);
+  }
   const ground = backdrop.studio ? await withShadow(backdrop.rgb, truth, size) : backdrop.rgb;
   const rgb = Buffer.alloc(count * 3);
   for (let pixel = 0; pixel < count; pixel++) {
@@ -168,7 +197,7 @@ async function composite(subject: Subject, backdrop: Backdrop, size: number): Pr
   const bytes = await sharp(rgb, { raw: { width: size, height: size, channels: 3 } })
     .png()
     .toBuffer();
-  return { name: `${subject.name}-on-${backdrop.name}`, bytes, width: size, height: size, truth };
+  return { name: `${subject.name}-on-${backdrop.name}`, bytes, width: size, height: size, truth, foreground };
 }
 
 /** A blurred ellipse under the subject's base, multiplied into the backdrop (it is backdrop, not subject). */

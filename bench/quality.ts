@@ -1,0 +1,213 @@
+// npm run bench:quality [-- --sets soft,product --limit N --baseline-side 1024 --cost-repeats 3]
+//
+// Edge quality with the real IS-Net weights (the peer's medium file widened to fp32, obtained as
+// bench:peer does: bench/peer-support/isnet-model.ts) on images whose true alpha is known: the
+// soft-edge set (hair, fur, motion blur, glass, veil, spokes, stems; 2000×2000) and the product set
+// (bench:peer's 15 composites, 1024×1024). Per method (the model's mask, + refine: "edges",
+// + decontaminate, rembg's closed-form matting): IoU and MAE over the image; SAD, gradient and
+// connectivity error in the truth's unknown band; colour error of the cutout on a new background;
+// the method's own time. Then the cost at 2000×2000 on the synthetic U²-Net (the registry's model
+// without weights), side by side with its model step. Writes bench/results/quality-<time>.json.
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../src/config.js';
+import { type DecodedImage, decodeImage } from '../src/images/decode.js';
+import { createEngine, type Engine, type MaskTimings } from '../src/inference/engine.js';
+import { resolveLocalModel } from '../src/models/local-model.js';
+import { resolveModel } from '../src/models/registry.js';
+import { ensurePeerIsnetModel, peerIsnetFamily } from './peer-support/isnet-model.js';
+import { buildSoftEdgeSet, buildTruthSet, type TruthImage } from './quality/composites.js';
+import { colourError, mattingErrors, truthBand } from './quality/matting-metrics.js';
+import { cutouts, type MethodName, methodNames } from './quality/methods.js';
+import { compareMasks } from './quality/metrics.js';
+import { sharedPhotoDir } from './support/photos.js';
+import { markdownTable, median, writeResults } from './support/results.js';
+
+const { values } = parseArgs({
+  options: {
+    sets: { type: 'string', default: 'soft,product' },
+    limit: { type: 'string' },
+    'baseline-side': { type: 'string', default: '1024' },
+    'cost-repeats': { type: 'string', default: '3' },
+  },
+});
+const log = (line: string) => console.error(line);
+const config = loadConfig(process.env);
+const threads = config.inference.threads;
+const baselineSide = Number(values['baseline-side']);
+const limit = values.limit ? Number(values.limit) : undefined;
+/** The new background the cutouts are scored on: a blue none of the backdrops has. */
+const newBackground = [20, 120, 230] as const;
+
+interface Score {
+  readonly iou: number;
+  readonly mae: number;
+  readonly sad: number;
+  readonly grad: number;
+  readonly conn: number;
+  readonly colour: number;
+  readonly ms: number;
+}
+interface ImageRecord {
+  readonly set: string;
+  readonly image: string;
+  readonly modelMs: number;
+  readonly methods: Record<MethodName, Score & { note?: string }>;
+}
+
+const sets: Record<string, () => Promise<TruthImage[]>> = {
+  soft: () => buildSoftEdgeSet(sharedPhotoDir, 2000),
+  product: () => buildTruthSet(sharedPhotoDir, 1024),
+};
+const chosen = values.sets.split(',');
+for (const name of chosen) if (!sets[name]) throw new Error(`--sets: "${name}" is not soft or product`);
+
+log(`model: ensuring the IS-Net weights...`);
+const peer = await ensurePeerIsnetModel('medium-fp32', { log });
+const isnet = await createEngine(await resolveLocalModel(peer.path, peerIsnetFamily), { threads });
+const records: ImageRecord[] = [];
+try {
+  for (const set of chosen) {
+    const images = (await sets[set]!()).slice(0, limit);
+    log(`${set}: ${images.length} images`);
+    for (const truth of images) records.push(await score(set, truth, isnet));
+  }
+} finally {
+  await isnet.close();
+}
+
+const summary = chosen.map((set) => ({ set, methods: meanScores(records.filter((r) => r.set === set)) }));
+const cost = await syntheticCost(Number(values['cost-repeats']));
+printTables(summary, cost);
+const path = await writeResults('quality', {
+  model: { path: peer.path, sha256: peer.sha256, family: peerIsnetFamily },
+  threads,
+  baselineSide,
+  newBackground,
+  summary,
+  cost,
+  records,
+});
+log(`\nresults: ${path}`);
+
+async function score(set: string, truth: TruthImage, engine: Engine): Promise<ImageRecord> {
+  const image = await decodeImage(truth.bytes, config.inference);
+  const { mask, ms: modelMs } = await predict(engine, image);
+  const made = await cutouts(image, mask, modelMs, baselineSide);
+  const band = truthBand(truth.truth, truth.width, truth.height, Math.round(truth.width / 100));
+  const methods = {} as ImageRecord['methods'];
+  for (const name of methodNames) {
+    const cutout = made[name];
+    methods[name] = {
+      ...compareMasks(cutout.alpha, truth.truth),
+      ...mattingErrors(cutout.alpha, truth.truth, truth.width, truth.height, band),
+      colour: colourError(cutout.rgb, cutout.alpha, truth.foreground, truth.truth, band, newBackground),
+      ms: cutout.ms,
+      ...(cutout.note && { note: cutout.note }),
+    };
+  }
+  const brief = (name: MethodName) =>
+    `${name} sad ${methods[name].sad.toFixed(2)} grad ${methods[name].grad.toFixed(2)} ${Math.round(methods[name].ms)} ms`;
+  log(`${set} ${truth.name}: ${methodNames.map(brief).join(' | ')}`);
+  return { set, image: truth.name, modelMs, methods };
+}
+
+async function predict(engine: Engine, image: DecodedImage): Promise<{ mask: Uint8Array; ms: number }> {
+  const timings: MaskTimings = { preprocessMs: 0, inferenceMs: 0, ortMs: 0, postprocessMs: 0 };
+  const mask = await engine.predictMask(image, timings);
+  return { mask, ms: timings.preprocessMs + timings.inferenceMs + timings.postprocessMs };
+}
+
+function meanScores(group: readonly ImageRecord[]): Record<MethodName, Score> {
+  const out = {} as Record<MethodName, Score>;
+  for (const name of methodNames) {
+    const mean = (field: keyof Score) =>
+      group.reduce((sum, record) => sum + record.methods[name][field], 0) / group.length;
+    out[name] = {
+      iou: mean('iou'),
+      mae: mean('mae'),
+      sad: mean('sad'),
+      grad: mean('grad'),
+      conn: mean('conn'),
+      colour: mean('colour'),
+      ms: median(group.map((record) => record.methods[name].ms)),
+    };
+  }
+  return out;
+}
+
+/** Model step vs each method's step at 2000×2000 on the synthetic U²-Net, medians of `repeats`. */
+async function syntheticCost(repeats: number) {
+  const [image] = (await buildSoftEdgeSet(sharedPhotoDir, 2000)).filter((i) => i.name.startsWith('hair'));
+  const decoded = await decodeImage(image!.bytes, config.inference);
+  const model = await resolveModel(config.models, 'u2net', { allowSynthetic: true });
+  const engine = await createEngine(model, { threads });
+  const runs: Record<MethodName, number[]> = {
+    model: [],
+    refine: [],
+    'refine+decontaminate': [],
+    'rembg-closed-form': [],
+  };
+  try {
+    await predict(engine, decoded); // warm-up
+    for (let run = 0; run < repeats; run++) {
+      const { mask, ms } = await predict(engine, decoded);
+      const made = await cutouts(decoded, mask, ms, baselineSide);
+      for (const name of methodNames) runs[name].push(made[name].ms);
+    }
+  } finally {
+    await engine.close();
+  }
+  const medians = Object.fromEntries(methodNames.map((name) => [name, median(runs[name])])) as Record<
+    MethodName,
+    number
+  >;
+  return {
+    model: `${model.spec.name} (${model.source})`,
+    image: `${image!.name} ${decoded.width}×${decoded.height}`,
+    runs,
+    medians,
+  };
+}
+
+function printTables(
+  summary: readonly { set: string; methods: Record<MethodName, Score> }[],
+  cost: Awaited<ReturnType<typeof syntheticCost>>,
+) {
+  const rows: (string | number)[][] = [
+    ['set', 'method', 'IoU', 'MAE', 'SAD', 'grad', 'conn', 'colour', 'ms (median)'],
+  ];
+  for (const { set, methods } of summary) {
+    for (const name of methodNames) {
+      const s = methods[name];
+      rows.push([
+        set,
+        name,
+        round(s.iou, 4),
+        round(s.mae, 4),
+        round(s.sad, 2),
+        round(s.grad, 2),
+        round(s.conn, 2),
+        round(s.colour, 2),
+        Math.round(s.ms),
+      ]);
+    }
+  }
+  console.log(
+    `\nIS-Net (real weights), means over each set; SAD, grad, conn ÷1000 in the truth's band; colour in 8-bit levels\n`,
+  );
+  console.log(markdownTable(rows));
+  const base = cost.medians.model;
+  const costRows: (string | number)[][] = [['step', 'ms (median)', 'share of the model step']];
+  for (const name of methodNames)
+    costRows.push([
+      name,
+      Math.round(cost.medians[name]),
+      name === 'model' ? 1 : round(cost.medians[name] / base, 3),
+    ]);
+  console.log(`\nCost on ${cost.model}, ${cost.image}, ${threads} threads\n`);
+  console.log(markdownTable(costRows));
+}
+
+function round(value: number, digits: number): number {
+  return Number(value.toFixed(digits));
+}
