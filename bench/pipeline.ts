@@ -1,15 +1,19 @@
-// npm run bench:pipeline [-- --count 16 --model u2net --workers 1,2 --soak 500 --fanout 100000]
+// npm run bench:pipeline [-- --count 16 --model u2net --workers 1,2 --variant before --variant defaults
+//                            --rounds 2 --soak 500 --fanout 100000]
 //
 // End to end: signed job in → gateway process → worker process(es) → every cutout in the output
 // bucket (embedded S3) and the job completed in PostgreSQL, as images per second on 2000×2000
-// photos; next to a bare ONNX Runtime loop on the same model and thread count in the same run.
-// Peak RSS per worker (VmHWM). --soak N: one worker, u2netp, N small photos, RSS growth from the
-// first 10% to the end. --fanout N: time for the gateway to expand an N-key JSONL manifest into
-// task rows. Prints Markdown tables; writes bench/results/pipeline-*.json.
+// photos; next to a bare ONNX Runtime loop on the same model and thread count in the same round.
+// Peak RSS per worker (VmHWM), and the workers' own profile of each stage (clearcut_worker_stage_
+// seconds). --variant (repeatable; presets in support/pipeline-variants.ts, or NAME=VAR=v,VAR=v)
+// runs the workers with other settings, alternating round by round (--rounds). --soak N: one
+// worker, u2netp, N small photos, RSS growth from the first 10% to the end. --fanout N: time for
+// the gateway to expand an N-key JSONL manifest into task rows. Prints Markdown tables; writes
+// bench/results/pipeline-*.json.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
@@ -28,15 +32,19 @@ import { createS3BlobStore } from '../src/storage/s3-blob-store.js';
 import { createTenant } from '../src/tenants/tenants.js';
 import { removeTopology } from './support/broker-cleanup.js';
 import { generatePhotos } from './support/photos.js';
+import { type PipelineVariant, parseVariant } from './support/pipeline-variants.js';
 import { processMemory as memory } from './support/process-memory.js';
 import { benchProducer } from './support/producer.js';
-import { markdownTable, writeResults } from './support/results.js';
+import { machineInfo, markdownTable, writeResults } from './support/results.js';
+import { mergeStages, type StageProfile, workerStages } from './support/worker-stages.js';
 
 const { values } = parseArgs({
   options: {
     count: { type: 'string', default: '16' },
     model: { type: 'string', default: 'u2net' },
     workers: { type: 'string', default: '1,2' },
+    variant: { type: 'string', multiple: true, default: ['defaults'] },
+    rounds: { type: 'string', default: '1' },
     soak: { type: 'string', default: '0' },
     fanout: { type: 'string', default: '0' },
   },
@@ -52,14 +60,24 @@ const env: Record<string, string> = {
   CLEARCUT_HTTP_PORT: '0',
   CLEARCUT_DISPATCH_INTERVAL: '50ms',
   CLEARCUT_LOG_LEVEL: 'info',
-  // Served by the gateway and loaded by every worker; the soak and fan-out jobs name u2netp.
+  // Served by the gateway; the soak and fan-out jobs name u2netp. A worker loads only the model its
+  // run measures (startWorkers), so its peak RSS is that model's.
   CLEARCUT_MODEL: values.model,
   CLEARCUT_MODELS: [...new Set([values.model, 'u2netp'])].join(','),
   // Measures cost, which the synthetic stand-ins share with real weights.
   CLEARCUT_ALLOW_SYNTHETIC_MODELS: process.env.CLEARCUT_ALLOW_SYNTHETIC_MODELS ?? 'true',
 };
 
-function startProcess(entry: string, extra: Record<string, string>, ready: string): Promise<ChildProcess> {
+/** The HTTP port a process logged in its start line ("httpPort":N). */
+function httpPortOf(output: string): number {
+  return Number(/"httpPort":(\d+)/.exec(output)?.[1] ?? 0);
+}
+
+function startProcess(
+  entry: string,
+  extra: Record<string, string>,
+  ready: string,
+): Promise<ChildProcess & { httpPort: number }> {
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: root,
     env: { ...process.env, ...env, ...extra },
@@ -69,7 +87,7 @@ function startProcess(entry: string, extra: Record<string, string>, ready: strin
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => {
       output = (output + chunk.toString()).slice(-20_000);
-      if (output.includes(ready)) resolve(child);
+      if (output.includes(ready)) resolve(Object.assign(child, { httpPort: httpPortOf(output) }));
     });
     child.once('exit', (code) => reject(new Error(`${entry} exited with ${code}:\n${output.slice(-2000)}`)));
   });
@@ -120,12 +138,20 @@ async function pipelineRun(
   threads: number,
   output: string,
   store: BlobStore,
+  workerEnv: Readonly<Record<string, string>> = {},
 ) {
   const workers = await Promise.all(
     Array.from({ length: workerCount }, () =>
       startProcess(
         'workers/inference.ts',
-        { CLEARCUT_INFERENCE_THREADS: String(threads), CLEARCUT_WORKER_PREFETCH: '2' },
+        {
+          CLEARCUT_INFERENCE_THREADS: String(threads),
+          CLEARCUT_WORKER_PREFETCH: '2',
+          CLEARCUT_MODELS: model,
+          // As infra/Dockerfile sets it for every process of the image.
+          MALLOC_ARENA_MAX: '2',
+          ...workerEnv,
+        },
         'worker started',
       ),
     ),
@@ -142,21 +168,63 @@ async function pipelineRun(
   }, 1000);
   await waitFor(() => completed(db, tenant, jobId), 'the job');
   let outputs = 0;
+  let outputBytes = 0;
   await waitFor(async () => {
     outputs = 0;
-    for await (const blob of store.list(output, prefix)) if (blob.key.endsWith('.cutout.png')) outputs++;
+    outputBytes = 0;
+    for await (const blob of store.list(output, prefix)) {
+      if (!blob.key.endsWith('.cutout.png') || blob.key.startsWith(`${prefix}warm/`)) continue;
+      outputs++;
+      outputBytes += blob.size;
+    }
     return outputs >= keys.length;
   }, 'the outputs');
   const seconds = (performance.now() - started) / 1000;
   clearInterval(sampler);
   const peaks = await Promise.all(workers.map((w) => memory(w.pid!)));
+  // The warm-up's stages are in the profile too: one image per worker among keys.length + workers.
+  const stages = mergeStages(await Promise.all(workers.map((w) => workerStages(w.httpPort))));
   await Promise.all(workers.map(stop));
   return {
     seconds,
     imagesPerSecond: keys.length / seconds,
     peakRssMiB: peaks.map((p) => Math.round(p.peak)),
+    outputBytes,
+    stages,
     samples,
   };
+}
+
+const stageOrder = [
+  'gate',
+  'download',
+  'decode',
+  'preprocess',
+  'queue',
+  'ort',
+  'postprocess',
+  'render',
+  'upload',
+  'record',
+];
+
+/** One row per stage, one column per variant and worker count. */
+function stageRows(profiles: readonly { variant: string; workers: number; stages: StageProfile }[]) {
+  const columns = [...new Set(profiles.map(({ variant, workers }) => `${variant} (${workers} w)`))];
+  const merged = columns.map((column) =>
+    mergeStages(
+      profiles
+        .filter(({ variant, workers }) => `${variant} (${workers} w)` === column)
+        .map(({ stages }) => stages),
+    ),
+  );
+  return [
+    ['stage', ...columns],
+    ...stageOrder.map((stage) => [
+      stage,
+      ...merged.map((stages) => +(stages[stage]?.meanMs ?? 0).toFixed(0)),
+    ]),
+  ];
 }
 
 function jobOf(keys: string[], model: string, output: string, prefix: string) {
@@ -185,7 +253,7 @@ const store = createS3BlobStore(config.storage);
 const bus = await connectAmqpBus(config.broker.url, { connectionName: 'bench pipeline' });
 const names = topologyNames(config.broker.prefix);
 let gateway: ChildProcess | undefined;
-const report: Record<string, unknown> = { cores };
+const report: Record<string, unknown> = { cores, machine: machineInfo() };
 try {
   await migrate(db);
   const tenant = (await createTenant(db, 'bench', 'unlimited')).id;
@@ -213,9 +281,12 @@ try {
       store.put('bench-in', key, photos[i % photos.length]!.bytes, { contentType: 'image/png' }),
     ),
   );
+  const variants: PipelineVariant[] = values.variant.map(parseVariant);
+  const rounds = Math.max(1, Number(values.rounds));
   const rows: (string | number)[][] = [
     [
-      'model',
+      'variant',
+      'round',
       'workers',
       'threads/worker',
       'images',
@@ -223,48 +294,73 @@ try {
       'bare ORT img/s × workers',
       'ratio',
       'peak RSS MiB',
+      'MB out',
+      'load 1m',
     ],
   ];
   const runs: Record<string, unknown>[] = [];
+  const profiles: { variant: string; workers: number; stages: StageProfile }[] = [];
   for (const workerCount of values.workers.split(',').filter(Boolean).map(Number)) {
     const threads = Math.max(1, Math.floor(cores / workerCount));
-    const bare =
-      (await bareRate(config, values.model, threads, Math.max(4, Math.min(count, 16)))) * workerCount;
-    const run = await pipelineRun(
-      db,
-      submitter,
-      tenant,
-      keys,
-      values.model,
-      workerCount,
-      threads,
-      'bench-out',
-      store,
-    );
-    const ratio = run.imagesPerSecond / bare;
-    rows.push([
-      values.model,
-      workerCount,
-      threads,
-      count,
-      +run.imagesPerSecond.toFixed(3),
-      +bare.toFixed(3),
-      +ratio.toFixed(2),
-      run.peakRssMiB.join(' / '),
-    ]);
-    runs.push({
-      workers: workerCount,
-      threads,
-      images: count,
-      ...run,
-      bareImagesPerSecond: bare,
-      ratio,
-      samples: undefined,
-    });
+    for (let round = 1; round <= rounds; round++) {
+      // Bare ORT once per round: every variant of the round is divided by the same rate.
+      const bare =
+        (await bareRate(config, values.model, threads, Math.max(4, Math.min(count, 16)))) * workerCount;
+      for (const variant of variants) {
+        const run = await pipelineRun(
+          db,
+          submitter,
+          tenant,
+          keys,
+          values.model,
+          workerCount,
+          threads,
+          'bench-out',
+          store,
+          variant.env,
+        );
+        const ratio = run.imagesPerSecond / bare;
+        const load = loadavg()[0]!;
+        rows.push([
+          variant.name,
+          round,
+          workerCount,
+          threads,
+          count,
+          +run.imagesPerSecond.toFixed(3),
+          +bare.toFixed(3),
+          +ratio.toFixed(2),
+          run.peakRssMiB.join(' / '),
+          +(run.outputBytes / 1e6).toFixed(1),
+          +load.toFixed(1),
+        ]);
+        console.error(`${rows.at(-1)!.join(' | ')}`);
+        profiles.push({ variant: variant.name, workers: workerCount, stages: run.stages });
+        runs.push({
+          variant: variant.name,
+          env: variant.env,
+          round,
+          workers: workerCount,
+          threads,
+          images: count,
+          ...run,
+          bareImagesPerSecond: bare,
+          ratio,
+          loadAverage1m: load,
+          samples: undefined,
+        });
+      }
+    }
   }
   if (runs.length > 0) {
-    console.log(`\nEnd to end (signed job → all cutouts in the bucket), 2000×2000 photos, ${cores} cores:\n`);
+    console.log(
+      `\nEnd to end (signed job → all cutouts in the bucket), ${values.model}, 2000×2000 photos, ${cores} cores:\n`,
+    );
     console.log(markdownTable(rows));
+    console.log(
+      "\nWhere a task's time goes (workers' clearcut_worker_stage_seconds, mean ms per task, wall time):\n",
+    );
+    console.log(markdownTable(stageRows(profiles)));
   }
   report.pipeline = runs;
 
@@ -282,7 +378,18 @@ try {
       );
     }
     // One job (at most 1000 keys, the job contract's limit) on one worker.
-    const run = await pipelineRun(db, submitter, tenant, soakKeys, 'u2netp', 1, cores, 'bench-out', store);
+    const run = await pipelineRun(
+      db,
+      submitter,
+      tenant,
+      soakKeys,
+      'u2netp',
+      1,
+      cores,
+      'bench-out',
+      store,
+      variants[0]!.env,
+    );
     const early = run.samples.slice(0, Math.max(1, Math.floor(run.samples.length / 10)));
     const growth = (run.samples.at(-1) ?? 0) - Math.max(...early);
     console.log(

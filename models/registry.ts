@@ -22,9 +22,10 @@ export const registry: readonly ModelSpec[] = [
     inputSize: 320,
     ...imagenet,
     outputIndex: 0,
-    // Measured (docs/worker.md, Memory): the arena keeps U²-Net 5–20 % faster for no more memory.
+    // Measured (docs/worker.md, Throughput and memory): the arena keeps U²-Net 5–20 % faster for
+    // no more memory. Session: 684–792 MiB peak bare at 2 threads, with Node's ~90.
     ortMemoryArena: true,
-    sessionMemoryMiB: 800,
+    sessionMemoryMiB: 700,
     synthetic: 'u2net',
   },
   {
@@ -37,7 +38,7 @@ export const registry: readonly ModelSpec[] = [
     ...imagenet,
     outputIndex: 0,
     ortMemoryArena: true,
-    sessionMemoryMiB: 400,
+    sessionMemoryMiB: 350, // 422 MiB peak bare at 2 threads, with Node's ~90
     synthetic: 'u2netp',
   },
   {
@@ -50,7 +51,7 @@ export const registry: readonly ModelSpec[] = [
     ...imagenet,
     outputIndex: 0,
     ortMemoryArena: true,
-    sessionMemoryMiB: 800, // the u2net network: u2net's measured figure
+    sessionMemoryMiB: 700, // the u2net network: u2net's measured figure
     // Same network as u2net, trained on people: the u2net topology stands in exactly.
     synthetic: 'u2net',
   },
@@ -66,7 +67,7 @@ export const registry: readonly ModelSpec[] = [
     outputIndex: 0,
     ortMemoryArena: true,
     // Not measurable here (no weights): u2net's figure, an upper bound for its pruned network.
-    sessionMemoryMiB: 800,
+    sessionMemoryMiB: 700,
   },
   {
     // IS-Net (DIS), 1024×1024 input; rembg's DisSession uses std 1 with the ImageNet mean.
@@ -79,8 +80,9 @@ export const registry: readonly ModelSpec[] = [
     mean: [0.485, 0.456, 0.406],
     std: [1, 1, 1],
     outputIndex: 0,
-    // Measured on the same weights (bench:peer): the arena adds ~300 MiB at IS-Net's peak.
+    // Measured on the same weights widened to fp32 (bench:peer): the arena adds ~300 MiB at
+    // IS-Net's peak. Session: 891 MiB peak bare at 2 threads, with Node's ~90.
     ortMemoryArena: false,
-    sessionMemoryMiB: 900,
+    sessionMemoryMiB: 850,
   },
 ];

@@ -17,24 +17,32 @@ export interface Runner {
   close(): Promise<void>;
 }
 
+/** Ours runs with glibc's arenas capped as infra/Dockerfile sets them for the product's processes. */
+const oursEnv = { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' };
+
 export function startOursRunner(options: OursRunnerOptions): Promise<Runner> {
-  return startRunner('ours-runner.ts', options);
+  return startRunner('ours-runner.ts', options, oursEnv);
 }
 
 /** ClearCut through its library's one-call `removeBackground` (bench:library). */
 export function startLibraryRunner(options: OursRunnerOptions): Promise<Runner> {
-  return startRunner('library-runner.ts', options);
+  return startRunner('library-runner.ts', options, oursEnv);
 }
 
 export function startPeerRunner(options: PeerRunnerOptions): Promise<Runner> {
   return startRunner('peer-runner.ts', options);
 }
 
-async function startRunner(script: string, options: object): Promise<Runner> {
+async function startRunner(
+  script: string,
+  options: object,
+  env: Record<string, string> = {},
+): Promise<Runner> {
   const path = fileURLToPath(new URL(script, import.meta.url));
   const started = performance.now();
   const child = fork(path, [JSON.stringify(options)], {
     execArgv: ['--import', 'tsx'],
+    env: { ...process.env, ...env },
     serialization: 'advanced', // Uint8Arrays cross as bytes, not as JSON objects
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -15,8 +15,7 @@
 export interface ThreadData {
   /** Absolute path of onnxruntime-node's entry, resolved by the main thread. */
   readonly ortPath: string;
-  /** The model file, or its bytes when the main thread rewrote it (an fp16 model widened). */
-  readonly model: string | Uint8Array;
+  readonly modelPath: string;
   readonly threads: number;
   /** ONNX Runtime's CPU memory arena (enableCpuMemArena). */
   readonly memoryArena: boolean;
@@ -87,7 +86,7 @@ async function handle(request) {
 }
 
 const spin = workerData.spinning ? '1' : '0';
-ort.InferenceSession.create(workerData.model, {
+ort.InferenceSession.create(workerData.modelPath, {
   intraOpNumThreads: workerData.threads,
   interOpNumThreads: 1,
   executionMode: 'sequential',

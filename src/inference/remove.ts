@@ -11,6 +11,7 @@ import {
   leastOutputSizes,
   type OutputLimits,
 } from './output-size.js';
+import type { PngEffort } from './png-encoding.js';
 import { type RenditionOutput, renderRenditions } from './render.js';
 
 export interface StageTimings extends MaskTimings {
@@ -39,7 +40,7 @@ export async function removeBackground(
   engine: Engine,
   input: Buffer,
   renditions: readonly Rendition[],
-  limits: ImageLimits & Partial<OutputLimits>,
+  limits: ImageLimits & Partial<OutputLimits> & { readonly pngEffort?: PngEffort },
   /** Decoded images of the "s3://bucket/key" backgrounds the renditions name, by that text. */
   backgroundImages: ReadonlyMap<string, DecodedImage> = new Map(),
 ): Promise<RemovalResult> {
@@ -67,6 +68,7 @@ export async function removeBackground(
     renditions,
     outputLimits,
     backgroundImages,
+    limits.pngEffort,
   );
   timings.renderMs = performance.now() - started;
   return { width: image.width, height: image.height, sourceFormat: image.format, subject, outputs, timings };

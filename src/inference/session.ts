@@ -41,18 +41,9 @@ export interface SessionOptions {
 
 const require = createRequire(import.meta.url);
 
-/**
- * Opens `model` (a file path, or the model's bytes, which move to the session thread) in its own
- * thread with `options`.
- */
-export async function openModelSession(
-  model: string | Uint8Array,
-  options: SessionOptions,
-): Promise<ModelSession> {
-  const workerData: ThreadData = { ortPath: require.resolve('onnxruntime-node'), model, ...options };
-  const moved = typeof model === 'string' ? [] : [model.buffer as ArrayBuffer];
-  const thread = new Worker(ortThreadSource, { eval: true, workerData, transferList: moved });
-  const modelPath = typeof model === 'string' ? model : `${model.byteLength}-byte model`;
+export async function openModelSession(modelPath: string, options: SessionOptions): Promise<ModelSession> {
+  const workerData: ThreadData = { ortPath: require.resolve('onnxruntime-node'), modelPath, ...options };
+  const thread = new Worker(ortThreadSource, { eval: true, workerData });
   const pending = new Map<number, { resolve: (result: RunResult) => void; reject: (error: Error) => void }>();
   let nextId = 1;
   let failure: Error | undefined;

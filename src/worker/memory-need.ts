@@ -7,14 +7,15 @@ import { findModel } from '../models/registry.js';
 
 /**
  * A worker's memory apart from its ONNX Runtime sessions, in MiB: Node, the AMQP, PostgreSQL and S3
- * clients, sharp, and the images in flight (two 2000×2000 images in the gate, renditions being
- * encoded), measured as the worker's peak RSS minus its model's session figure.
+ * clients, sharp, and the images in flight (two 2000×2000 images in the gate, one rendering),
+ * measured as the worker's peak RSS (u2net, bench:pipeline: at most 886 MiB) minus u2net's session
+ * figure (700), rounded up. Larger sources need more (docs/worker.md, Sizing).
  */
-export const workerBaseMiB = 250;
+export const workerBaseMiB = 200;
 
 export interface MemoryNeed {
   readonly totalMiB: number;
-  /** "worker base 250 MiB + u2net 800 MiB" */
+  /** "worker base 200 MiB + u2net 700 MiB" */
   readonly breakdown: string;
 }
 

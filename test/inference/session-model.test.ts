@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
@@ -39,18 +39,16 @@ const dir = await mkdtemp(join(tmpdir(), 'clearcut-session-model-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
 const settings = { threads: 1, memoryArena: false, memoryPattern: false, spinning: false };
 
-it('widens a local fp16 file to float32 in memory, and the session runs it from those bytes', async () => {
+it('widens a local fp16 file to float32 once, under its digest, and the session runs the widened file', async () => {
   const path = join(dir, 'fp16.onnx');
   await writeFile(path, fp16Model());
-  const model = await sessionModel({
-    spec: findModel('u2netp'),
-    path,
-    sha256: 'f'.repeat(64),
-    source: 'weights',
-  });
-  if (typeof model === 'string') throw new Error('expected widened bytes, got the path');
-  const initializer = decodeModel(model).graph?.initializer?.[0];
+  const local = { spec: findModel('u2netp'), path, sha256: 'f'.repeat(64), source: 'weights' } as const;
+  const model = await sessionModel(local, dir);
+  expect(model).toBe(join(dir, `clearcut-fp32-${'f'.repeat(64)}.onnx`));
+  const initializer = decodeModel(await readFile(model)).graph?.initializer?.[0];
   expect(initializer?.dataType).toBe(DataType.FLOAT);
+  await rm(path);
+  expect(await sessionModel(local, dir)).toBe(model); // the widened copy is reused, the source not read
   const session = await openModelSession(model, settings);
   try {
     const result = await session.run(new Float32Array([1.5, -3]), [2], 'y');
