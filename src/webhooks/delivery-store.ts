@@ -21,13 +21,13 @@ export interface ClaimedDelivery {
 }
 
 /**
- * Leases up to `limit` due deliveries of enabled endpoints for `leaseMs`, soonest due first, at most
- * `perEndpoint` of any one endpoint and none of the `busy` ones (this process has attempts to them
- * in flight): an endpoint that hangs or has a large backlog holds only its own share of the slots.
+ * Leases up to `limit` due deliveries of enabled endpoints for `leaseMs`, soonest due first, so that
+ * no endpoint has more than `perEndpoint` in flight counting `inFlight` (this process's attempts
+ * under way): an endpoint that hangs or has a large backlog holds only its own share of the slots.
  */
 export function claimDueDeliveries(
   q: Queryable,
-  claim: { limit: number; perEndpoint: number; leaseMs: number; busy: readonly string[] },
+  claim: { limit: number; perEndpoint: number; leaseMs: number; inFlight: ReadonlyMap<string, number> },
 ): Promise<ClaimedDelivery[]> {
   return q.query<ClaimedDelivery>(
     `UPDATE webhook_deliveries d
@@ -38,16 +38,18 @@ export function claimDueDeliveries(
        CROSS JOIN LATERAL (
          SELECT id, next_attempt_at FROM webhook_deliveries
          WHERE endpoint_id = ep.id AND status = 'pending' AND next_attempt_at <= now()
-         ORDER BY next_attempt_at LIMIT $3
+         ORDER BY next_attempt_at
+         LIMIT greatest(0, $3 - COALESCE(
+           (SELECT busy.n FROM unnest($4::text[], $5::int[]) AS busy (id, n) WHERE busy.id = ep.id), 0))
          FOR UPDATE SKIP LOCKED
        ) due
-       WHERE ep.disabled_at IS NULL AND NOT (ep.id = ANY ($4::text[]))
+       WHERE ep.disabled_at IS NULL
        ORDER BY due.next_attempt_at LIMIT $1
      )
      RETURNING d.id::text, d.endpoint_id AS "endpointId", d.tenant_id AS "tenantId", d.message_id AS "messageId",
        d.event_type AS "eventType", d.body, d.attempts, e.url, e.secret_sealed AS "secretSealed",
        CASE WHEN e.previous_secret_until > now() THEN e.previous_secret_sealed END AS "previousSecretSealed"`,
-    [claim.limit, claim.leaseMs, claim.perEndpoint, claim.busy],
+    [claim.limit, claim.leaseMs, claim.perEndpoint, [...claim.inFlight.keys()], [...claim.inFlight.values()]],
   );
 }
 

@@ -38,7 +38,7 @@ const leaseMarginMs = 30_000;
 
 export function createWebhookDelivery(deps: DeliveryDeps): WebhookDelivery {
   const { config, log } = deps;
-  // A quarter of the slots at most for one endpoint, and one claim per endpoint at a time.
+  // A quarter of the slots at most for one endpoint.
   const perEndpoint = Math.max(1, Math.floor(config.concurrency / 4));
   const busy = new Map<string, number>();
   const attempts = new Set<Promise<void>>();
@@ -68,7 +68,7 @@ export function createWebhookDelivery(deps: DeliveryDeps): WebhookDelivery {
         limit: free,
         perEndpoint,
         leaseMs: config.timeoutMs + leaseMarginMs,
-        busy: [...busy.keys()],
+        inFlight: busy,
       });
       for (const delivery of claimed) start(delivery);
       return claimed.length;
