@@ -12,13 +12,13 @@ export const inferenceSection = section(
       schema: wholeNumber(1, 256),
     }),
     CLEARCUT_ORT_MEMORY_ARENA: variable({
-      doc: "ONNX Runtime's CPU memory arena: `auto` takes each model's measured choice from the registry (on for U²-Net, off for IS-Net, whose arena holds ~300 MiB more at its peak), `on` or `off` forces it for every model. See docs/worker.md, Memory.",
+      doc: "ONNX Runtime's CPU memory arena: `auto` takes each model's measured choice from the registry (on for U²-Net, off for IS-Net, whose arena holds 200–320 MiB more at its peak), `on` or `off` forces it for every model. See docs/worker.md, Memory.",
       expected: 'auto, on or off',
       default: 'auto',
       schema: oneOf(['auto', 'on', 'off']),
     }),
     CLEARCUT_ORT_MEMORY_PATTERN: variable({
-      doc: "ONNX Runtime's memory pattern (pre-planned activation buffers). Off by default: measured no faster, and it raised the peak by 300 MiB (U²-Net) to 1 GiB (IS-Net).",
+      doc: "ONNX Runtime's memory pattern (pre-planned activation buffers). Off by default: measured no faster, and it raised the peak by 300–400 MiB (U²-Net) and 550–800 MiB (IS-Net).",
       expected: 'true or false',
       default: 'false',
       schema: flag(),

@@ -1,7 +1,8 @@
 // How ONNX Runtime spends memory and idle CPU (CLEARCUT_ORT_*), resolved per model. Measured with
-// bench:pipeline and bench:peer (docs/worker.md, Memory): the memory pattern pre-plans every
-// activation and raised the peak by 300 MiB (U²-Net) to 1 GiB (IS-Net) for no speed; the arena
-// keeps U²-Net fast and costs IS-Net ~300 MiB; spinning threads starve sharp on shared cores.
+// bench:pipeline and bare sessions (docs/worker.md, Throughput and memory): the memory pattern
+// pre-plans every activation and raised the peak by 300–400 MiB (U²-Net) and 550–800 MiB (IS-Net)
+// for no speed; the arena keeps U²-Net fast and costs IS-Net 200–320 MiB; spinning threads starve
+// sharp on shared cores.
 import type { ModelProfile } from '../../models/model-spec.js';
 import { findVariant } from '../models/model-variants.js';
 import { listModels } from '../models/registry.js';
