@@ -15,6 +15,7 @@ const commands: Record<string, string> = {
   quota: 'Show or set a tenant quota, list the tiers (show | set | tiers)',
   audit: 'Print audit rows',
   submit: 'Sign and publish a job',
+  token: 'Print an access token for the HTTP API, obtained with your key (OAuth client credentials)',
   gateway: 'Run the gateway consumer',
   api: 'Run the HTTP API (signed requests and OAuth tokens, jobs, usage)',
   worker: 'Run an inference worker',

@@ -89,12 +89,14 @@ export function bearerTokens(options: TokenOptions): Authorizer {
   };
 }
 
-interface TokenAnswer {
+export interface TokenAnswer {
   readonly access_token: string;
   readonly expires_in: number;
+  readonly scope?: string;
 }
 
-async function requestToken(options: TokenOptions): Promise<TokenAnswer> {
+/** One POST /oauth/token with a fresh client assertion (RFC 7523). */
+export async function requestToken(options: TokenOptions): Promise<TokenAnswer> {
   const form = new URLSearchParams({
     grant_type: 'client_credentials',
     client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
@@ -118,7 +120,11 @@ async function requestToken(options: TokenOptions): Promise<TokenAnswer> {
     typeof answer.access_token === 'string' &&
     typeof answer.expires_in === 'number'
   ) {
-    return { access_token: answer.access_token, expires_in: answer.expires_in };
+    return {
+      access_token: answer.access_token,
+      expires_in: answer.expires_in,
+      ...(typeof answer.scope === 'string' ? { scope: answer.scope } : {}),
+    };
   }
   // RFC 6749 §5.2: { error, error_description }.
   throw new ApiError(

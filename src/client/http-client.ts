@@ -8,7 +8,13 @@ import type {
 } from '../api/contracts.js';
 import type { BackoffPolicy } from '../queue/backoff.js';
 import { decodeSigningSecret, parseKeyId, type SigningSecret } from '../signing/keys.js';
-import { bearerTokens, signedRequests } from './http-auth.js';
+import {
+  bearerTokens,
+  requestToken,
+  signedRequests,
+  type TokenAnswer,
+  type TokenOptions,
+} from './http-auth.js';
 import { type RemoveOptions, type RemoveResult, removeOverHttp } from './http-remove.js';
 import { createTransport, defaultRetryPolicy, type Send } from './http-transport.js';
 import { type JobRequest, jobBody, jobContentType } from './job-body.js';
@@ -87,21 +93,8 @@ export interface HttpClient {
 }
 
 export function createHttpClient(options: HttpClientOptions): HttpClient {
-  const { keyId } = parseKeyId(options.keyId);
-  const secret = typeof options.secret === 'string' ? decodeSigningSecret(options.secret) : options.secret;
-  const baseUrl = apiBaseUrl(options.url);
-  const timeoutMs = options.timeoutMs ?? 60_000;
-  const auth =
-    options.auth === 'oauth'
-      ? bearerTokens({
-          baseUrl,
-          keyId,
-          secret,
-          audience: options.audience ?? 'clearcut',
-          scopes: options.scopes,
-          timeoutMs,
-        })
-      : signedRequests({ keyId, secret });
+  const { baseUrl, timeoutMs, ...key } = resolveConnection(options);
+  const auth = options.auth === 'oauth' ? bearerTokens(tokenOptions(options)) : signedRequests(key);
   const send = createTransport({
     baseUrl,
     auth,
@@ -147,6 +140,32 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
 async function readJson<T>(send: Send, target: string): Promise<T> {
   const response = await send({ method: 'GET', target, body: Buffer.alloc(0) });
   return (await response.json()) as T;
+}
+
+/**
+ * One access token for the key, as POST /oauth/token issues it: for tools that call the API
+ * themselves (`clearcut token`, curl). An HttpClient with `auth: 'oauth'` takes and renews its own.
+ */
+export function requestAccessToken(options: TokenRequestOptions): Promise<TokenAnswer> {
+  return requestToken(tokenOptions(options));
+}
+
+type TokenRequestOptions = Pick<
+  HttpClientOptions,
+  'url' | 'keyId' | 'secret' | 'audience' | 'scopes' | 'timeoutMs'
+>;
+
+function resolveConnection(options: Omit<TokenRequestOptions, 'audience' | 'scopes'>) {
+  return {
+    baseUrl: apiBaseUrl(options.url),
+    timeoutMs: options.timeoutMs ?? 60_000,
+    keyId: parseKeyId(options.keyId).keyId,
+    secret: typeof options.secret === 'string' ? decodeSigningSecret(options.secret) : options.secret,
+  };
+}
+
+function tokenOptions(options: TokenRequestOptions): TokenOptions {
+  return { ...resolveConnection(options), audience: options.audience ?? 'clearcut', scopes: options.scopes };
 }
 
 function apiBaseUrl(url: string): string {

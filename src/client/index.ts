@@ -19,6 +19,7 @@ export type { StateLog } from '../queue/amqp-bus.js';
 export type { SigningSecret } from '../signing/keys.js';
 export { describeResultEvent } from './describe-event.js';
 export { ApiError, ApiUnreachableError, InvalidJobError, PublishError } from './errors.js';
+export type { TokenAnswer } from './http-auth.js';
 export {
   createHttpClient,
   type HttpClient,
@@ -28,6 +29,7 @@ export {
   type ItemsOptions,
   type ItemsPage,
   type JobStatus,
+  requestAccessToken,
   type SubmittedJob,
   type Usage,
 } from './http-client.js';

@@ -19,6 +19,7 @@ import { errorMessage, UsageError } from '../../errors.js';
 import { KeyFormatError } from '../../signing/errors.js';
 import { parseCommandArgs } from '../args.js';
 import type { CliIo, Command } from '../io.js';
+import { keyFlagOptions, keyFlagsUsage, readKeyFlags } from '../key-flags.js';
 
 const usage = `Usage: clearcut submit [input] --output s3://BUCKET/PREFIX [options]
        clearcut submit --body FILE|- [options]
@@ -43,9 +44,7 @@ Job:
   --job-id ID                   idempotency key (default: a random UUID); a repeated id never runs twice
 
 Signing (flags win over the environment):
-  --key-id ID                   or CLEARCUT_KEY_ID
-  --key-secret SECRET           or CLEARCUT_KEY_SECRET (prefer the variable: flags show in \`ps\`)
-  --key-secret-file PATH        read the secret or PEM private key from a file
+${keyFlagsUsage}
 
 Transport:
   --http URL                    POST /v1/jobs to the HTTP API at URL (e.g. https://api.example.com)
@@ -78,9 +77,7 @@ const options = {
   metadata: { type: 'string' },
   'output-key-template': { type: 'string' },
   'job-id': { type: 'string' },
-  'key-id': { type: 'string' },
-  'key-secret': { type: 'string' },
-  'key-secret-file': { type: 'string' },
+  ...keyFlagOptions,
   http: { type: 'string' },
   tenant: { type: 'string' },
   wait: { type: 'boolean' },
@@ -119,7 +116,7 @@ export const run: Command = async (args, io) => {
   const wait = values.wait === true || follow;
   const timeoutMs = readTimeout(values.timeout, follow ? 0 : 60_000);
   const tenant = wait ? readTenant(values.tenant) : undefined;
-  const { keyId, secret } = await readKey(values, config);
+  const { keyId, secret } = await readKeyFlags('submit', values, config);
   const producer = await createProducer({
     amqpUrl: config.broker.url,
     prefix: config.broker.prefix,
@@ -149,13 +146,6 @@ export const run: Command = async (args, io) => {
   }
 };
 
-async function readKey(values: Values, config: Config): Promise<{ keyId: string; secret: string }> {
-  const keyId = values['key-id'] ?? config.producer.keyId ?? fail('--key-id or CLEARCUT_KEY_ID is required');
-  const secret = (await readSecret(values)) ?? config.producer.keySecret;
-  if (secret === undefined) fail('--key-secret, --key-secret-file or CLEARCUT_KEY_SECRET is required');
-  return { keyId, secret };
-}
-
 /** POST /v1/jobs: the answer is the admission decision, so there is nothing to wait for or follow. */
 async function submitOverHttp(
   url: string,
@@ -172,7 +162,7 @@ async function submitOverHttp(
       `--${following} does not go with --http: the answer is the decision (read the job at its status URL)`,
     );
   }
-  const { keyId, secret } = await readKey(values, config);
+  const { keyId, secret } = await readKeyFlags('submit', values, config);
   let client: HttpClient;
   try {
     client = createHttpClient({ url, keyId, secret });
@@ -308,19 +298,6 @@ function readTimeout(text: string | undefined, fallbackMs: number): number {
   const ms = text === '0' ? 0 : parseDuration(text);
   if (ms === undefined) fail(`--timeout "${text}" is not a duration such as 30s, 5m or 0 (no limit)`);
   return ms;
-}
-
-async function readSecret(values: Values): Promise<string | undefined> {
-  if (values['key-secret'] !== undefined && values['key-secret-file'] !== undefined) {
-    fail('give --key-secret or --key-secret-file, not both');
-  }
-  const file = values['key-secret-file'];
-  if (file === undefined) return values['key-secret'];
-  try {
-    return await readFile(file, 'utf8');
-  } catch (error) {
-    fail(`--key-secret-file ${file}: ${errorMessage(error)}`);
-  }
 }
 
 async function readStdin(): Promise<string> {
