@@ -3,7 +3,7 @@ import { recordAudit } from '../audit/audit.js';
 import type { Database } from '../db/database.js';
 import type { Logger } from '../log.js';
 import type { ModelCatalog } from '../models/catalog.js';
-import { admitEvents, type EventDecision } from '../object-events/admission.js';
+import { admitEvents, type EventDecision, isRetriableRefusal } from '../object-events/admission.js';
 import { contentTypePattern } from '../signing/headers.js';
 import type { AuthOptions } from './authenticate.js';
 import { bodyOf, principalOf } from './authenticate.js';
@@ -15,7 +15,8 @@ import { ProblemError, problem, rejectionProblem } from './problems.js';
 // same trigger rules, de-duplication and loop protection as the AMQP event consumer
 // (src/object-events), limited to the caller's tenant. Status codes are chosen for EventBridge,
 // which retries 429 and 5xx and never other 4xx: 2xx for everything decided (ignored and repeated
-// events too), 429 when a retry can succeed (quotas), 4xx when it never will (to the rule's DLQ).
+// events too), 429 when a retry can make a job (rate, quotas: the event is then not recorded as
+// processed), 4xx when it never will (to the rule's DLQ).
 
 export interface EventBridgeRouteDeps {
   readonly db: Database;
@@ -102,12 +103,14 @@ function answer(reply: FastifyReply, eventId: string, decided: EventDecision): E
   throw new ProblemError(refusal(decided));
 }
 
-/** A refused event as a problem: 429 with the longest Retry-After when a retry can succeed. */
+/**
+ * A refused event as a problem: 429 with the longest Retry-After when any rule's job can be made
+ * on a retry (the jobs already made are repeats then), else the first rule's refusal.
+ */
 function refusal(decided: EventDecision) {
-  const rejections = decided.jobs.flatMap(({ decision }) =>
-    decision.outcome === 'rejected' ? [decision.rejection] : [],
-  );
-  const retriable = rejections.filter((r) => r.reason === 'rate_limited' || r.reason === 'quota_exceeded');
+  const refused = decided.jobs.flatMap(({ decision }) => (decision.outcome === 'rejected' ? [decision] : []));
+  const rejections = refused.map((decision) => decision.rejection);
+  const retriable = refused.filter(isRetriableRefusal).map((decision) => decision.rejection);
   const chosen =
     retriable.length > 0
       ? retriable.reduce((a, b) => ((b.retryAfterSeconds ?? 0) > (a.retryAfterSeconds ?? 0) ? b : a))

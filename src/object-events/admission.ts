@@ -47,7 +47,8 @@ export interface EventContext {
   /**
    * Only this tenant's rules act, and de-duplication is the tenant's own: an HTTP event comes
    * from a tenant's credentials. Undefined: every tenant's rules (the storage system's own queue).
-   * Loop protection always looks at every rule.
+   * Loop protection always looks at every rule, but a tenant hears of it only for an object one
+   * of its own rules matches: where other tenants' outputs lie is none of its business.
    */
   readonly tenantId?: string;
 }
@@ -68,9 +69,11 @@ export async function admitEvents(
   const outcomes = new Map<ObjectEvent, EventOutcome>();
   const matched: ObjectEvent[] = [];
   for (const event of events) {
+    const own = matching(event).length > 0;
     if (!event.created) outcomes.set(event, 'ignored_not_created');
+    else if (tenantId !== undefined && !own) outcomes.set(event, 'ignored_no_rule');
     else if (isUnderAnyOutput(rules, event)) outcomes.set(event, 'ignored_own_output');
-    else if (matching(event).length === 0) outcomes.set(event, 'ignored_no_rule');
+    else if (!own) outcomes.set(event, 'ignored_no_rule');
     else matched.push(event);
   }
   const fresh = await withoutProcessed(tx, scope, matched);
@@ -85,27 +88,41 @@ export async function admitEvents(
     { now: context.now, catalog: context.catalog },
   );
   const decided = candidates.map((c, index) => ({ ...c, decision: decisions[index]! }));
-  await recordProcessed(
-    tx,
-    scope,
-    fresh.flatMap((event) => {
-      const jobs = decided
-        .filter((d) => d.event === event && d.decision.outcome === 'accepted')
-        .map((d) => `${d.request.tenantId}/${d.request.jobId}`);
-      return jobs.length === 0 ? [] : [{ ...event, jobs }];
-    }),
-  );
-
-  return events.map((event) => {
+  const answers = events.map((event) => {
     const jobs = decided
       .filter((d) => d.event === event)
       .map((d) => ({ tenantId: d.request.tenantId, jobId: d.request.jobId, decision: d.decision }));
     return { event, outcome: outcomes.get(event) ?? outcomeOf(jobs.map((j) => j.decision)), jobs };
   });
+  // Only a fully decided event is recorded: one with a job refused for rate or quota stays open,
+  // so a retry (EventBridge's, or the storage system's redelivery) makes that job, while the jobs
+  // already made come back as repeats (their ids are derived from the rule and the version).
+  await recordProcessed(
+    tx,
+    scope,
+    answers.flatMap(({ event, outcome, jobs }) => {
+      if (outcome !== 'accepted') return [];
+      const made = jobs.filter((j) => j.decision.outcome !== 'rejected');
+      return [{ ...event, jobs: made.map((j) => `${j.tenantId}/${j.jobId}`) }];
+    }),
+  );
+  return answers;
 }
 
-/** An event's outcome from its rules' decisions: accepted if any rule's job was. */
+/** A refusal that a later try of the same request can overcome: the job rate or an image quota. */
+export function isRetriableRefusal(decision: Decision): boolean {
+  return (
+    decision.outcome === 'rejected' &&
+    (decision.rejection.reason === 'rate_limited' || decision.rejection.reason === 'quota_exceeded')
+  );
+}
+
+/**
+ * An event's outcome from its rules' decisions: rejected while any rule's job may still be made
+ * on a retry, else accepted if any rule's job was.
+ */
 function outcomeOf(decisions: readonly Decision[]): EventOutcome {
+  if (decisions.some(isRetriableRefusal)) return 'rejected';
   if (decisions.some((d) => d.outcome === 'accepted')) return 'accepted';
   const repeat = (d: Decision) =>
     d.outcome === 'redelivered' || (d.outcome === 'rejected' && d.rejection.reason === 'duplicate');

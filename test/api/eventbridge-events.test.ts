@@ -121,6 +121,22 @@ describe('POST /v1/events/s3', () => {
     expect(await tasksFor(key)).toEqual([]);
   });
 
+  it("tells a tenant nothing of other tenants' outputs: no rule of its own matches, so ignored_no_rule", async () => {
+    // out-beta/cut/ is beta's output; acme has no rule there. The queue (operator scope) still says why.
+    const version = { bucket: 'out-beta', key: 'cut/secret.jpg' };
+    const response = await postEvent(h.base, token, objectCreated(version));
+    expect(response.status).toBe(200);
+    expect(await json(response)).toMatchObject({ outcome: 'ignored_no_rule', jobs: [] });
+    const [viaQueue] = await h.db.transaction((tx) =>
+      admitEvents(
+        tx,
+        [{ index: 0, source: 'aws', name: 'ObjectCreated:Put', created: true, ...version, eTag: 'e1' }],
+        { now: new Date(), catalog: modelCatalog({ defaultModel: 'u2net' }) },
+      ),
+    );
+    expect(viaQueue!.outcome).toBe('ignored_own_output');
+  });
+
   it('answers 200 ignored_not_created for another detail-type (an Object Deleted event)', async () => {
     const deleted = {
       ...example,
@@ -228,6 +244,51 @@ describe('POST /v1/events/s3', () => {
       `UPDATE quota_overrides SET limits = '{"images_per_hour": 2}' WHERE tenant_id = 'gamma'`,
     );
     expect((await postEvent(h.base, gamma, second)).status).toBe(202);
+  });
+
+  it('answers 429 when one rule of two is over quota, records nothing, and makes only the missing job on the retry', async () => {
+    await h.tenant('delta');
+    await h.db.query(
+      `INSERT INTO quota_overrides (tenant_id, limits) VALUES ('delta', '{"images_per_hour": 1}')`,
+    );
+    await addGrant(h.db, 'delta', { bucket: 'delta-in', prefix: '', access: 'read' });
+    const output = (prefix: string) => ({ bucket: 'out-delta', prefix });
+    for (const prefix of ['a/', 'b/']) {
+      await addTrigger(h.db, {
+        tenantId: 'delta',
+        bucket: 'delta-in',
+        prefix: '',
+        suffixes: [],
+        output: output(prefix),
+      });
+    }
+    const delta = await eventToken(h.base, await eventSourceKey(h, 'delta'));
+    const event = objectCreated({ bucket: 'delta-in', key: 'shoe.jpg' });
+    const refused = await postEvent(h.base, delta, event);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await json(refused)).toMatchObject({ reason: 'quota_exceeded' });
+    const [made] = await h.db.query<{ job_id: string }>(
+      `SELECT job_id FROM tasks WHERE tenant_id = 'delta' AND source_key = 'shoe.jpg'`,
+    );
+    const processed = () =>
+      h.db.query(`SELECT 1 FROM processed_events WHERE bucket = 'delta-in' AND key = 'shoe.jpg'`);
+    expect(await processed()).toEqual([]);
+
+    await h.db.query(
+      `UPDATE quota_overrides SET limits = '{"images_per_hour": 2}' WHERE tenant_id = 'delta'`,
+    );
+    const retried = await postEvent(h.base, delta, event);
+    expect(retried.status).toBe(202);
+    const jobs = (await json(retried)).jobs as { jobId: string; outcome: string }[];
+    expect(jobs.map((j) => j.outcome).sort()).toEqual(['accepted', 'repeated']);
+    expect(jobs.find((j) => j.outcome === 'repeated')!.jobId).toBe(made!.job_id);
+    const tasks = await h.db.query<{ job_id: string }>(
+      `SELECT job_id FROM tasks WHERE tenant_id = 'delta' AND source_key = 'shoe.jpg' ORDER BY job_id`,
+    );
+    expect(tasks.map((t) => t.job_id)).toEqual(jobs.map((j) => j.jobId).sort());
+    expect(await processed()).toHaveLength(1);
+    expect((await postEvent(h.base, delta, event)).status).toBe(200);
   });
 
   it('answers a refused rule job with its reason, retriable or not as EventBridge needs', async () => {
