@@ -24,11 +24,6 @@ export interface JobSubmission {
   readonly body: Buffer;
   /** POST /v1/remove: the caller waits, so the job takes the priority lane (AdmissionRequest). */
   readonly priorityLane?: boolean;
-  /**
-   * Runs inside the admission transaction once the job is accepted, before it commits (POST
-   * /v1/remove stages its upload here); a throw undoes the admission: nothing is half-admitted.
-   */
-  readonly onAccepted?: () => Promise<void>;
 }
 
 export interface SubmissionContext {
@@ -42,7 +37,6 @@ interface Prepared {
   readonly digest: string;
   readonly principal: Principal;
   readonly request: AdmissionRequest;
-  readonly onAccepted: (() => Promise<void>) | undefined;
 }
 
 /** Decides several submissions in one transaction (one decision each, in order). */
@@ -65,10 +59,8 @@ export async function submitJobs(
     );
     for (const [position, index] of fresh.entries()) {
       const decision = decisions[position]!;
-      if (decision.outcome === 'accepted') {
+      if (decision.outcome === 'accepted')
         await recordIdempotency(tx, prepared[index]!.ref, prepared[index]!.digest);
-        await prepared[index]!.onAccepted?.();
-      }
       out[index] = { kind: 'decided', decision };
     }
     return out;
@@ -76,13 +68,12 @@ export async function submitJobs(
   return Promise.all(decided.map((submission, index) => settled(submission, prepared[index]!, context.db)));
 }
 
-function prepare({ principal, jobId, body, priorityLane, onAccepted }: JobSubmission): Prepared {
+function prepare({ principal, jobId, body, priorityLane }: JobSubmission): Prepared {
   const ref = { tenantId: principal.tenantId, jobId };
   return {
     ref,
     digest: bodyDigest(body),
     principal,
-    onAccepted,
     request: {
       ...ref,
       ...(priorityLane ? { priorityLane } : {}),

@@ -5,13 +5,14 @@ import { contentTypes } from '../contracts/renditions.js';
 import type { Database } from '../db/database.js';
 import { PermanentError } from '../errors.js';
 import type { ImageLimits } from '../images/decode.js';
+import type { Logger } from '../log.js';
 import type { ModelCatalog } from '../models/catalog.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { AuthOptions } from './authenticate.js';
 import { bodyOf, principalOf } from './authenticate.js';
 import type { Answer, jobAcceptedSchema } from './contracts.js';
-import { submitJobs } from './job-submission.js';
 import { ProblemError, problem, rejectionProblem } from './problems.js';
+import { admitRemove } from './remove-admission.js';
 import { createDecodeSlots } from './remove-decode-slots.js';
 import { readRemoveOptions } from './remove-options.js';
 import { type StagedJob, type StagingArea, stagedJob } from './remove-staging.js';
@@ -20,8 +21,8 @@ import { type ItemOutcome, waitForItem } from './remove-wait.js';
 
 // POST /v1/remove: one image in, its rendition out, run by the worker fleet as a one-item job
 // through the admission core (grants, quotas, reason codes, audit) on the priority lane. The upload
-// is staged in S3 inside the admission transaction, so a refused upload leaves neither a job nor an
-// object; the call waits up to CLEARCUT_API_REMOVE_WAIT, then answers 202 like POST /v1/jobs.
+// is staged in S3 before admission and deleted again when the call is refused (remove-admission.ts);
+// the call waits up to CLEARCUT_API_REMOVE_WAIT, then answers 202 like POST /v1/jobs.
 
 export interface RemoveSettings {
   readonly store: BlobStore;
@@ -36,6 +37,7 @@ export interface RemoveRouteDeps {
   readonly db: Database;
   readonly catalog: ModelCatalog;
   readonly now: () => Date;
+  readonly log: Logger;
   readonly authenticate: (options: AuthOptions) => preHandlerAsyncHookHandler;
   /** Undefined when CLEARCUT_API_STAGING_BUCKET is unset: the route answers 404 saying so. */
   readonly remove: RemoveSettings | undefined;
@@ -86,32 +88,16 @@ export function registerRemoveRoute(app: FastifyInstance, deps: RemoveRouteDeps)
         { tenantId: principal.tenantId, jobId, image: upload.image, format: image.format },
         read.options,
       );
-      const [submission] = await submitJobs(
-        [
-          {
-            principal,
-            jobId,
-            body: staged.body,
-            priorityLane: true,
-            onAccepted: async () => {
-              await settings.store.put(staged.upload.bucket, staged.upload.key, upload.image, {
-                contentType: contentTypes[image.format],
-              });
-            },
-          },
-        ],
-        { db: deps.db, catalog: deps.catalog, now: deps.now() },
+      const submission = await admitRemove(
+        { ...deps, store: settings.store },
+        { principal, jobId, staged, image: upload.image, format: image.format },
       );
-      if (submission?.kind === 'decided' && submission.decision.outcome === 'rejected') {
+      if (submission.kind === 'decided' && submission.decision.outcome === 'rejected') {
         throw new ProblemError(rejectionProblem(submission.decision.rejection));
       }
       const ref = { tenantId: principal.tenantId, jobId };
-      const outcome = await waitForItem(
-        deps.db,
-        ref,
-        settings.waitMs,
-        AbortSignal.any([closed(reply), closing.signal]),
-      );
+      const ended = waitEnds(reply, closing.signal);
+      const outcome = await waitForItem(deps.db, ref, settings.waitMs, ended.signal).finally(ended.release);
       reply.header('clearcut-job-id', jobId);
       if (outcome === undefined) {
         reply.code(202).header('location', statusUrl(jobId)).header('retry-after', '1');
@@ -119,7 +105,7 @@ export function registerRemoveRoute(app: FastifyInstance, deps: RemoveRouteDeps)
           jobId,
           status: 'accepted',
           statusUrl: statusUrl(jobId),
-          repeated: submission?.kind === 'repeated',
+          repeated: submission.kind === 'repeated',
         };
         return accepted;
       }
@@ -172,9 +158,22 @@ async function sendRendition(
   return reply.send(object.body);
 }
 
-/** Aborts when the connection closes before the answer: nobody is left to wait for. */
-function closed(reply: FastifyReply): AbortSignal {
+/**
+ * Aborts when the connection closes before the answer (nobody is left to wait for) or the server
+ * shuts down. (Plain listeners: with AbortSignal.any, a shutdown under load was once not seen and
+ * the wait ran its full length.) `release` drops the listeners again.
+ */
+function waitEnds(reply: FastifyReply, closing: AbortSignal) {
   const controller = new AbortController();
-  reply.raw.once('close', () => controller.abort());
-  return controller.signal;
+  const end = () => controller.abort();
+  reply.raw.once('close', end);
+  closing.addEventListener('abort', end, { once: true });
+  if (closing.aborted) end();
+  return {
+    signal: controller.signal,
+    release: () => {
+      closing.removeEventListener('abort', end);
+      reply.raw.off('close', end);
+    },
+  };
 }

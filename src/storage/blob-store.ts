@@ -89,6 +89,8 @@ export interface BlobStore {
   head(bucket: string, key: string): Promise<BlobInfo | undefined>;
   /** Keys under `prefix` in S3 order, fetched one page (≤ 1,000 keys) at a time as the caller iterates. */
   list(bucket: string, prefix: string, options?: ListOptions): AsyncIterable<ListedBlob>;
+  /** Deletes the object; deleting one that does not exist succeeds (S3's rule). */
+  delete(bucket: string, key: string): Promise<void>;
   /** Creates the bucket unless this account already has it (tests and the demo). */
   createBucket(bucket: string): Promise<void>;
   /** Closes idle connections; the store must not be used afterwards. */

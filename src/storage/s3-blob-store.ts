@@ -2,6 +2,7 @@ import { addAbortSignal, Readable } from 'node:stream';
 import {
   type BucketLocationConstraint,
   CreateBucketCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
@@ -158,6 +159,12 @@ export function createS3BlobStore(config: Config['storage']): BlobStore {
           );
         }
       } while (continuationToken);
+    },
+
+    async delete(bucket, key) {
+      const request: StorageRequest = { action: 'DELETE', bucket, key };
+      checkLocation(request);
+      await attempt(request, () => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })));
     },
 
     async createBucket(bucket) {

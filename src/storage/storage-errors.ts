@@ -27,7 +27,7 @@ export type StorageError = PermanentError | TransientError;
 
 /** What was being done, for messages and for telling the caller's abort from other failures. */
 export interface StorageRequest {
-  readonly action: 'GET' | 'PUT' | 'HEAD' | 'LIST' | 'CREATE BUCKET';
+  readonly action: 'GET' | 'PUT' | 'HEAD' | 'LIST' | 'DELETE' | 'CREATE BUCKET';
   readonly bucket: string;
   readonly key?: string;
   readonly signal?: AbortSignal | undefined;
@@ -38,6 +38,7 @@ const permissionFor: Record<StorageRequest['action'], string> = {
   PUT: 's3:PutObject',
   HEAD: 's3:GetObject',
   LIST: 's3:ListBucket',
+  DELETE: 's3:DeleteObject',
   'CREATE BUCKET': 's3:CreateBucket',
 };
 

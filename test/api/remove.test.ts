@@ -135,6 +135,15 @@ describe('POST /v1/remove', () => {
     const other = await signedFetch(stack.base, key, { ...call, body: await smallProductPng(1) });
     expect(other.status).toBe(409);
     expect(await other.json()).toMatchObject({ reason: 'duplicate' });
+    // The refused upload was deleted again; the job's own upload and rendition stay.
+    const staged = (await stack.stagedKeys()).filter((key) =>
+      key.startsWith('remove/acme/remove-twice/upload-'),
+    );
+    expect(staged).toEqual([
+      expect.stringMatching(/^remove\/acme\/remove-twice\/upload-[0-9a-f]{64}\.cutout\.png$/),
+      expect.stringMatching(/^remove\/acme\/remove-twice\/upload-[0-9a-f]{64}\.png$/),
+    ]);
+    expect(staged[0]!.startsWith(staged[1]!.replace(/\.png$/, ''))).toBe(true);
   });
 
   it('answers 202 with the job when the wait runs out, and the retry answers the bytes once they exist', async () => {
