@@ -20,7 +20,7 @@ export interface DeliveryDeps {
   readonly config: WebhooksConfig;
   readonly log: Logger;
   readonly metrics?: WebhookMetrics;
-  /** DNS resolution (tests substitute one); the system resolver by default. */
+  /** DNS resolution (tests substitute one); DNS with a /etc/hosts fallback by default. */
   readonly lookup?: Lookup;
   /** An attempt ended and freed its slot: there may be more to claim now. */
   readonly onSettled?: () => void;
@@ -130,7 +130,13 @@ async function attempt(deps: DeliveryDeps, delivery: ClaimedDelivery, at: Date):
     // The same checks as at `add`, again: settings and DNS answers change.
     const url = parseWebhookUrl(delivery.url, config);
     if (typeof url === 'string') return unsent(url);
-    const target = await resolveTarget(url, { allowPrivate: config.allowPrivateAddresses }, deps.lookup);
+    // The attempt's total timeout covers resolution too: a hung resolver fails the attempt
+    // well within its lease.
+    const target = await resolveTarget(
+      url,
+      { allowPrivate: config.allowPrivateAddresses },
+      { lookup: deps.lookup, timeoutMs: config.timeoutMs },
+    );
     const secrets = [delivery.secretSealed, delivery.previousSecretSealed]
       .filter((sealed) => sealed !== null)
       .map((sealed) => openWebhookSecret(deps.masterKey, delivery.endpointId, sealed));
@@ -139,7 +145,10 @@ async function attempt(deps: DeliveryDeps, delivery: ClaimedDelivery, at: Date):
       'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
       'webhook-signature': signatureHeader(secrets, delivery.messageId, at, delivery.body),
     };
-    return await sendWebhook(url, target, headers, delivery.body, config);
+    const sent = await sendWebhook(url, target, headers, delivery.body, config, {
+      leftMs: config.timeoutMs - (performance.now() - started),
+    });
+    return { ...sent, latencyMs: Math.round(performance.now() - started) };
   } catch (error) {
     return unsent(errorMessage(error));
   }

@@ -48,12 +48,16 @@ export async function addWebhookEndpoint(
   masterKey: Buffer,
   policy: TargetPolicy,
   input: AddEndpoint,
-  { lookup, actor = operator }: { lookup?: Lookup; actor?: Actor } = {},
+  {
+    lookup,
+    resolveTimeoutMs,
+    actor = operator,
+  }: { lookup?: Lookup; resolveTimeoutMs?: number; actor?: Actor } = {},
 ): Promise<{ endpoint: WebhookEndpoint; secret: string }> {
   const url = parseWebhookUrl(input.url, policy);
   if (typeof url === 'string') throw new WebhookAdminError('invalid_url', url);
   try {
-    await resolveTarget(url, policy, lookup);
+    await resolveTarget(url, policy, { lookup, timeoutMs: resolveTimeoutMs });
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     if (code === 'refused_address' || code === 'unresolvable') {

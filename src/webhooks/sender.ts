@@ -34,6 +34,8 @@ export function sendWebhook(
   headers: Readonly<Record<string, string>>,
   body: string,
   limits: SendLimits,
+  /** What is left of the attempt's `timeoutMs` after resolving the host (all of it by default). */
+  { leftMs = limits.timeoutMs }: { leftMs?: number } = {},
 ): Promise<SendResult> {
   const secure = url.protocol === 'https:';
   const started = performance.now();
@@ -61,7 +63,7 @@ export function sendWebhook(
     };
     const total = setTimeout(
       () => finish({ broken: true, error: `no complete answer within ${limits.timeoutMs} ms` }),
-      limits.timeoutMs,
+      Math.max(0, leftMs),
     );
     const connecting = setTimeout(
       () => finish({ broken: true, error: `no connection within ${limits.connectTimeoutMs} ms` }),

@@ -73,17 +73,17 @@ describe('resolveTarget', () => {
       addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
 
   it('returns the vetted address a name resolves to', async () => {
-    const target = await resolveTarget(
-      new URL('https://hooks.example.com/x'),
-      strict,
-      lookupTo('93.184.215.14'),
-    );
+    const target = await resolveTarget(new URL('https://hooks.example.com/x'), strict, {
+      lookup: lookupTo('93.184.215.14'),
+    });
     expect(target).toEqual({ address: '93.184.215.14', family: 4 });
   });
 
   it('refuses a name when any of its addresses is refused', async () => {
     await expect(
-      resolveTarget(new URL('https://mixed.example.com/'), strict, lookupTo('93.184.215.14', '10.0.0.7')),
+      resolveTarget(new URL('https://mixed.example.com/'), strict, {
+        lookup: lookupTo('93.184.215.14', '10.0.0.7'),
+      }),
     ).rejects.toMatchObject({
       code: 'refused_address',
       message: expect.stringContaining(
@@ -96,10 +96,12 @@ describe('resolveTarget', () => {
     const never = async () => {
       throw new Error('DNS asked');
     };
-    await expect(resolveTarget(new URL('https://[::1]:8443/'), strict, never)).rejects.toMatchObject({
+    await expect(
+      resolveTarget(new URL('https://[::1]:8443/'), strict, { lookup: never }),
+    ).rejects.toMatchObject({
       code: 'refused_address',
     });
-    expect(await resolveTarget(new URL('https://[::1]:8443/'), lenient, never)).toEqual({
+    expect(await resolveTarget(new URL('https://[::1]:8443/'), lenient, { lookup: never })).toEqual({
       address: '::1',
       family: 6,
     });
@@ -109,9 +111,27 @@ describe('resolveTarget', () => {
     const failing = async () => {
       throw Object.assign(new Error('not found'), { code: 'ENOTFOUND' });
     };
-    await expect(resolveTarget(new URL('https://nowhere.invalid/'), strict, failing)).rejects.toMatchObject({
+    await expect(
+      resolveTarget(new URL('https://nowhere.invalid/'), strict, { lookup: failing }),
+    ).rejects.toMatchObject({
       code: 'unresolvable',
       message: 'nowhere.invalid does not resolve (ENOTFOUND)',
+    });
+  });
+
+  it('gives up on a resolver that never answers once its time is up', async () => {
+    const hanging = () => new Promise<never>(() => {});
+    await expect(
+      resolveTarget(new URL('https://slow.example.com/'), strict, { lookup: hanging, timeoutMs: 50 }),
+    ).rejects.toMatchObject({
+      code: 'unresolvable',
+      message: 'slow.example.com did not resolve within 50 ms',
+    });
+  });
+
+  it('resolves a name only /etc/hosts knows (localhost) with the default resolver', async () => {
+    await expect(resolveTarget(new URL('https://localhost:8443/'), lenient)).resolves.toMatchObject({
+      address: expect.stringMatching(/^(127\.0\.0\.1|::1)$/),
     });
   });
 });

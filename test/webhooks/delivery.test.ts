@@ -359,6 +359,45 @@ describe('webhook delivery', () => {
     expect(receiver.received).toHaveLength(1);
   });
 
+  it('fails an attempt whose DNS lookup hangs at the total timeout, well within its lease', async () => {
+    tenants += 1;
+    const tenantId = `acme-${tenants}`;
+    await createTenant(db, tenantId, 'unlimited');
+    const hanging: Lookup = () => new Promise(() => {});
+    // `add` resolves too, bounded the same way: refused, not held open.
+    await expect(
+      addWebhookEndpoint(
+        db,
+        masterKey,
+        lenient,
+        { tenantId, url: 'http://slow-dns.example.test/in', events: ['job.completed'] },
+        { lookup: hanging, resolveTimeoutMs: 50 },
+      ),
+    ).rejects.toMatchObject({
+      code: 'unresolvable',
+      message: 'slow-dns.example.test did not resolve within 50 ms',
+    });
+    const { endpoint } = await addWebhookEndpoint(
+      db,
+      masterKey,
+      lenient,
+      { tenantId, url: 'http://slow-dns.example.test/in', events: ['job.completed'] },
+      { lookup: async () => [{ address: '127.0.0.1', family: 4 }] },
+    );
+    await queueEvent(tenantId, 'job.completed');
+    const [delivery] = await deliverUntil(endpoint.id, (found) => found[0]!.attempts === 1, {
+      lookup: hanging,
+    });
+    const [attempt] = delivery!.log;
+    expect(attempt).toMatchObject({
+      statusCode: null,
+      error: 'slow-dns.example.test did not resolve within 1000 ms',
+    });
+    // The claim's lease is the timeout + 30 s: the attempt ended long before another loop could take it.
+    expect(attempt!.latencyMs).toBeLessThan(config.timeoutMs + 30_000);
+    expect(delivery).toMatchObject({ status: 'pending' });
+  });
+
   it('gives an endpoint that hangs only its share of the slots: others are delivered meanwhile', async () => {
     const slow = await setUp();
     slow.receiver.answer = () => 'hang';
