@@ -70,6 +70,9 @@ export async function addWebhookEndpoint(
   const endpoint = await db.transaction(async (tx) => {
     await requireTenant(tx, input.tenantId);
     await requireMatchingMasterKey(tx, masterKey);
+    // One add per tenant at a time, so two cannot both count 19 and make 21. NO KEY UPDATE: it
+    // does not wait for (or hold up) the key-share locks that inserting the tenant's jobs takes.
+    await tx.query('SELECT 1 FROM tenants WHERE id = $1 FOR NO KEY UPDATE', [input.tenantId]);
     const [count] = await tx.query<{ n: number }>(
       'SELECT count(*)::int AS n FROM webhook_endpoints WHERE tenant_id = $1',
       [input.tenantId],
