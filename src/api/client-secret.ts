@@ -39,31 +39,44 @@ export function basicCredentials(
   }
 }
 
+/**
+ * The one answer to a client that failed to authenticate by secret, whatever the cause (unknown
+ * key, wrong secret, a signing key, revoked or expired): the caller is not yet anyone, so it
+ * learns nothing of our keys. The cause goes to the server log (SecretRefusal.detail).
+ */
+export const clientSecretRefused =
+  'client authentication failed: the client id and secret must be those of an active event-source key (`clearcut keys create --purpose event-source`); a signing key authenticates with a client assertion instead (client_secret_jwt or private_key_jwt)';
+
+/** A refused secret: the generic answer, and the cause for the server log only. */
+export type SecretRefusal = OAuthError & { readonly detail: string };
+
+const refused = (detail: string): SecretRefusal => ({
+  error: 'invalid_client',
+  description: clientSecretRefused,
+  detail,
+});
+
 export async function verifyClientSecret(
   credentials: SecretCredentials,
   context: { readonly getKey: GetKey; readonly now: Date },
-): Promise<{ client: Pick<Principal, 'tenantId' | 'keyId'> } | OAuthError> {
+): Promise<{ client: Pick<Principal, 'tenantId' | 'keyId'> } | SecretRefusal> {
   const { clientId } = credentials;
-  if (!isKeyId(clientId))
-    return invalidClient('the client id must be an event-source key id (ck_live_… or ck_test_…)');
+  if (!isKeyId(clientId)) return refused('the client id is not a key id');
   const key = await context.getKey(clientId);
-  if (key === undefined) return invalidClient(`no key ${clientId}`);
+  if (key === undefined) return refused(`no key ${clientId}`);
   if (key.purpose !== 'event-source' || key.algorithm !== 'hmac-sha256') {
-    return invalidClient(
-      `key ${clientId} is a signing key: it proves itself with a client assertion (client_secret_jwt or private_key_jwt) and never sends its secret; for an EventBridge connection make one with \`clearcut keys create --tenant ${key.tenantId} --purpose event-source\``,
-    );
+    return refused(`key ${clientId} (tenant ${key.tenantId}) is a signing key and sent its secret`);
   }
   const refusal = keyRefusal(key, context.now);
-  if (refusal) return invalidClient(refusal.rejection.message);
+  if (refusal) return refused(refusal.rejection.message);
   let given: Buffer;
   try {
     const decoded = decodeSigningSecret(credentials.secret);
     if (decoded.algorithm !== 'hmac-sha256') throw new Error('not an HMAC secret');
     given = decoded.secret;
   } catch {
-    return invalidClient(`the client secret is wrong for key ${clientId}`);
+    return refused(`the client secret for key ${clientId} is not an HMAC secret (cks_…)`);
   }
-  if (!timingSafeEqual(given, key.secret))
-    return invalidClient(`the client secret is wrong for key ${clientId}`);
+  if (!timingSafeEqual(given, key.secret)) return refused(`the client secret is wrong for key ${clientId}`);
   return { client: { tenantId: key.tenantId, keyId: clientId } };
 }

@@ -3,6 +3,7 @@ import { nonceLedger } from '../admission/nonces.js';
 import { recordAudit } from '../audit/audit.js';
 import type { Database } from '../db/database.js';
 import type { KeyPurpose } from '../keys/signing-key.js';
+import type { Logger } from '../log.js';
 import type { AccessTokenIssuer } from './access-tokens.js';
 import {
   jwtBearerAssertionType,
@@ -24,6 +25,7 @@ export interface OAuthRouteDeps {
   readonly issuer: string;
   readonly now: () => Date;
   readonly windowMs: number;
+  readonly log: Logger;
 }
 
 type Client = Pick<Principal, 'tenantId' | 'keyId'> & {
@@ -160,7 +162,15 @@ async function authenticateClient(
       return { error: 'invalid_client', description: 'client_id differs from the Basic client id' };
     }
     const verified = await verifyClientSecret(credentials, { getKey: deps.getKey, now });
-    return 'error' in verified ? verified : { ...verified.client, purpose: 'event-source' };
+    if ('error' in verified) {
+      // The caller gets one generic answer; why is for the operator.
+      deps.log.info(
+        { clientId: credentials.clientId, method: credentials.method, why: verified.detail },
+        'client secret refused',
+      );
+      return { error: verified.error, description: verified.description };
+    }
+    return { ...verified.client, purpose: 'event-source' };
   }
   if (single('client_assertion_type') !== jwtBearerAssertionType || assertion === undefined) {
     return {
