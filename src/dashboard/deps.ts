@@ -1,5 +1,6 @@
 import type { Database } from '../db/database.js';
 import type { Logger } from '../log.js';
+import type { BlobStore } from '../storage/blob-store.js';
 import type { DeadLetterDesk } from './dead-letter-desk.js';
 import type { ProcessProbe } from './process-probes.js';
 import type { SessionTokens } from './session-tokens.js';
@@ -25,8 +26,8 @@ export interface DashboardDeps {
   readonly sessions: SessionTokens;
   /** GET /v1/usage's computation, handed in: the dashboard shows the same numbers. */
   readonly usage: (tenantId: string, now: Date) => Promise<UsageWindows>;
-  /** Reads a results manifest (JSON lines) from S3, at most `maxBytes`. */
-  readonly readManifest: (location: { bucket: string; key: string }, maxBytes: number) => Promise<Buffer>;
+  /** Opens results manifests (JSON lines) in S3 as streams, so a download never sits in memory. */
+  readonly manifests: Pick<BlobStore, 'openRead'>;
   readonly deadLetters: DeadLetterDesk;
   readonly processes: readonly ProcessProbe[];
   /** Cookies carry Secure when browsers reach the API over HTTPS (CLEARCUT_API_PUBLIC_URL). */

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { messageIdPattern } from '../contracts/identifiers.js';
+import { PermanentError } from '../errors.js';
 import {
   decodeCursor,
   isItemCursor,
@@ -19,7 +20,8 @@ import { showPage } from './page.js';
 
 const jobsPerPage = 25;
 const failuresPerPage = 50;
-const manifestMaxBytes = 64 * 1024 * 1024;
+// A bound on what one download sends, not on memory: the manifest is streamed from S3.
+const manifestMaxBytes = 1024 * 1024 * 1024;
 
 export function progressOf(
   job: Pick<JobProgress, 'total' | 'listed' | 'succeeded' | 'failed' | 'state' | 'finalized'>,
@@ -131,10 +133,26 @@ export function registerJobPages(app: FastifyInstance, deps: DashboardDeps): voi
         `Job ${job.jobId} has no results manifest yet: it is written when the job completes.`,
       );
     }
-    const body = await deps.readManifest(job.manifest, manifestMaxBytes);
+    const { bucket, key } = job.manifest;
+    const object = await deps.manifests
+      .openRead(bucket, key, { maxBytes: manifestMaxBytes })
+      .catch((error: unknown) => {
+        if (error instanceof PermanentError && error.code === 'not_found') return undefined;
+        throw error;
+      });
+    if (object === undefined) {
+      return refuse(
+        reply,
+        404,
+        'Manifest gone',
+        `The results manifest of job ${job.jobId} is no longer at s3://${bucket}/${key} (deleted or expired).`,
+      );
+    }
+    // Fastify destroys the stream when the browser goes away, which closes the S3 connection.
+    if (object.size !== undefined) reply.header('content-length', String(object.size));
     return reply
       .type('application/x-ndjson; charset=utf-8')
       .header('content-disposition', `attachment; filename="${job.jobId}.manifest.jsonl"`)
-      .send(body);
+      .send(object.body);
   });
 }

@@ -25,7 +25,7 @@ export function createDashboardDeps(
       issuer: config.api.issuer,
       ttlMs: config.dashboard.sessionTtlMs,
     }),
-    readManifest: async ({ bucket, key }, maxBytes) => (await store.get(bucket, key, { maxBytes })).body,
+    manifests: store,
     deadLetters: createDeadLetterDesk({
       brokerUrl: config.broker.url,
       prefix: config.broker.prefix,

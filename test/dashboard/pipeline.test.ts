@@ -4,6 +4,7 @@ import { freePort } from '../../infra/dev/demo/children.js';
 import { type ApiService, startApi } from '../../src/api/service.js';
 import { loadConfig } from '../../src/config.js';
 import { issueSignInLink } from '../../src/dashboard/sign-in-link.js';
+import { findJobs } from '../../src/jobs/job-progress.js';
 import { createLogger } from '../../src/log.js';
 import { createPipelineHarness, type PipelineHarness } from '../e2e/pipeline-harness.js';
 import type { TestKey } from '../gateway/harness.js';
@@ -56,6 +57,7 @@ async function signedIn(
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(url.replace('localhost', '127.0.0.1'));
+  await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL(/\/dashboard\/(admin)?$/);
   return { context, page };
 }
@@ -111,6 +113,16 @@ describe('the dashboard over a running pipeline', () => {
       .split('\n')
       .map((line) => JSON.parse(line));
     expect(lines.map((l) => l.status).sort()).toEqual(['failed', ...Array(6).fill('succeeded')]);
+    // Streamed from S3 with the object's own length; a manifest gone from S3 is a 404 that says so.
+    const [finished] = await findJobs(p.h.db, jobId, key.tenantId);
+    const stored = await p.s3.store.get(finished!.manifest!.bucket, finished!.manifest!.key, {
+      maxBytes: 1 << 20,
+    });
+    expect(manifest.headers()['content-length']).toBe(String(stored.size));
+    await p.s3.store.delete(finished!.manifest!.bucket, finished!.manifest!.key);
+    const gone = await page.request.get(`${base}/dashboard/jobs/${jobId}/manifest`);
+    expect(gone.status()).toBe(404);
+    expect(await gone.text()).toContain('is no longer at s3://');
 
     await page.goto(`${base}/dashboard/`);
     const hourly = await page.locator('#hourly-table tbody td').allTextContents();

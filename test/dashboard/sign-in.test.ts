@@ -58,9 +58,15 @@ async function signedIn(
 ): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext();
   const page = await context.newPage();
-  await page.goto(await link(tenantId, admin));
-  await page.waitForURL(/\/dashboard\/(admin)?$/);
+  await signInThrough(page, await link(tenantId, admin));
   return { context, page };
+}
+
+/** Opens a sign-in link and presses its button, as a person does (a mere GET uses nothing up). */
+async function signInThrough(page: Page, url: string): Promise<void> {
+  await page.goto(url);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(/\/dashboard\/(admin)?$/);
 }
 
 const statusOf = async (page: Page, path: string) => (await page.goto(`${h.base}${path}`))!.status();
@@ -100,14 +106,44 @@ describe('the dashboard in Chromium', () => {
     await context.close();
   });
 
-  it('refuses a link the second time, and an expired link', async () => {
+  it('uses a link up only when its button is pressed, refuses it the second time, and an expired link', async () => {
     const url = await link('acme');
     const first = await browser.newContext();
-    expect((await (await first.newPage()).goto(url))!.status()).toBe(200);
+    const page = await first.newPage();
+    // A mail scanner fetching the link (twice, even) leaves it usable.
+    for (let i = 0; i < 2; i++) {
+      expect((await page.goto(url))!.status()).toBe(200);
+      expect(await page.locator('h1').textContent()).toBe('Sign in to ClearCut as tenant acme');
+    }
+    expect(await statusOf(page, '/dashboard/')).toBe(401);
+    await page.goto(url);
+    await screenshot(page, 'sign-in');
+    expect(await seriousViolations(page)).toEqual([]);
+    // The button works by keyboard.
+    await page.getByRole('button', { name: 'Sign in' }).focus();
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${h.base}/dashboard/`);
     const second = await browser.newContext();
     const again = await second.newPage();
     expect((await again.goto(url))!.status()).toBe(403);
     expect(await again.locator('main').textContent()).toContain('has been used already');
+    const token = new URL(url).searchParams.get('token')!;
+    const replayed = await again.request.post(`${h.base}/dashboard/sign-in`, {
+      form: { token },
+      headers: { origin: h.base },
+    });
+    expect(replayed.status()).toBe(403);
+    expect(await replayed.text()).toContain('has been used already');
+    expect(await statusOf(again, '/dashboard/')).toBe(401);
+
+    // A form on another site cannot sign a browser in, even with a good token.
+    const fresh = new URL(await link('acme')).searchParams.get('token')!;
+    const forged = await again.request.post(`${h.base}/dashboard/sign-in`, {
+      form: { token: fresh },
+      headers: { origin: 'https://evil.example' },
+    });
+    expect(forged.status()).toBe(403);
+    expect(await forged.text()).toContain('came from another site');
     expect(await statusOf(again, '/dashboard/')).toBe(401);
 
     const expired = await createLink(
@@ -141,6 +177,23 @@ describe('the dashboard in Chromium', () => {
     expect(await page.locator('main').textContent()).toContain('There is no job rival-secret-job of yours.');
     await page.goto(`${h.base}/dashboard/jobs`);
     expect(await page.locator('#jobs').textContent()).not.toContain('rival');
+    await context.close();
+  });
+
+  it("keeps polling a job's progress after a failed answer, and stops on 401", async () => {
+    const { context, page } = await signedIn('acme');
+    const answers: number[] = [];
+    await page.route('**/dashboard/jobs/acme-job/progress', async (route) => {
+      // An API restart (502), a real answer, then a signed-out session (401).
+      const status = [502, 200][answers.length] ?? 401;
+      answers.push(status);
+      if (status === 200) return route.continue();
+      return route.fulfill({ status, body: 'no' });
+    });
+    await page.goto(`${h.base}/dashboard/jobs/acme-job`);
+    await page.locator('.progress-text', { hasText: 'updates stopped (signed out)' }).waitFor();
+    expect(answers).toEqual([502, 200, 401]);
+    expect(await page.locator('.progress').getAttribute('data-stopped')).toBe('401');
     await context.close();
   });
 
@@ -283,8 +336,7 @@ describe('the dashboard in Chromium', () => {
     expect(printed.err).toMatch(/^One sign-in, until \d{4}-\d\d-\d\d/);
     const context = await browser.newContext();
     const page = await context.newPage();
-    await page.goto(printed.out);
-    await page.waitForURL(`${h.base}/dashboard/`);
+    await signInThrough(page, printed.out);
     expect(await page.locator('h1').textContent()).toBe('Usage of acme');
     await context.close();
 
@@ -299,6 +351,79 @@ describe('the dashboard in Chromium', () => {
     const unknown = await runCli(env, 'dashboard', 'link', '--tenant', 'nobody');
     expect(unknown.status).toBe(1);
     expect(unknown.err).toContain('nobody');
+  });
+
+  it('audits issuing links, signing in and signing out', async () => {
+    const env = { ...h.environment.env, CLEARCUT_API_PUBLIC_URL: h.base };
+    const printed = await runCli(env, 'dashboard', 'link', '--admin', '--tenant', 'rival');
+    expect(printed.status, printed.err).toBe(0);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await signInThrough(page, printed.out);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/sign-out$/);
+    await context.close();
+    const rows = await h.db.query<{ source: string; outcome: string; detail: string }>(
+      `SELECT source, outcome, detail FROM audit_log
+       WHERE tenant_id = 'rival' AND outcome LIKE 'dashboard.%' ORDER BY id`,
+    );
+    expect(rows).toEqual([
+      {
+        source: 'admin',
+        outcome: 'dashboard.link_issued',
+        detail: expect.stringMatching(/^operator sign-in link, usable until \d{4}-/),
+      },
+      {
+        source: 'api',
+        outcome: 'dashboard.signed_in',
+        detail: expect.stringMatching(/^operator session \w+ from /),
+      },
+      {
+        source: 'api',
+        outcome: 'dashboard.signed_out',
+        detail: expect.stringMatching(/^operator session \w+ from /),
+      },
+    ]);
+  });
+
+  it("revokes a tenant's sessions and unused links with `clearcut dashboard revoke`, then everyone's", async () => {
+    const env = h.environment.env;
+    const acmeBrowsers = [await signedIn('acme'), await signedIn('acme', true)];
+    const rivalBrowser = await signedIn('rival');
+    const unused = await link('acme');
+    const revoked = await runCli(env, 'dashboard', 'revoke', '--tenant', 'acme');
+    expect(revoked.status, revoked.err).toBe(0);
+    expect(revoked.out).toMatch(/^acme: ([2-9]|\d\d+) sessions ended, [1-9]\d* unused links revoked\.$/);
+    for (const { page } of acmeBrowsers) expect(await statusOf(page, '/dashboard/jobs')).toBe(401);
+    expect(await statusOf(rivalBrowser.page, '/dashboard/jobs')).toBe(200);
+    const late = await browser.newContext();
+    const latePage = await late.newPage();
+    expect((await latePage.goto(unused))!.status()).toBe(403);
+    expect(await latePage.locator('main').textContent()).toContain('was revoked');
+    const [audited] = await h.db.query<{ detail: string }>(
+      `SELECT detail FROM audit_log WHERE tenant_id = 'acme' AND outcome = 'dashboard.revoked'`,
+    );
+    expect(`acme: ${audited?.detail}.`).toBe(revoked.out);
+
+    const everyone = await runCli(env, 'dashboard', 'revoke', '--all');
+    expect(everyone.status, everyone.err).toBe(0);
+    expect(everyone.out).toMatch(/^Everyone: [1-9]\d* sessions ended, \d+ unused links revoked\.$/);
+    expect(await statusOf(rivalBrowser.page, '/dashboard/jobs')).toBe(401);
+    // A new link works again afterwards.
+    const fresh = await signedIn('acme');
+    expect(await statusOf(fresh.page, '/dashboard/jobs')).toBe(200);
+
+    for (const wrong of [[], ['--all', '--tenant', 'acme']]) {
+      expect(await runCli(env, 'dashboard', 'revoke', ...wrong)).toMatchObject({
+        status: 2,
+        err: 'clearcut dashboard revoke: give either --tenant TENANT or --all',
+      });
+    }
+    const unknown = await runCli(env, 'dashboard', 'revoke', '--tenant', 'nobody');
+    expect(unknown.status).toBe(1);
+    expect(unknown.err).toContain('nobody');
+    for (const b of [...acmeBrowsers, rivalBrowser, fresh]) await b.context.close();
+    await late.close();
   });
 
   it("reads a process's readiness and metrics from its own ops routes", async () => {

@@ -55,7 +55,14 @@ describe('npm run demo', () => {
       print: (line) => printed.push(line),
       // While the demo serves: the printed link signs in, and the session shows the demo's job.
       serve: async (url) => {
-        const signIn = await fetch(url.replace('localhost', '127.0.0.1'), { redirect: 'manual' });
+        // As the sign-in page's button does: the token posted from the dashboard's own origin.
+        const link = new URL(url.replace('localhost', '127.0.0.1'));
+        const signIn = await fetch(`${link.origin}/dashboard/sign-in`, {
+          method: 'POST',
+          redirect: 'manual',
+          headers: { origin: link.origin },
+          body: new URLSearchParams({ token: link.searchParams.get('token') ?? '' }),
+        });
         const cookie = /clearcut_dashboard=[^;]+/.exec(signIn.headers.get('set-cookie') ?? '')?.[0] ?? '';
         const jobId = /submitted one signed job (\S+):/.exec(printed.join('\n'))?.[1] ?? '?';
         const page = await fetch(

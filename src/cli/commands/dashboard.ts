@@ -1,4 +1,4 @@
-import { issueSignInLink } from '../../dashboard/sign-in-link.js';
+import { issueSignInLink, revokeDashboardAccess } from '../../dashboard/sign-in-link.js';
 import { UsageError } from '../../errors.js';
 import { durationOption, runSubcommand, withDatabase } from '../admin.js';
 import { parseCommandArgs } from '../args.js';
@@ -49,6 +49,32 @@ export const run: Command = (args, io) =>
           io.out(link.url);
           io.err(
             `One sign-in, until ${formatTime(link.expiresAt)}. Anyone with the link can use it: send it privately.`,
+          );
+          return 0;
+        },
+      },
+      revoke: {
+        help: [
+          'Usage: clearcut dashboard revoke --tenant TENANT',
+          '       clearcut dashboard revoke --all',
+          "  Ends the tenant's dashboard sessions (operator sessions opened with --tenant TENANT too) and",
+          '  revokes its sign-in links not used yet; --all does so for every tenant and operator. Takes',
+          '  effect on the next request of each open page. Audited as dashboard.revoked.',
+        ].join('\n'),
+        run: async (rest, io) => {
+          const { values } = parseCommandArgs(
+            'dashboard revoke',
+            rest,
+            { tenant: { type: 'string' }, all: { type: 'boolean' } },
+            { positionals: false },
+          );
+          const all = values.all === true;
+          if ((values.tenant === undefined) === !all) {
+            throw new UsageError('clearcut dashboard revoke: give either --tenant TENANT or --all');
+          }
+          const revoked = await withDatabase(io, (db) => revokeDashboardAccess(db, values.tenant ?? null));
+          io.out(
+            `${all ? 'Everyone' : values.tenant}: ${revoked.sessions} sessions ended, ${revoked.links} unused links revoked.`,
           );
           return 0;
         },
