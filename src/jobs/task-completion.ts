@@ -45,8 +45,6 @@ WITH done AS (
       finished_at = now(), lease_until = NULL
   WHERE id = $1 AND status = 'queued'
   RETURNING tenant_id, job_id, item, source_bucket, source_key
-), window_freed AS (
-  UPDATE tenant_dispatch d SET in_flight = d.in_flight - 1 FROM done WHERE d.tenant_id = done.tenant_id
 ), job AS (
   UPDATE jobs j
   SET succeeded = j.succeeded + ($2 = 'succeeded')::int,
@@ -55,11 +53,16 @@ WITH done AS (
       completed_at = CASE WHEN j.state = 'running' AND j.succeeded + j.failed + 1 = j.total THEN now() END
   FROM done WHERE j.tenant_id = done.tenant_id AND j.id = done.job_id
   RETURNING j.tenant_id, j.id, j.total, j.succeeded, j.failed, j.state, j.spec, j.reserved_at
+), window_freed AS (
+  -- Joined to the job's updated row, so it is locked after the job's (docs/jobs.md, Lock order).
+  UPDATE tenant_dispatch d SET in_flight = d.in_flight - 1 FROM job WHERE d.tenant_id = job.tenant_id AND $7::boolean
 )
 SELECT done.item, done.source_bucket AS "sourceBucket", done.source_key AS "sourceKey",
        job.tenant_id AS "tenantId", job.id AS "jobId", job.total, job.succeeded, job.failed,
        job.state = 'completed' AS completed, job.spec, job.reserved_at AS "reservedAt"
 FROM done JOIN job ON job.tenant_id = done.tenant_id AND job.id = done.job_id`;
+
+const freeWindowSlotSql = 'UPDATE tenant_dispatch SET in_flight = in_flight - 1 WHERE tenant_id = $1';
 
 interface CompletedRow {
   item: number;
@@ -90,6 +93,7 @@ export async function completeTask(
   at: Date = new Date(),
 ): Promise<TaskCompletion> {
   const failed = outcome.status === 'failed' ? outcome.error : undefined;
+  const refund = outcome.status === 'failed' && outcome.refund === true;
   const [row] = await tx.query<CompletedRow>(completeSql, [
     task.taskId,
     outcome.status,
@@ -97,6 +101,7 @@ export async function completeTask(
     failed?.code ?? null,
     failed?.message ?? null,
     outcome.status === 'succeeded' ? JSON.stringify(outcome.outputs) : null,
+    !refund,
   ]);
   if (row === undefined) return { applied: false };
   const about = {
@@ -114,8 +119,11 @@ export async function completeTask(
   ];
   await enqueueEvents(tx, events);
   if (outcome.status === 'failed') await enqueueWebhooks(tx, events);
-  if (outcome.status === 'failed' && outcome.refund && row.reservedAt !== null) {
-    await refundImages(tx, row.tenantId, 1, row.reservedAt);
+  if (refund) {
+    // The image counters before the dispatch counter, as admission and the expander take them:
+    // the other way round, a refund and an admission of the tenant deadlocked.
+    if (row.reservedAt !== null) await refundImages(tx, row.tenantId, 1, row.reservedAt);
+    await tx.query(freeWindowSlotSql, [row.tenantId]);
   }
   const { tenantId, jobId, total, succeeded, failed: failedCount, completed } = row;
   const spec = readStored(jobSchema, row.spec, `jobs.spec of job ${tenantId}/${jobId}`);
