@@ -119,7 +119,8 @@ export async function removeWebhookEndpoint(
 
 /**
  * A new secret; the old one keeps signing (as a second signature) for `graceMs`, so receivers
- * that still hold it keep verifying until they switch.
+ * that still hold it keep verifying until they switch. With `graceMs` 0 the old one (and any
+ * older one still in its grace) stops signing at once: the answer to a leaked secret.
  */
 export async function rotateWebhookSecret(
   db: Database,
@@ -141,7 +142,12 @@ export async function rotateWebhookSecret(
       [id, sealWebhookSecret(masterKey, id, secret), graceMs],
     );
     await recordAudit(tx, [
-      { tenantId: row!.tenantId, source: 'admin', outcome: 'webhook.secret_rotated', detail: id },
+      {
+        tenantId: row!.tenantId,
+        source: 'admin',
+        outcome: 'webhook.secret_rotated',
+        detail: graceMs > 0 ? id : `${id} old secret dropped at once`,
+      },
     ]);
     return row!;
   });

@@ -119,6 +119,18 @@ describe('clearcut webhooks', () => {
       /^New signing secret for webhook wh_\S+ \(shown once\): whsec_\S+\nUntil \S+Z deliveries carry a signature with the old secret too\.$/,
     );
     expect(rotated.out).not.toContain(secret);
+    // A leaked secret: --no-grace drops the old one (and the one still in its grace) at once.
+    const cutOver = await cli('rotate-secret', id!, '--no-grace', '--json');
+    expect(cutOver.status, cutOver.err).toBe(0);
+    expect(JSON.parse(cutOver.out)).toMatchObject({ id, previousSecretUntil: null });
+    const [stored] = await db.query<{ previous: Buffer | null }>(
+      'SELECT previous_secret_sealed AS previous FROM webhook_endpoints WHERE id = $1',
+      [id],
+    );
+    expect(stored).toEqual({ previous: null });
+    expect((await cli('rotate-secret', id!, '--no-grace')).out).toMatch(
+      /^New signing secret for webhook wh_\S+ \(shown once\): whsec_\S+\nThe old secret no longer signs\.$/,
+    );
 
     expect((await cli('disable', id!)).out).toBe(`Webhook ${id} disabled (acme: http://127.0.0.1:9/hook).`);
     expect((await cli('list')).out).toContain('disabled: disabled by an operator');

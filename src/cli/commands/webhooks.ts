@@ -147,7 +147,10 @@ async function remove(rest: string[], io: CliIo): Promise<number> {
 
 async function rotate(rest: string[], io: CliIo): Promise<number> {
   const command = 'webhooks rotate-secret';
-  const { values, positionals: given } = parseCommandArgs(command, rest, { json: { type: 'boolean' } });
+  const { values, positionals: given } = parseCommandArgs(command, rest, {
+    'no-grace': { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
   const id = endpointId(command, given);
   const { endpoint, secret } = await withDatabase(io, (db, config) =>
     asUsage(command, () =>
@@ -155,7 +158,8 @@ async function rotate(rest: string[], io: CliIo): Promise<number> {
         db,
         requireMasterKey(config.gateway.masterKey),
         id,
-        config.webhooks.rotationGraceMs,
+        // A leaked secret must stop signing now, not after the grace period.
+        values['no-grace'] ? 0 : config.webhooks.rotationGraceMs,
       ),
     ),
   );
@@ -250,10 +254,9 @@ export const run: Command = (args, io) =>
         run: remove,
       },
       'rotate-secret': {
-        help: idHelp(
-          'rotate-secret',
-          'Prints a new signing secret (once); the old one also signs for CLEARCUT_WEBHOOKS_ROTATION_GRACE.',
-        ),
+        help: `Usage: clearcut webhooks rotate-secret ID [--no-grace] [--json]
+  Prints a new signing secret (once); the old one also signs for CLEARCUT_WEBHOOKS_ROTATION_GRACE.
+  --no-grace  the old secret stops signing at once: use it when the old secret leaked`,
         run: rotate,
       },
       enable: {
