@@ -1,10 +1,9 @@
-import sharp from 'sharp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type ApiService, startApi } from '../../src/api/service.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
-import { addTrigger } from '../../src/triggers/trigger-store.js';
-import { createPipelineHarness, type PipelineHarness } from '../e2e/pipeline-harness.js';
+import type { PipelineHarness } from '../e2e/pipeline-harness.js';
+import { createTriggerPipeline, type TriggerPipeline } from '../events/trigger-pipeline.js';
 import { eventSourceKey, eventToken, objectCreated, postEvent } from './eventbridge-support.js';
 
 // Amazon S3 → EventBridge → POST /v1/events/s3 → cutout, with nobody publishing a job: an image
@@ -18,20 +17,10 @@ let base: string;
 let bucket: string;
 let tenant: string;
 let token: string;
+let upload: TriggerPipeline['upload'];
 
 beforeAll(async () => {
-  p = await createPipelineHarness('eventbridge e2e');
-  bucket = await p.s3.createBucket('photos');
-  tenant = (await p.tenant(bucket, bucket)).tenantId;
-  await addTrigger(p.h.db, {
-    tenantId: tenant,
-    bucket,
-    prefix: '',
-    suffixes: ['.png'],
-    output: { bucket, prefix: 'cutouts/' },
-    renditions: [{ kind: 'cutout', format: 'png' }],
-    model: 'u2netp',
-  });
+  ({ p, bucket, tenant, upload } = await createTriggerPipeline('eventbridge e2e'));
   api = await startApi(loadConfig({ ...p.env, CLEARCUT_API_PORT: '0' }), { log: createLogger('silent') });
   base = `http://127.0.0.1:${api.port}`;
   token = await eventToken(base, await eventSourceKey(p.h, tenant));
@@ -45,10 +34,7 @@ afterAll(async () => {
 
 it('cuts out an uploaded image from its EventBridge event, once, and ignores the events of its own output', async () => {
   const key = 'new arrivals/red shoe.png';
-  const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#c85a28' } })
-    .png()
-    .toBuffer();
-  const { eTag } = await p.s3.store.put(bucket, key, png, { contentType: 'image/png' });
+  const { eTag } = await upload(key, 200);
   const event = objectCreated({ bucket, key, etag: eTag });
   const admitted = await postEvent(base, token, event);
   expect(admitted.status).toBe(202);

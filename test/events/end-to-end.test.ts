@@ -1,13 +1,12 @@
-import sharp from 'sharp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { type EventService, startEventService } from '../../src/events/service.js';
 import { createLogger } from '../../src/log.js';
 import { createMetricsRegistry } from '../../src/ops/metrics.js';
-import { addTrigger } from '../../src/triggers/trigger-store.js';
-import { createPipelineHarness, type PipelineHarness } from '../e2e/pipeline-harness.js';
+import type { PipelineHarness } from '../e2e/pipeline-harness.js';
 import { untilValue } from '../support/until.js';
 import { awsEvent, minioEvent, publishEvents } from './event-messages.js';
+import { createTriggerPipeline, type TriggerPipeline } from './trigger-pipeline.js';
 
 // Storage → pipeline with nobody publishing a job: S3 event notifications for images uploaded to
 // the embedded S3 server go through the events exchange, a trigger rule admits them, the gateway
@@ -18,19 +17,7 @@ let p: PipelineHarness;
 let events: EventService;
 let bucket: string;
 let tenant: string;
-
-const image = (shade: number) =>
-  sharp({ create: { width: 64, height: 64, channels: 3, background: { r: shade, g: 90, b: 40 } } })
-    .png()
-    .toBuffer();
-
-async function upload(key: string, shade: number) {
-  return {
-    bucket,
-    key,
-    ...(await p.s3.store.put(bucket, key, await image(shade), { contentType: 'image/png' })),
-  };
-}
+let upload: TriggerPipeline['upload'];
 
 const jobsOf = () =>
   p.h.db.query<{ id: string; state: string; key_id: string | null }>(
@@ -39,18 +26,7 @@ const jobsOf = () =>
   );
 
 beforeAll(async () => {
-  p = await createPipelineHarness('events e2e');
-  bucket = await p.s3.createBucket('photos');
-  tenant = (await p.tenant(bucket, bucket)).tenantId;
-  await addTrigger(p.h.db, {
-    tenantId: tenant,
-    bucket,
-    prefix: '',
-    suffixes: ['.png'],
-    output: { bucket, prefix: 'cutouts/' },
-    renditions: [{ kind: 'cutout', format: 'png' }],
-    model: 'u2netp',
-  });
+  ({ p, bucket, tenant, upload } = await createTriggerPipeline('events e2e'));
   const config = loadConfig(p.env);
   events = await startEventService(config, {
     log: createLogger('silent'),
