@@ -15,6 +15,8 @@ export const renditionQueryFields = [
   'fill',
   'minSide',
   'margin',
+  'refine',
+  'decontaminate',
 ] as const;
 /** The query parameters taken into the rendition's `cleanup`. */
 export const cleanupQueryFields = ['threshold', 'removeIslands', 'fillHoles'] as const;

@@ -98,7 +98,7 @@ describe('POST /v1/remove', () => {
     expect(await sharp(jpeg).metadata()).toMatchObject({ format: 'jpeg', width: 64, height: 64 });
 
     const queried = await remove(product, {
-      query: '?format=webp&maxSize=48&threshold=128',
+      query: '?format=webp&maxSize=48&threshold=128&refine=edges&decontaminate=true',
       headers: { 'content-type': 'image/png' },
     });
     expect(queried.status, await queried.clone().text()).toBe(200);
@@ -110,7 +110,14 @@ describe('POST /v1/remove', () => {
       hasAlpha: true,
     });
     const expected = await library(product, [
-      { kind: 'cutout', format: 'webp', maxSize: 48, cleanup: { threshold: 128 } },
+      {
+        kind: 'cutout',
+        format: 'webp',
+        maxSize: 48,
+        cleanup: { threshold: 128 },
+        refine: 'edges',
+        decontaminate: true,
+      },
     ]);
     expect(await largestDifference(webp, expected.outputs[0]!.bytes)).toBeLessThanOrEqual(1);
   });
