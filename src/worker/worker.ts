@@ -1,6 +1,7 @@
 // The inference worker process, wired from configuration: database, broker topology, a consumer
 // per task lane, the engine pool, and the ops server. The per-task logic is in task-handler.ts.
 // It serves the models of CLEARCUT_MODELS only, and consumes tasks once all of them are loaded.
+import sharp from 'sharp';
 import type { Config } from '../config.js';
 import { requireSchemaCurrent } from '../db/schema-check.js';
 import { taskRows } from '../jobs/task-rows.js';
@@ -44,6 +45,10 @@ export interface WorkerOptions {
 
 export async function startWorker(config: Config, options: WorkerOptions): Promise<Worker> {
   const { log } = options;
+  // libvips' operation cache keeps recent results for reuse; a worker never sees an image twice,
+  // so it only holds memory (IS-Net run of three photos: 967 vs 985 MiB peak without it).
+  // sharp's concurrency stays at its glibc default of one thread per operation.
+  sharp.cache(false);
   const names = topologyNames(config.broker.prefix);
   const topology = workerTopology(names, config.worker.retryDelaysMs);
   const db = openServiceDatabase(config.database, log);
