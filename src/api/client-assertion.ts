@@ -52,14 +52,17 @@ export async function verifyClientAssertion(
   }
   if (!isKeyId(keyId))
     return invalidClient("the assertion's iss must be your key id (ck_live_… or ck_test_…)");
+  // Until the signature verifies the caller is not yet anyone: an unknown key and a wrong signature
+  // get the same answer, and a key's state (revoked, expired, event-source) is told only to its holder.
+  const unverified = invalidClient(
+    "the client assertion does not verify: its iss must be an active key id and it must be signed with that key's secret (HS256) or private key (EdDSA)",
+  );
   const key = await context.getKey(keyId);
-  if (key === undefined) return invalidClient(`no key ${keyId}`);
-  // An event-source key's secret is sent in plain, so it must not sign assertions either.
-  const refusal = signingKeyRefusal(key, context.now);
-  if (refusal) return invalidClient(refusal.rejection.message);
+  if (key === undefined) return unverified;
   const algorithm = key.algorithm === 'hmac-sha256' ? 'HS256' : 'EdDSA';
   let claims: Record<string, unknown>;
   try {
+    // jose checks the signature before the claims: a claim error means the holder signed it.
     ({ payload: claims } = await jwtVerify(
       assertion,
       key.algorithm === 'hmac-sha256' ? new Uint8Array(key.secret) : key.publicKey,
@@ -77,10 +80,11 @@ export async function verifyClientAssertion(
     if (error instanceof errors.JWTClaimValidationFailed) {
       return invalidClient(`the client assertion's ${error.claim} claim is wrong: ${error.reason}`);
     }
-    return invalidClient(
-      `the client assertion's signature does not verify under key ${keyId} (${algorithm} for a ${key.algorithm} key)`,
-    );
+    return unverified;
   }
+  // An event-source key's secret is sent in plain, so it must not sign assertions either.
+  const refusal = signingKeyRefusal(key, context.now);
+  if (refusal) return invalidClient(refusal.rejection.message);
   const exp = Number(claims.exp) * 1000;
   if (exp - context.now.getTime() > context.windowMs) {
     return invalidClient(

@@ -2,6 +2,7 @@ import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAudit } from '../../src/audit/audit.js';
 import { revokeKey } from '../../src/keys/key-admin.js';
+import { generateKeyId } from '../../src/signing/keys.js';
 import { until } from '../support/until.js';
 import {
   type ApiHarness,
@@ -92,6 +93,23 @@ describe('POST /oauth/token', () => {
     expect(forged.status).toBe(401);
     const wrongGrant = await tokenRequest(h.base, { ...form, grant_type: 'password' });
     expect(await wrongGrant.json()).toMatchObject({ error: 'unsupported_grant_type' });
+  });
+
+  it('tells a caller whose assertion does not verify nothing of the key: unknown, forged and revoked read alike', async () => {
+    const unverified = async (key: TestKey) => {
+      const response = await tokenRequest(h.base, await assertionForm(key));
+      expect(response.status).toBe(401);
+      return ((await response.json()) as { error_description: string }).error_description;
+    };
+    const revoked = await h.key('acme');
+    await revokeKey(h.db, revoked.keyId);
+    const forgedRevoked = await unverified({ ...revoked, secret: hmac.secret });
+    const unknown = await unverified({ ...hmac, keyId: generateKeyId('test') });
+    const forged = await unverified({ ...ed25519, secret: hmac.secret });
+    expect(new Set([unknown, forged, forgedRevoked]).size).toBe(1);
+    expect(unknown).not.toMatch(/acme|revoked|ck_test_/);
+    // The holder of a revoked key is told why.
+    expect(await unverified(revoked)).toMatch(/revoked/);
   });
 
   it('a token limited to usage:read cannot submit jobs (403 insufficient_scope)', async () => {
