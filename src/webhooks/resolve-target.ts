@@ -18,27 +18,38 @@ export type Lookup = (hostname: string) => Promise<readonly { address: string; f
 /** How long resolving a host may take when the caller gives no deadline (`add`). */
 export const defaultResolveTimeoutMs = 5_000;
 
-// c-ares (dns.Resolver) queries DNS itself, with its own timeout, off libuv's small thread pool,
-// where a hung getaddrinfo (dns.lookup) would sit and block file and other DNS work.
-const resolver = new Resolver({ timeout: 1_000, tries: 2 });
-const noSuchName = new Set(['ENOTFOUND', 'ENODATA']);
+// DNS does not know the name, or no DNS server takes the query (an offline host): the system's
+// lookup may still find it in /etc/hosts, and fails fast otherwise. Never after a DNS timeout,
+// where getaddrinfo would hang on a pool thread as well.
+const lookupElsewhere = new Set(['ENOTFOUND', 'ENODATA', 'ECONNREFUSED', 'EREFUSED']);
 
-/** A and AAAA from DNS; a name DNS does not know (localhost, /etc/hosts entries) goes to the system's lookup. */
-const systemLookup: Lookup = async (hostname) => {
-  const answers = await Promise.allSettled([resolver.resolve4(hostname), resolver.resolve6(hostname)]);
-  const addresses = answers.flatMap((answer, index) =>
-    answer.status === 'fulfilled'
-      ? answer.value.map((address) => ({ address, family: index === 0 ? 4 : 6 }))
-      : [],
-  );
-  if (addresses.length > 0) return addresses;
-  const failures = answers.map((answer) => (answer.status === 'rejected' ? answer.reason : undefined));
-  const unknown = failures.every((reason) =>
-    noSuchName.has((reason as { code?: string } | undefined)?.code ?? ''),
-  );
-  if (!unknown) throw failures.find((reason) => !noSuchName.has((reason as { code?: string }).code ?? ''));
-  return systemHostsLookup(hostname, { all: true, verbatim: true });
-};
+/**
+ * A and AAAA from DNS; a name DNS does not know (localhost, /etc/hosts entries) goes to the
+ * system's lookup. c-ares (dns.Resolver) queries DNS itself, with its own timeout, off libuv's
+ * small thread pool, where a hung getaddrinfo (dns.lookup) would sit and block file and other DNS
+ * work. `servers` replaces the system's DNS servers (tests).
+ */
+export function createSystemLookup({ servers }: { servers?: string[] } = {}): Lookup {
+  const resolver = new Resolver({ timeout: 1_000, tries: 2 });
+  if (servers) resolver.setServers(servers);
+  return async (hostname) => {
+    const answers = await Promise.allSettled([resolver.resolve4(hostname), resolver.resolve6(hostname)]);
+    const addresses = answers.flatMap((answer, index) =>
+      answer.status === 'fulfilled'
+        ? answer.value.map((address) => ({ address, family: index === 0 ? 4 : 6 }))
+        : [],
+    );
+    if (addresses.length > 0) return addresses;
+    const stop = answers.find(
+      (answer) =>
+        answer.status === 'rejected' && !lookupElsewhere.has((answer.reason as { code?: string }).code ?? ''),
+    );
+    if (stop?.status === 'rejected') throw stop.reason;
+    return systemHostsLookup(hostname, { all: true, verbatim: true });
+  };
+}
+
+const systemLookup = createSystemLookup();
 
 /** A host whose address is refused, or that does not resolve (in time). */
 export class WebhookTargetError extends Error {

@@ -1,6 +1,7 @@
+import { createSocket } from 'node:dgram';
 import { describe, expect, it } from 'vitest';
 import { addressVerdict } from '../../src/webhooks/address-policy.js';
-import { resolveTarget } from '../../src/webhooks/resolve-target.js';
+import { createSystemLookup, resolveTarget } from '../../src/webhooks/resolve-target.js';
 import { parseWebhookUrl } from '../../src/webhooks/webhook-url.js';
 
 // The SSRF rules address by address, with and without CLEARCUT_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES.
@@ -127,6 +128,24 @@ describe('resolveTarget', () => {
       code: 'unresolvable',
       message: 'slow.example.com did not resolve within 50 ms',
     });
+  });
+
+  it('bounds a DNS server that never answers, without falling back to a lookup that would hang too', async () => {
+    const silent = createSocket('udp4'); // takes queries, answers none
+    await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', resolve));
+    try {
+      const lookup = createSystemLookup({ servers: [`127.0.0.1:${silent.address().port}`] });
+      await expect(
+        resolveTarget(new URL('https://hooks.example.com/'), strict, { lookup, timeoutMs: 100 }),
+      ).rejects.toMatchObject({
+        code: 'unresolvable',
+        message: 'hooks.example.com did not resolve within 100 ms',
+      });
+      // c-ares gives up by itself too; even localhost (in /etc/hosts) is not handed to getaddrinfo then.
+      await expect(lookup('localhost')).rejects.toMatchObject({ code: 'ETIMEOUT' });
+    } finally {
+      silent.close();
+    }
   });
 
   it('resolves a name only /etc/hosts knows (localhost) with the default resolver', async () => {
