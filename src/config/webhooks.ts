@@ -31,7 +31,7 @@ export const webhooksSection = section(
       schema: duration(100),
     }),
     CLEARCUT_WEBHOOKS_TIMEOUT: variable({
-      doc: 'Longest a whole webhook attempt may take, connection, request and answer included; later is a failed attempt.',
+      doc: 'Longest a whole webhook attempt may take, DNS lookup, connection, request and answer included; later is a failed attempt.',
       expected: 'a duration from 100ms to 5m, such as 15s',
       default: '15s',
       schema: duration(100).refine((ms) => ms <= 300_000),
