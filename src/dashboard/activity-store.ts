@@ -1,7 +1,8 @@
 import type { Queryable } from '../db/database.js';
+import type { JobProgress } from '../jobs/job-progress.js';
 
 // The dashboard's own reads: images finished per hour and day (the usage charts), tenants by
-// usage, rejections by reason over time, and when each key was last used. Buckets are UTC.
+// usage, rejections by reason over time, a page of jobs' progress, and when each key was last used. Buckets are UTC.
 
 export interface Bucket {
   /** Start of the hour or day, UTC. */
@@ -48,8 +49,15 @@ export interface TenantActivity {
   readonly jobsRunning: number;
 }
 
-/** Every tenant with the images it had finished over the last 24 hours and 30 days, busiest first. */
-export async function tenantsByUsage(q: Queryable, now: Date): Promise<TenantActivity[]> {
+/**
+ * The `limit` busiest tenants by images finished over the last 30 days (then 24 hours), and how
+ * many tenants there are: one pass over the month's tasks and the open jobs, grouped by tenant.
+ */
+export async function tenantsByUsage(
+  q: Queryable,
+  now: Date,
+  limit: number,
+): Promise<{ tenants: TenantActivity[]; total: number }> {
   const rows = await q.query<{
     tenantId: string;
     tier: string;
@@ -57,28 +65,65 @@ export async function tenantsByUsage(q: Queryable, now: Date): Promise<TenantAct
     lastMonth: string;
     failedLastMonth: string;
     jobsRunning: string;
+    total: string;
   }>(
-    `SELECT t.id AS "tenantId", t.tier,
-       (SELECT count(*) FROM tasks k WHERE k.tenant_id = t.id AND k.finished_at >= $1::timestamptz - interval '1 day') AS "lastDay",
-       (SELECT count(*) FROM tasks k WHERE k.tenant_id = t.id AND k.finished_at >= $1::timestamptz - interval '30 days') AS "lastMonth",
-       (SELECT count(*) FROM tasks k WHERE k.tenant_id = t.id AND k.status = 'failed'
-          AND k.finished_at >= $1::timestamptz - interval '30 days') AS "failedLastMonth",
-       (SELECT count(*) FROM jobs j WHERE j.tenant_id = t.id AND j.state <> 'completed') AS "jobsRunning"
-     FROM tenants t`,
-    [now],
+    `WITH usage AS (
+       SELECT tenant_id,
+              count(*) FILTER (WHERE finished_at >= $1::timestamptz - interval '1 day') AS last_day,
+              count(*) AS last_month,
+              count(*) FILTER (WHERE status = 'failed') AS failed
+       FROM tasks WHERE finished_at >= $1::timestamptz - interval '30 days'
+       GROUP BY tenant_id
+     ), open_jobs AS (
+       SELECT tenant_id, count(*) AS running FROM jobs WHERE state <> 'completed' GROUP BY tenant_id
+     )
+     SELECT t.id AS "tenantId", t.tier,
+            COALESCE(u.last_day, 0) AS "lastDay", COALESCE(u.last_month, 0) AS "lastMonth",
+            COALESCE(u.failed, 0) AS "failedLastMonth", COALESCE(o.running, 0) AS "jobsRunning",
+            count(*) OVER () AS total
+     FROM tenants t
+     LEFT JOIN usage u ON u.tenant_id = t.id
+     LEFT JOIN open_jobs o ON o.tenant_id = t.id
+     ORDER BY "lastMonth" DESC, "lastDay" DESC, t.id
+     LIMIT $2`,
+    [now, limit],
   );
-  return rows
-    .map((row) => ({
+  return {
+    tenants: rows.map((row) => ({
       tenantId: row.tenantId,
       tier: row.tier,
       lastDay: Number(row.lastDay),
       lastMonth: Number(row.lastMonth),
       failedLastMonth: Number(row.failedLastMonth),
       jobsRunning: Number(row.jobsRunning),
-    }))
-    .sort(
-      (a, b) => b.lastMonth - a.lastMonth || b.lastDay - a.lastDay || a.tenantId.localeCompare(b.tenantId),
-    );
+    })),
+    total: rows.length === 0 ? 0 : Number(rows[0]!.total),
+  };
+}
+
+export interface JobCounts {
+  readonly state: JobProgress['state'];
+  readonly total: number | null;
+  readonly listed: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly finalized: boolean;
+}
+
+/** What the progress bars of a page of the tenant's jobs need, in one query. */
+export async function jobsProgress(
+  q: Queryable,
+  tenantId: string,
+  jobIds: readonly string[],
+): Promise<Map<string, JobCounts>> {
+  if (jobIds.length === 0) return new Map();
+  const rows = await q.query<JobCounts & { jobId: string }>(
+    `SELECT id AS "jobId", state, total, COALESCE(total, expanded_items) AS listed, succeeded, failed,
+            finalized_at IS NOT NULL AS finalized
+     FROM jobs WHERE tenant_id = $1 AND id = ANY($2::text[])`,
+    [tenantId, jobIds],
+  );
+  return new Map(rows.map(({ jobId, ...counts }) => [jobId, counts]));
 }
 
 export interface RejectionCount {

@@ -12,6 +12,7 @@ import {
 } from '../jobs/job-pages.js';
 import { findJobs, type JobProgress } from '../jobs/job-progress.js';
 import { refuse, tenantOf } from './access.js';
+import { jobsProgress } from './activity-store.js';
 import type { DashboardDeps } from './deps.js';
 import { showPage } from './page.js';
 
@@ -65,12 +66,15 @@ export function registerJobPages(app: FastifyInstance, deps: DashboardDeps): voi
       ...(after === undefined ? {} : { after }),
       limit: jobsPerPage,
     });
-    const jobs = await Promise.all(
-      page.entries.map(async (entry) => {
-        const [job] = await findJobs(deps.db, entry.jobId, tenantId);
-        return { ...entry, progress: job === undefined ? undefined : progressOf(job) };
-      }),
+    const counts = await jobsProgress(
+      deps.db,
+      tenantId,
+      page.entries.map((entry) => entry.jobId),
     );
+    const jobs = page.entries.map((entry) => {
+      const job = counts.get(entry.jobId);
+      return { ...entry, progress: job === undefined ? undefined : progressOf(job) };
+    });
     return showPage(
       request,
       reply,

@@ -12,6 +12,8 @@ import { probeProcess } from './process-probes.js';
 // readiness and metrics, read from its own /readyz and /metrics.
 
 const rejectionDays = 14;
+/** The overview shows the busiest tenants only: its cost must not grow with the tenant count. */
+export const tenantsShown = 50;
 
 export function registerOperatorPages(app: FastifyInstance, deps: DashboardDeps): void {
   const admin = { config: { access: 'admin' as const } };
@@ -19,7 +21,7 @@ export function registerOperatorPages(app: FastifyInstance, deps: DashboardDeps)
   app.get('/admin', admin, async (request, reply) => {
     const now = deps.now();
     const [tenants, rejections] = await Promise.all([
-      tenantsByUsage(deps.db, now),
+      tenantsByUsage(deps.db, now, tenantsShown),
       rejectionsByDay(deps.db, now, rejectionDays),
     ]);
     const days = Array.from({ length: rejectionDays }, (_, i) => {
@@ -41,7 +43,9 @@ export function registerOperatorPages(app: FastifyInstance, deps: DashboardDeps)
       'admin',
       { title: 'Operator overview', current: 'admin' },
       {
-        tenants,
+        tenants: tenants.tenants,
+        tenantCount: tenants.total,
+        tenantsShown,
         rejections: { days, reasons, table },
         rejectionDays,
       },

@@ -1,8 +1,11 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tenantsByUsage } from '../../src/dashboard/activity-store.js';
+import { progressOf } from '../../src/dashboard/job-pages.js';
 import { createLink } from '../../src/dashboard/link-store.js';
 import { probeProcess } from '../../src/dashboard/process-probes.js';
 import { issueSignInLink } from '../../src/dashboard/sign-in-link.js';
+import { findJobs } from '../../src/jobs/job-progress.js';
 import { type ApiHarness, job, signedFetch, startApiHarness, type TestKey } from '../api/harness.js';
 import { runCli } from '../support/cli.js';
 import { launchBrowser, screenshot, seriousViolations } from './browser.js';
@@ -87,22 +90,26 @@ describe('the dashboard in Chromium', () => {
         expect.stringMatching(new RegExp(`^${w.window}\\t${w.used}\\t${w.limit}\\t${w.remaining}\\t`)),
       );
     }
-    for (const [path, name] of [
+    const tenantPages = [
       ['/dashboard/', 'usage'],
       ['/dashboard/jobs', 'jobs'],
       ['/dashboard/jobs/acme-job', 'job'],
       ['/dashboard/keys', 'keys'],
+      ['/dashboard/webhooks', 'webhooks'],
       ['/dashboard/audit', 'audit'],
-    ]) {
+    ];
+    for (const [path, name] of tenantPages) {
       await page.goto(`${h.base}${path}`);
       await screenshot(page, `tenant-${name}`);
       expect(await seriousViolations(page), path).toEqual([]);
     }
     await page.setViewportSize({ width: 375, height: 740 });
-    await page.goto(`${h.base}/dashboard/jobs`);
-    await screenshot(page, 'tenant-jobs-phone');
-    // Nothing wider than the phone's screen except inside the scrollable table regions.
-    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
+    for (const [path, name] of tenantPages) {
+      await page.goto(`${h.base}${path}`);
+      await screenshot(page, `tenant-${name}-phone`);
+      // Nothing wider than the phone's screen except inside the scrollable table regions.
+      expect(await page.evaluate('document.documentElement.scrollWidth'), path).toBeLessThanOrEqual(375);
+    }
     await context.close();
   });
 
@@ -177,6 +184,12 @@ describe('the dashboard in Chromium', () => {
     expect(await page.locator('main').textContent()).toContain('There is no job rival-secret-job of yours.');
     await page.goto(`${h.base}/dashboard/jobs`);
     expect(await page.locator('#jobs').textContent()).not.toContain('rival');
+    // Each row's bar, read for the whole page at once, shows what the job's own page shows.
+    const [own] = await findJobs(h.db, 'acme-job', 'acme');
+    const p = progressOf(own!);
+    expect(
+      await page.locator('#jobs tbody tr', { hasText: 'acme-job' }).locator('.progress-text').textContent(),
+    ).toBe(`${p.percent} % · ${p.done} of ${p.known ? p.total : `${p.total}+`}`);
     await context.close();
   });
 
@@ -265,6 +278,14 @@ describe('the dashboard in Chromium', () => {
     expect(await admin.page.locator('#tenants tbody th').allInnerTexts()).toEqual(
       expect.arrayContaining(['acme', 'rival']),
     );
+    const [{ n }] = (await h.db.query<{ n: number }>('SELECT count(*)::int AS n FROM tenants')) as [
+      { n: number },
+    ];
+    expect(await admin.page.locator('#tenants caption').textContent()).toContain(`all ${n} tenants`);
+    // The overview reads only the busiest tenants, and says how many there are.
+    const top = await tenantsByUsage(h.db, new Date(), 1);
+    expect(top.tenants).toHaveLength(1);
+    expect(top.total).toBe(n);
     expect(await statusOf(admin.page, '/dashboard/')).toBe(403);
     for (const [path, name] of [
       ['/dashboard/admin', 'admin'],
