@@ -6,7 +6,7 @@ import { readStored } from '../db/stored-json.js';
 import { refundImages } from '../policy/quotas.js';
 import { enqueueWebhooks } from '../webhooks/outbox.js';
 import { enqueueEvents } from './outbox.js';
-import { itemFailedEvent, itemSucceededEvent } from './result-events.js';
+import { itemFailedEvent, itemSucceededEvent, metadataOf } from './result-events.js';
 
 // What a worker calls when a task ends (issue 4). Call it inside the transaction that records the
 // task's result, and ack the task message only after that transaction commits.
@@ -80,8 +80,9 @@ interface CompletedRow {
 
 /**
  * Ends a task once: frees its slot in the tenant's in-flight window (so the dispatcher releases
- * the next one), counts it on its job, and queues its item.succeeded / item.failed event (and an
- * item.failed's webhooks, src/webhooks/outbox.ts). A second
+ * the next one), counts it on its job, and queues its item.succeeded / item.failed event (with the
+ * job's metadata, read from the job row it updates) and an item.failed's webhooks
+ * (src/webhooks/outbox.ts). A second
  * call for the same task changes nothing and returns applied: false. When `completed` comes back
  * true, the gateway's job finaliser (job-finalizer.ts) writes the results manifest and then queues
  * job.completed; the worker may also call it at once.
@@ -104,6 +105,8 @@ export async function completeTask(
     !refund,
   ]);
   if (row === undefined) return { applied: false };
+  const { tenantId, jobId, total, succeeded, failed: failedCount, completed } = row;
+  const spec = readStored(jobSchema, row.spec, `jobs.spec of job ${tenantId}/${jobId}`);
   const about = {
     tenant: row.tenantId,
     jobId: row.jobId,
@@ -111,6 +114,7 @@ export async function completeTask(
     item: row.item,
     source: { bucket: row.sourceBucket, key: row.sourceKey },
     attempt: task.attempt,
+    ...metadataOf(spec),
   };
   const events = [
     outcome.status === 'succeeded'
@@ -125,7 +129,5 @@ export async function completeTask(
     if (row.reservedAt !== null) await refundImages(tx, row.tenantId, 1, row.reservedAt);
     await tx.query(freeWindowSlotSql, [row.tenantId]);
   }
-  const { tenantId, jobId, total, succeeded, failed: failedCount, completed } = row;
-  const spec = readStored(jobSchema, row.spec, `jobs.spec of job ${tenantId}/${jobId}`);
   return { applied: true, job: { tenantId, jobId, total, succeeded, failed: failedCount, completed, spec } };
 }
