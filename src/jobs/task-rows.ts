@@ -44,18 +44,21 @@ export async function reopenFailedTask(
       [taskId, tenant, jobId],
     );
     if (current?.status === 'failed') {
+      // The dispatch counter update joins the job's updated row, so it is locked after the job's
+      // (docs/jobs.md, Lock order).
       await tx.query(
         `WITH reopened AS (
            UPDATE tasks SET status = 'queued', finished_at = NULL, error_code = NULL, error_message = NULL,
              outputs = NULL, published_at = NULL,
              lease_until = now() + make_interval(secs => $2::double precision / 1000)
            WHERE id = $1 RETURNING tenant_id, job_id
-         ), window_taken AS (
-           UPDATE tenant_dispatch d SET in_flight = d.in_flight + 1 FROM reopened WHERE d.tenant_id = reopened.tenant_id
+         ), job AS (
+           UPDATE jobs j SET failed = j.failed - 1,
+             state = CASE WHEN j.state = 'completed' THEN 'running' ELSE j.state END, completed_at = NULL
+           FROM reopened WHERE j.tenant_id = reopened.tenant_id AND j.id = reopened.job_id
+           RETURNING j.tenant_id
          )
-         UPDATE jobs j SET failed = j.failed - 1, state = CASE WHEN j.state = 'completed' THEN 'running' ELSE j.state END,
-           completed_at = NULL
-         FROM reopened WHERE j.tenant_id = reopened.tenant_id AND j.id = reopened.job_id`,
+         UPDATE tenant_dispatch d SET in_flight = d.in_flight + 1 FROM job WHERE d.tenant_id = job.tenant_id`,
         [taskId, leaseMs],
       );
     }
