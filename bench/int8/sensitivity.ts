@@ -1,4 +1,5 @@
-// npm run bench:int8:sensitivity [-- --rank-images 3 --max-kept 6 --speed-photos 3 --no-speed --fp32-only]
+// npx tsx bench/int8/sensitivity.ts [--rank-images 3 | --rank-on logo.png,rocket.jpg] [--max-kept 6
+//   --first-kept 0 --speed-photos 3 --no-speed --fp32-only]
 //
 // Sensitivity-guided mixed precision on the real IS-Net weights. One calibration (the
 // isnet-general-use-int8 recipe's 16 generated images; cached in bench/results/ by the fp32 file's
@@ -13,7 +14,7 @@
 // Prints the ranking and the Pareto table; writes bench/results/int8-sensitivity-*.json.
 // The fp32 masks are cached in bench/results/ too: `--fp32-only` computes just them, so a second
 // process can do that while the first one calibrates.
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,6 +64,8 @@ const { values } = parseArgs({
     'speed-photos': { type: 'string', default: '3' },
     'no-speed': { type: 'boolean', default: false },
     'fp32-only': { type: 'boolean', default: false },
+    'rank-on': { type: 'string' },
+    'first-kept': { type: 'string', default: '0' },
   },
 });
 const log = (line: string) => console.error(`${new Date().toISOString().slice(11, 19)} ${line}`);
@@ -73,8 +76,7 @@ const source = await ensurePeerIsnetModel('medium-fp32', { log });
 const fp32 = await resolveLocalModel(source.path, peerIsnetFamily);
 const variant = findVariant(`${peerIsnetFamily}-int8`)!;
 const base: QuantizeRecipe = variant.recipe;
-const scratchDir = join(tmpdir(), 'clearcut-int8-sensitivity');
-await mkdir(scratchDir, { recursive: true });
+const scratchDir = await mkdtemp(join(tmpdir(), 'clearcut-int8-sensitivity-'));
 
 /** Writes the model of `recipe` to `file` and returns it as a resolved model. */
 const build = async (keepFloat: readonly string[], file: string): Promise<ResolvedModel> => {
@@ -85,24 +87,37 @@ const build = async (keepFloat: readonly string[], file: string): Promise<Resolv
   return { ...fp32, path, sha256: file };
 };
 
-// 1. Ranking: each group quantized alone, on the first calibration images.
-const rankSamples: Sample[] = (await generatedImages(Number(values['rank-images']))).map((image, i) => ({
-  name: `calibration-${i + 1}`,
-  kind: 'photo',
-  image,
-}));
 const fixtures = (await photosIn(sharedPhotoDir)).filter(
   (photo) => !/^(grass|gravel|brick)\./.test(photo.name),
 );
 const samples = await loadSamples(fixtures, await buildTruthSet(sharedPhotoDir));
-const rankFp32 = await cachedFp32Masks('rank', rankSamples);
-const fp32Masks = await cachedFp32Masks('fixtures', samples);
-if (values['fp32-only']) process.exit(0);
+// 1. Ranking: each group quantized alone, on the first calibration images, or (--rank-on
+// logo.png,rocket.jpg) on named fixture images: the generated images are easy, every group alone
+// keeps IoU 0.9995 on them, so they barely rank anything.
+const rankOn = values['rank-on']?.split(',');
+const rankSamples: Sample[] = rankOn
+  ? samples.filter((sample) => rankOn.includes(sample.name))
+  : (await generatedImages(Number(values['rank-images']))).map((image, i) => ({
+      name: `calibration-${i + 1}`,
+      kind: 'photo',
+      image,
+    }));
+if (rankOn && rankSamples.length !== rankOn.length)
+  throw new Error(`--rank-on: not all of ${rankOn} are fixtures`);
+const fixtureFp32 = rankOn ? await cachedFp32Masks('fixtures', samples) : [];
+const rankFp32 = rankOn
+  ? rankSamples.map((sample) => fixtureFp32[samples.indexOf(sample)]!)
+  : await cachedFp32Masks('rank', rankSamples);
+if (values['fp32-only']) {
+  await cachedFp32Masks('fixtures', samples);
+  process.exit(0);
+}
 const prepared = prepareQuantization(await readFile(source.path), []);
 const statistics = await cachedStatistics(prepared, source.sha256, variant.recipe.calibrationImages);
 const groups = layerGroups(prepared.index, selectKeepFloat(prepared.index, base.keepFloat));
 const selectors = groups.map((group) => group.selector);
-log(`ranking ${groups.length} groups on ${rankSamples.length} calibration images (load ${load()})`);
+const rankSet = rankOn ? rankOn.join(', ') : `${rankSamples.length} calibration images`;
+log(`ranking ${groups.length} groups on ${rankSet} (load ${load()})`);
 const damageOn = (masks: readonly Uint8Array[]): MaskDamage => {
   const agreements = masks.map((mask, i) => compareMasks(mask, rankFp32[i]!));
   const mean = meanAgreement(agreements);
@@ -117,7 +132,7 @@ for (const selector of [...selectors, 'glue']) {
   log(`  ${selector} alone: IoU ${probes.at(-1)!.meanIou.toFixed(4)} (load ${load()})`);
 }
 const ranking = rankBySensitivity(probes.filter((probe) => probe.selector !== 'glue'));
-console.log(`\n### Each group quantized alone vs fp32 (${rankSamples.length} calibration images)\n`);
+console.log(`\n### Each group quantized alone vs fp32 (${rankSet})\n`);
 console.log(
   markdownTable([
     ['group', 'convs', 'mean IoU', 'min IoU', 'MAE'],
@@ -132,6 +147,7 @@ console.log(
 );
 
 // 2. Greedy: keep the most sensitive groups in float until the mask holds on photos and composites.
+const fp32Masks = await cachedFp32Masks('fixtures', samples);
 log(`scoring on ${samples.length} images (load ${load()})`);
 interface StepResult extends MaskDamage {
   readonly summary: FidelitySummary;
@@ -156,6 +172,7 @@ const steps = await greedyKeepFloat<StepResult>(
   },
   goal,
   Number(values['max-kept']),
+  Number(values['first-kept']),
 );
 
 // 3. Speed of every step against fp32, in one process, image by image.

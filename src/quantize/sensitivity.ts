@@ -74,11 +74,13 @@ export async function greedyKeepFloat<T extends MaskDamage>(
   evaluate: (keptFloat: readonly string[]) => Promise<T>,
   goal: FidelityGoal,
   maxKept: number,
+  /** Steps before this one are skipped (already measured elsewhere). */
+  firstKept = 0,
 ): Promise<GreedyStep<T>[]> {
   if (!Number.isInteger(maxKept) || maxKept < 0)
     throw new Error(`maxKept must be a whole number ≥ 0, not ${maxKept}`);
   const steps: GreedyStep<T>[] = [];
-  for (let kept = 0; kept <= Math.min(maxKept, ranked.length); kept++) {
+  for (let kept = firstKept; kept <= Math.min(maxKept, ranked.length); kept++) {
     const keptFloat = ranked.slice(0, kept);
     const result = await evaluate(keptFloat);
     steps.push({ keptFloat, result });

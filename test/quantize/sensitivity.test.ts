@@ -86,6 +86,11 @@ describe('greedyKeepFloat', () => {
     expect(steps.some((step) => meetsGoal(step.result, goal))).toBe(false);
   });
 
+  it('starts at firstKept when the earlier steps were measured elsewhere', async () => {
+    const steps = await greedyKeepFloat(['x', 'y', 'z'], evaluate, goal, 3, 1);
+    expect(steps.map((step) => step.keptFloat)).toEqual([['x'], ['x', 'y']]);
+  });
+
   it('refuses a maxKept that is not a whole number ≥ 0', async () => {
     await expect(greedyKeepFloat(['x'], evaluate, goal, -1)).rejects.toThrow(/maxKept/);
     await expect(greedyKeepFloat(['x'], evaluate, goal, 1.5)).rejects.toThrow(/maxKept/);
