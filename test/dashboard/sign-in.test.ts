@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tenantsByUsage } from '../../src/dashboard/activity-store.js';
@@ -454,5 +456,32 @@ describe('the dashboard in Chromium', () => {
     const silent = await probeProcess({ name: 'gone', url: 'http://127.0.0.1:1' });
     expect(silent).toMatchObject({ ready: null });
     expect(silent.error).not.toBeNull();
+
+    // A process (or anything at its address) that sends endless bytes, or stalls mid-answer.
+    const flood = Buffer.alloc(64 * 1024, 'x');
+    const liar = createServer((request, response) => {
+      if (request.url === '/readyz') return response.end(JSON.stringify({ checks: { database: true } }));
+      response.writeHead(200);
+      if (request.url === '/metrics') {
+        const more = () => {
+          while (response.write(flood)) {}
+        };
+        response.on('drain', more);
+        more();
+      } else response.write('{"checks"'); // /stall/readyz: headers and a little, then nothing
+    });
+    await new Promise<void>((resolve) => liar.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(liar.address() as AddressInfo).port}`;
+    try {
+      const flooded = await probeProcess({ name: 'flood', url });
+      expect(flooded).toMatchObject({ ready: true, checks: { database: true }, metrics: {} });
+      expect(flooded.error).toBe(`metrics: ${url}/metrics answered more than 1048576 bytes`);
+      const stalled = await probeProcess({ name: 'stall', url: `${url}/stall` });
+      expect(stalled).toMatchObject({ ready: null });
+      expect(stalled.error).toMatch(/timeout|abort/i);
+    } finally {
+      liar.closeAllConnections();
+      await new Promise((resolve) => liar.close(resolve));
+    }
   });
 });
