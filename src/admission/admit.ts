@@ -103,7 +103,11 @@ export async function admitBatch(
   const decided = decisions.map((decision) => decision!);
   await recordDecisions(
     tx,
-    requests.map((request, index) => ({ request, decision: decided[index]! })),
+    candidates.map(({ request, index, plan }) => ({
+      request,
+      decision: decided[index]!,
+      ...metadataOf(plan?.job),
+    })),
     context.now,
   );
   return decided;

@@ -1,4 +1,5 @@
 import { type AuditRow, recordAudit } from '../audit/audit.js';
+import type { Job } from '../contracts/job.js';
 import { storableText } from '../contracts/storable-text.js';
 import type { Queryable } from '../db/database.js';
 import { enqueueEvents, type OutboxEvent } from '../jobs/outbox.js';
@@ -15,12 +16,17 @@ const maxProblemChars = 1000;
 
 export async function recordDecisions(
   tx: Queryable,
-  decided: readonly { readonly request: AdmissionRequest; readonly decision: Decision }[],
+  decided: readonly {
+    readonly request: AdmissionRequest;
+    readonly decision: Decision;
+    /** The job's metadata when its body could be read: echoed in a `rejected` event too. */
+    readonly metadata?: Job['metadata'];
+  }[],
   at: Date,
 ): Promise<void> {
   const audit: AuditRow[] = [];
   const events: OutboxEvent[] = [];
-  for (const { request, decision } of decided) {
+  for (const { request, decision, metadata } of decided) {
     if (decision.outcome === 'redelivered') continue; // decided, audited and announced the first time
     const who = {
       at,
@@ -55,7 +61,16 @@ export async function recordDecisions(
     const rejection = { ...decision.rejection, message: about(decision.rejection.message) };
     audit.push(rejectionAudit(who, rejection));
     events.push(
-      rejectionEvent({ tenant: request.tenantId, jobId: request.jobId, keyId: request.keyId }, rejection, at),
+      rejectionEvent(
+        {
+          tenant: request.tenantId,
+          jobId: request.jobId,
+          keyId: request.keyId,
+          ...(metadata === undefined ? {} : { metadata }),
+        },
+        rejection,
+        at,
+      ),
     );
   }
   await recordAudit(tx, audit);
@@ -83,7 +98,12 @@ export function storableMessage(message: string): string {
 
 /** The `rejected` result event of a rejection; `tenant` null routes it under `_`. */
 export function rejectionEvent(
-  to: { readonly tenant: string | null; readonly jobId: string | null; readonly keyId: string | null },
+  to: {
+    readonly tenant: string | null;
+    readonly jobId: string | null;
+    readonly keyId: string | null;
+    readonly metadata?: Job['metadata'];
+  },
   rejection: Rejection,
   at: Date,
 ): OutboxEvent {

@@ -61,12 +61,17 @@ let serial = 0;
 function request(
   tenantId: string,
   keys: readonly string[],
-  { jobId = `job-${++serial}`, nonce = `nonce-${++serial}` }: { jobId?: string; nonce?: string } = {},
+  {
+    jobId = `job-${++serial}`,
+    nonce = `nonce-${++serial}`,
+    metadata,
+  }: { jobId?: string; nonce?: string; metadata?: Record<string, string> } = {},
 ): AdmissionRequest {
   const job = {
     version: 1,
     input: keys.length === 1 ? { bucket: 'in-a', key: keys[0] } : { bucket: 'in-a', keys },
     output: { bucket: 'out-a', prefix: `${tenantId}/` },
+    ...(metadata === undefined ? {} : { metadata }),
   };
   return {
     tenantId,
@@ -154,6 +159,27 @@ describe('a batch of many tenants', () => {
       `SELECT nonce FROM jobs WHERE tenant_id = 'rated' AND id = 'same-id'`,
     );
     expect(stored!.nonce).toBe(requests[3]!.nonce!.value);
+  });
+
+  it("echoes the job's metadata in its accepted and rejected events, and none when the body could not be read", async () => {
+    const metadata = { sku: 'boot-42' };
+    const unreadable = { ...request('open', ['o/9.jpg']), body: { bytes: Buffer.from('{not json') } };
+    const requests = [
+      request('open', ['o/6.jpg'], { metadata }),
+      request('ungranted', ['u/2.jpg'], { metadata }),
+      unreadable,
+    ];
+    const decisions = await admit(requests);
+    expect(decisions.map(outcome)).toEqual(['accepted', 'forbidden_location', 'invalid_body']);
+    const events = await db.query<{ body: string }>(
+      `SELECT body FROM outbox WHERE message_id IS NOT NULL AND routing_key LIKE ANY($1) ORDER BY id`,
+      [requests.map((r) => `%.${r.jobId}.%`)],
+    );
+    expect(events.map((row) => (JSON.parse(row.body) as { metadata?: unknown }).metadata)).toEqual([
+      metadata,
+      metadata,
+      undefined,
+    ]);
   });
 
   it('loads the rules of every tenant at once, each with its own grants, none for an unknown tenant', async () => {
