@@ -16,7 +16,9 @@ export type ApiFailure =
   | 'invalid_request'
   | 'internal_error'
   /** POST /v1/remove: the worker failed the image; `problems` holds its item error code and message. */
-  | 'item_failed';
+  | 'item_failed'
+  /** POST /v1/remove: this API process already holds as many removes as it takes; retry later. */
+  | 'busy';
 
 /** POST /v1/remove refuses an upload with the code the worker would give it (src/images/refusal.ts). */
 export type ProblemCode = RejectionReason | ApiFailure | ImageRefusalCode;
@@ -45,6 +47,7 @@ const statusOf: Record<ProblemCode, number> = {
   invalid_request: 400,
   internal_error: 500,
   item_failed: 422,
+  busy: 503,
   empty_file: 400,
   too_large: 413,
   unsupported_format: 415,

@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  onRequestAsyncHookHandler,
+  preHandlerAsyncHookHandler,
+} from 'fastify';
 import { messageIdPattern } from '../contracts/identifiers.js';
 import { contentTypes } from '../contracts/renditions.js';
 import type { Database } from '../db/database.js';
@@ -11,10 +17,11 @@ import type { BlobStore } from '../storage/blob-store.js';
 import type { AuthOptions } from './authenticate.js';
 import { bodyOf, principalOf } from './authenticate.js';
 import type { Answer, jobAcceptedSchema } from './contracts.js';
+import type { Submission } from './job-submission.js';
 import { ProblemError, problem, rejectionProblem } from './problems.js';
 import { admitRemove } from './remove-admission.js';
-import { createDecodeSlots } from './remove-decode-slots.js';
-import { readRemoveOptions } from './remove-options.js';
+import { createDecodeSlots, DecodeLineFull, type DecodeSlots } from './remove-decode-slots.js';
+import { type RemoveOptions, readRemoveOptions } from './remove-options.js';
 import { type StagedJob, type StagingArea, stagedJob } from './remove-staging.js';
 import { checkImage, readUpload } from './remove-upload.js';
 import { type ItemOutcome, waitForItem } from './remove-wait.js';
@@ -22,13 +29,17 @@ import { type ItemOutcome, waitForItem } from './remove-wait.js';
 // POST /v1/remove: one image in, its rendition out, run by the worker fleet as a one-item job
 // through the admission core (grants, quotas, reason codes, audit) on the priority lane. The upload
 // is staged in S3 before admission and deleted again when the call is refused (remove-admission.ts);
-// the call waits up to CLEARCUT_API_REMOVE_WAIT, then answers 202 like POST /v1/jobs.
+// the call waits up to CLEARCUT_API_REMOVE_WAIT, then answers 202 like POST /v1/jobs. One process
+// holds at most CLEARCUT_API_REMOVE_CONCURRENCY calls (each with its body until the upload is
+// staged); one more is answered 503 busy before its body is read.
 
 export interface RemoveSettings {
   readonly store: BlobStore;
   readonly staging: StagingArea;
   readonly waitMs: number;
   readonly maxBodyBytes: number;
+  /** Calls held at once (CLEARCUT_API_REMOVE_CONCURRENCY). */
+  readonly concurrency: number;
   /** The worker's input limits (maxInputBytes at most maxBodyBytes). */
   readonly limits: ImageLimits;
 }
@@ -48,6 +59,12 @@ const maxRenditionBytes = 1024 ** 3;
 const statusUrl = (jobId: string) => `/v1/jobs/${jobId}`;
 /** Uploads decoded at once: each may hold CLEARCUT_MAX_INPUT_PIXELS × 4 bytes until it is checked. */
 const decodesAtOnce = 2;
+/** Uploads in line for a decode, each holding its body; one more is answered 503 busy. */
+const decodeLine = 8 * decodesAtOnce;
+/** A busy process frees a place within about this; the caller waits this long before a retry. */
+const busyRetryAfterSeconds = 1;
+const busy = (detail: string) =>
+  new ProblemError(problem('busy', detail, { retryAfterSeconds: busyRetryAfterSeconds }));
 
 export function registerRemoveRoute(app: FastifyInstance, deps: RemoveRouteDeps): void {
   const settings = deps.remove;
@@ -55,11 +72,13 @@ export function registerRemoveRoute(app: FastifyInstance, deps: RemoveRouteDeps)
   // holding the drain for up to the whole wait.
   const closing = new AbortController();
   app.addHook('preClose', async () => closing.abort());
-  const decodes = createDecodeSlots(decodesAtOnce);
+  const decodes = createDecodeSlots(decodesAtOnce, decodeLine);
   app.post(
     '/v1/remove',
     {
-      ...(settings === undefined ? {} : { bodyLimit: settings.maxBodyBytes }),
+      ...(settings === undefined
+        ? {}
+        : { bodyLimit: settings.maxBodyBytes, onRequest: holdAtMost(settings.concurrency) }),
       preHandler: deps.authenticate({ scope: 'jobs:write', nonceByAdmission: true }),
     },
     async (request, reply) => {
@@ -71,31 +90,13 @@ export function registerRemoveRoute(app: FastifyInstance, deps: RemoveRouteDeps)
           ),
         );
       }
-      const jobId = idempotencyKey(request);
-      const upload = await readUpload(request.headers['content-type'], bodyOf(request));
-      const read = readRemoveOptions(request.query as Record<string, unknown>, upload.renditionField);
-      if ('problems' in read) {
-        throw new ProblemError(
-          problem('invalid_body', read.problems.slice(0, 10).join('; '), {
-            problems: read.problems.slice(0, 50),
-          }),
-        );
-      }
-      const image = await decodes.run(() => checkImage(upload, settings.limits));
-      const principal = principalOf(request);
-      const staged = stagedJob(
-        settings.staging,
-        { tenantId: principal.tenantId, jobId, image: upload.image, format: image.format },
-        read.options,
-      );
-      const submission = await admitRemove(
-        { ...deps, store: settings.store },
-        { principal, jobId, staged, image: upload.image, format: image.format },
-      );
+      const { jobId, staged, options, submission } = await stageAndAdmit(request, deps, settings, decodes);
+      // The upload is in S3 now: let the body go rather than hold it through the wait.
+      request.body = undefined;
       if (submission.kind === 'decided' && submission.decision.outcome === 'rejected') {
         throw new ProblemError(rejectionProblem(submission.decision.rejection));
       }
-      const ref = { tenantId: principal.tenantId, jobId };
+      const ref = { tenantId: principalOf(request).tenantId, jobId };
       const ended = waitEnds(reply, closing.signal);
       const outcome = await waitForItem(deps.db, ref, settings.waitMs, ended.signal).finally(ended.release);
       reply.header('clearcut-job-id', jobId);
@@ -109,9 +110,65 @@ export function registerRemoveRoute(app: FastifyInstance, deps: RemoveRouteDeps)
         };
         return accepted;
       }
-      return sendRendition(reply, settings.store, { jobId, staged, outcome }, read.options.parsed.format);
+      return sendRendition(reply, settings.store, { jobId, staged, outcome }, options.parsed.format);
     },
   );
+}
+
+/**
+ * Takes one of `most` places for the call before its body is read, and gives it back when the
+ * answer is sent or the caller hangs up; with every place taken the call is answered 503 busy.
+ */
+function holdAtMost(most: number): onRequestAsyncHookHandler {
+  let held = 0;
+  return async (_request, reply) => {
+    if (held >= most) {
+      throw busy(
+        `this API process already holds ${held} POST /v1/remove calls (its CLEARCUT_API_REMOVE_CONCURRENCY); retry after a second`,
+      );
+    }
+    held++;
+    reply.raw.once('close', () => held--);
+  };
+}
+
+/**
+ * Reads, checks and stages the upload and admits its job. Its own function so that nothing of
+ * the upload's bytes stays referenced once it returns.
+ */
+async function stageAndAdmit(
+  request: FastifyRequest,
+  deps: RemoveRouteDeps,
+  settings: RemoveSettings,
+  decodes: DecodeSlots,
+): Promise<{ jobId: string; staged: StagedJob; options: RemoveOptions; submission: Submission }> {
+  const jobId = idempotencyKey(request);
+  const upload = await readUpload(request.headers['content-type'], bodyOf(request));
+  const read = readRemoveOptions(request.query as Record<string, unknown>, upload.renditionField);
+  if ('problems' in read) {
+    throw new ProblemError(
+      problem('invalid_body', read.problems.slice(0, 10).join('; '), {
+        problems: read.problems.slice(0, 50),
+      }),
+    );
+  }
+  const image = await decodes
+    .run(() => checkImage(upload, settings.limits))
+    .catch((error: unknown) => {
+      if (!(error instanceof DecodeLineFull)) throw error;
+      throw busy(`${error.message} in this API process; retry after a second`);
+    });
+  const principal = principalOf(request);
+  const staged = stagedJob(
+    settings.staging,
+    { tenantId: principal.tenantId, jobId, image: upload.image, format: image.format },
+    read.options,
+  );
+  const submission = await admitRemove(
+    { ...deps, store: settings.store },
+    { principal, jobId, staged, image: upload.image, format: image.format },
+  );
+  return { jobId, staged, options: read.options, submission };
 }
 
 /** The job id: the Idempotency-Key when given (a retry sends the same), else a new one. */

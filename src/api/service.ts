@@ -135,7 +135,7 @@ function removeSettings(
   config: Config,
   cleanups: ReturnType<typeof createCleanups>,
 ): RemoveSettings | undefined {
-  const { stagingBucket, stagingPrefix, waitMs, maxBodyBytes } = config.api.remove;
+  const { stagingBucket, stagingPrefix, waitMs, maxBodyBytes, concurrency } = config.api.remove;
   if (stagingBucket === undefined) return undefined;
   const store = createS3BlobStore(config.storage);
   cleanups.add(async () => store.close());
@@ -145,6 +145,7 @@ function removeSettings(
     staging: { bucket: stagingBucket, prefix: stagingPrefix },
     waitMs,
     maxBodyBytes,
+    concurrency,
     // The worker's limits; the upload can be no larger than the body that carries it.
     limits: { maxInputBytes: Math.min(maxInputBytes, maxBodyBytes), maxInputPixels, decodeTimeoutMs },
   };

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { bucketNameProblem, objectPrefixProblem } from '../contracts/object-keys.js';
 import { optionalVariable, type ParsedVariables, variable } from './define.js';
-import { byteSize, duration } from './parsers.js';
+import { byteSize, duration, wholeNumber } from './parsers.js';
 
 // POST /v1/remove (docs/api.md): where uploads are staged, how long the call waits for the worker,
-// and the largest upload. Part of the api section (src/config/api.ts), as `config.api.remove`.
+// the largest upload, and how many calls one API process holds at once. Part of the api section
+// (src/config/api.ts), as `config.api.remove`.
 
 const maxWaitMs = 60_000;
 
@@ -32,6 +33,12 @@ export const removeVariables = {
     default: '12MiB',
     schema: byteSize(1024),
   }),
+  CLEARCUT_API_REMOVE_CONCURRENCY: variable({
+    doc: 'Most POST /v1/remove calls one API process holds at once, from the first byte of the body to the answer; one more is answered 503 busy with Retry-After before its body is read. Each call holds up to CLEARCUT_API_REMOVE_MAX_BYTES until its upload is staged (twice that for a multipart form), so the default of 32 at 12MiB bounds the bodies at about 768MiB.',
+    expected: 'a whole number from 1 to 10000, such as 32',
+    default: '32',
+    schema: wholeNumber(1, 10_000),
+  }),
 };
 
 export function removeSettings(v: ParsedVariables<typeof removeVariables>) {
@@ -40,5 +47,6 @@ export function removeSettings(v: ParsedVariables<typeof removeVariables>) {
     stagingPrefix: v.CLEARCUT_API_STAGING_PREFIX,
     waitMs: v.CLEARCUT_API_REMOVE_WAIT,
     maxBodyBytes: v.CLEARCUT_API_REMOVE_MAX_BYTES,
+    concurrency: v.CLEARCUT_API_REMOVE_CONCURRENCY,
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createDecodeSlots } from '../../src/api/remove-decode-slots.js';
+import { createDecodeSlots, DecodeLineFull } from '../../src/api/remove-decode-slots.js';
 
 // Pure logic: the bound on concurrent decodes, with work that finishes when the test says so.
 
@@ -13,7 +13,7 @@ function gate() {
 
 describe('decode slots', () => {
   it('runs at most `slots` pieces of work at once, the rest in arrival order, also after a failure', async () => {
-    const slots = createDecodeSlots(2);
+    const slots = createDecodeSlots(2, 2);
     const gates = [gate(), gate(), gate(), gate()];
     const started: number[] = [];
     const runs = gates.map(({ opened }, index) =>
@@ -48,5 +48,27 @@ describe('decode slots', () => {
     expect(again).toEqual([0, 1]);
     for (const g of more) g.open();
     await Promise.all(next);
+  });
+
+  it('refuses work at once, without running it, when the line is full, and takes it again once there is room', async () => {
+    const slots = createDecodeSlots(1, 1);
+    const first = gate();
+    const second = gate();
+    const running = slots.run(() => first.opened);
+    const inLine = slots.run(() => second.opened);
+    let ran = false;
+    await expect(
+      slots.run(async () => {
+        ran = true;
+      }),
+    ).rejects.toBeInstanceOf(DecodeLineFull);
+    expect(ran).toBe(false);
+    first.open();
+    await running;
+    // The one in line holds the slot now; the line is empty again.
+    const next = slots.run(async () => 'next');
+    second.open();
+    await inLine;
+    await expect(next).resolves.toBe('next');
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { animatedPng, noisyJpeg, pngClaimingSize, smallProductPng, truncated } from '../support/images.js';
-import { until } from '../support/until.js';
+import { until, untilValue } from '../support/until.js';
 import { accessToken, clientAssertion, type TestKey, tokenRequest } from './harness.js';
 import { type RemoveStack, startRemoveStack } from './remove-stack.js';
 
@@ -178,6 +178,53 @@ describe('POST /v1/remove refuses', () => {
     const answer = await waiting;
     expect(answer.status).toBe(202);
     expect(await answer.json()).toMatchObject({ jobId: 'cut-short', statusUrl: '/v1/jobs/cut-short' });
+    await stopped;
+  });
+
+  it('answers 503 busy with Retry-After beyond CLEARCUT_API_REMOVE_CONCURRENCY, and takes calls again once one ends', async () => {
+    const { base, service } = await stack.api({
+      CLEARCUT_API_REMOVE_WAIT: '60s',
+      CLEARCUT_API_REMOVE_CONCURRENCY: '1',
+    });
+    const holder = await stack.tenant('holder');
+    const other = await stack.tenant('other');
+    const otherToken = await accessToken(base, other);
+    const post = (body: Buffer | string, bearer: string, signal?: AbortSignal) =>
+      fetch(`${base}/v1/remove`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${bearer}`, 'content-type': 'image/png' },
+        body,
+        ...(signal === undefined ? {} : { signal }),
+      });
+    const hangUp = new AbortController();
+    const holding = post(png, await accessToken(base, holder), hangUp.signal);
+    // No worker runs here: once its job is admitted, the first call can only be waiting.
+    await until(async () => (await stack.jobCount('holder')) === 1, { what: 'the first job admitted' });
+
+    const refused = await post(png, otherToken);
+    const busy = await expectProblem(refused, 503, 'busy');
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(busy.detail).toContain('CLEARCUT_API_REMOVE_CONCURRENCY');
+    expect(await stack.jobCount('other')).toBe(0);
+    expect((await stack.stagedKeys()).filter((key) => key.startsWith('remove/other/'))).toEqual([]);
+
+    // The first caller hangs up: its place is free again, and the next call is read and checked.
+    hangUp.abort();
+    await expect(holding).rejects.toThrow();
+    const checked = await untilValue(
+      async () => {
+        const answer = await post('not an image at all', otherToken);
+        if (answer.status !== 503) return answer;
+        await answer.body?.cancel();
+        return undefined;
+      },
+      { what: 'a call past the cap' },
+    );
+    await expectProblem(checked, 415, 'unsupported_format');
+    const admitted = post(png, otherToken);
+    await until(async () => (await stack.jobCount('other')) === 1, { what: 'the next job admitted' });
+    const stopped = service.stop();
+    expect((await admitted).status).toBe(202);
     await stopped;
   });
 
