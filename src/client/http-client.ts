@@ -58,7 +58,7 @@ export interface HttpClientOptions {
     readonly maxRetryAfterSeconds?: number;
     readonly backoff?: BackoffPolicy;
   };
-  /** Longest wait for one answer (default 60 s). */
+  /** Longest wait for one answer (default 60 s; `remove` 90 s, past the server's longest wait). */
   readonly timeoutMs?: number;
 }
 
@@ -92,15 +92,24 @@ export interface HttpClient {
   remove(image: Uint8Array, options?: RemoveOptions): Promise<RemoveResult>;
 }
 
+/**
+ * POST /v1/remove may hold its answer for the server's CLEARCUT_API_REMOVE_WAIT (at most 60 s) and
+ * then stream the rendition: a remove attempt that timed out at 60 s would be cut off and sent again.
+ */
+const removeTimeoutMs = 90_000;
+
 export function createHttpClient(options: HttpClientOptions): HttpClient {
   const { baseUrl, timeoutMs, ...key } = resolveConnection(options);
   const auth = options.auth === 'oauth' ? bearerTokens(tokenOptions(options)) : signedRequests(key);
-  const send = createTransport({
-    baseUrl,
-    auth,
-    retry: { ...defaultRetryPolicy, ...options.retry },
-    timeoutMs,
-  });
+  const transport = (attemptMs: number) =>
+    createTransport({
+      baseUrl,
+      auth,
+      retry: { ...defaultRetryPolicy, ...options.retry },
+      timeoutMs: attemptMs,
+    });
+  const send = transport(timeoutMs);
+  const sendRemove = transport(options.timeoutMs ?? removeTimeoutMs);
   const read = <T>(target: string) => readJson<T>(send, target);
 
   return {
@@ -133,7 +142,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       } while (next !== null);
     },
     usage: () => read<Usage>('/v1/usage'),
-    remove: (image, removeOptions) => removeOverHttp(send, baseUrl, image, removeOptions),
+    remove: (image, removeOptions) => removeOverHttp(sendRemove, baseUrl, image, removeOptions),
   };
 }
 
