@@ -1,4 +1,5 @@
-// npm run bench:quality [-- --sets soft,product --limit N --baseline-side 1024 --cost-repeats 3]
+// npm run bench:quality [-- --sets soft,product --soft-size 2000 --limit N --baseline-side 1024 --baseline-iterations 4000
+//                        --cost-repeats 3 --budget SECONDS]
 //
 // Edge quality with the real IS-Net weights (the peer's medium file widened to fp32, obtained as
 // bench:peer does: bench/peer-support/isnet-model.ts) on images whose true alpha is known: the
@@ -26,14 +27,20 @@ const { values } = parseArgs({
   options: {
     sets: { type: 'string', default: 'soft,product' },
     limit: { type: 'string' },
+    'soft-size': { type: 'string', default: '2000' },
     'baseline-side': { type: 'string', default: '1024' },
+    'baseline-iterations': { type: 'string', default: '4000' },
     'cost-repeats': { type: 'string', default: '3' },
+    budget: { type: 'string' },
   },
 });
 const log = (line: string) => console.error(line);
 const config = loadConfig(process.env);
 const threads = config.inference.threads;
-const baselineSide = Number(values['baseline-side']);
+const baseline = {
+  maxSide: Number(values['baseline-side']),
+  maxIterations: Number(values['baseline-iterations']),
+};
 const limit = values.limit ? Number(values.limit) : undefined;
 /** The new background the cutouts are scored on: a blue none of the backdrops has. */
 const newBackground = [20, 120, 230] as const;
@@ -55,7 +62,7 @@ interface ImageRecord {
 }
 
 const sets: Record<string, () => Promise<TruthImage[]>> = {
-  soft: () => buildSoftEdgeSet(sharedPhotoDir, 2000),
+  soft: () => buildSoftEdgeSet(sharedPhotoDir, Number(values['soft-size'])),
   product: () => buildTruthSet(sharedPhotoDir, 1024),
 };
 const chosen = values.sets.split(',');
@@ -65,23 +72,40 @@ log(`model: ensuring the IS-Net weights...`);
 const peer = await ensurePeerIsnetModel('medium-fp32', { log });
 const isnet = await createEngine(await resolveLocalModel(peer.path, peerIsnetFamily), { threads });
 const records: ImageRecord[] = [];
+// On a busy machine a full run can take an hour: --budget stops scoring new images after that many
+// seconds, and the tables say how many were scored.
+const deadline = values.budget ? performance.now() + Number(values.budget) * 1000 : Number.POSITIVE_INFINITY;
 try {
   for (const set of chosen) {
-    const images = (await sets[set]!()).slice(0, limit);
+    const images = spread(await sets[set]!()).slice(0, limit);
     log(`${set}: ${images.length} images`);
-    for (const truth of images) records.push(await score(set, truth, isnet));
+    for (const truth of images) {
+      if (performance.now() > deadline) {
+        log(
+          `${set}: time budget spent, ${records.filter((r) => r.set === set).length} of ${images.length} images scored`,
+        );
+        break;
+      }
+      records.push(await score(set, truth, isnet));
+    }
   }
 } finally {
   await isnet.close();
 }
 
-const summary = chosen.map((set) => ({ set, methods: meanScores(records.filter((r) => r.set === set)) }));
-const cost = await syntheticCost(Number(values['cost-repeats']));
+const summary = chosen.map((set) => {
+  const group = records.filter((r) => r.set === set);
+  return { set, images: group.length, methods: meanScores(group) };
+});
+// --cost-repeats 0 leaves the cost run out (a second process scoring another set, say).
+const repeats = Number(values['cost-repeats']);
+const cost = repeats > 0 ? await syntheticCost(repeats) : undefined;
 printTables(summary, cost);
 const path = await writeResults('quality', {
   model: { path: peer.path, sha256: peer.sha256, family: peerIsnetFamily },
   threads,
-  baselineSide,
+  softSize: Number(values['soft-size']),
+  baseline,
   newBackground,
   summary,
   cost,
@@ -89,10 +113,15 @@ const path = await writeResults('quality', {
 });
 log(`\nresults: ${path}`);
 
+/** Every fifth image first, then the next: a partial run still sees every subject and backdrop kind. */
+function spread(images: TruthImage[]): TruthImage[] {
+  return [0, 1, 2, 3, 4].flatMap((offset) => images.filter((_, index) => index % 5 === offset));
+}
+
 async function score(set: string, truth: TruthImage, engine: Engine): Promise<ImageRecord> {
   const image = await decodeImage(truth.bytes, config.inference);
   const { mask, ms: modelMs } = await predict(engine, image);
-  const made = await cutouts(image, mask, modelMs, baselineSide);
+  const made = await cutouts(image, mask, modelMs, baseline);
   const band = truthBand(truth.truth, truth.width, truth.height, Math.round(truth.width / 100));
   const methods = {} as ImageRecord['methods'];
   for (const name of methodNames) {
@@ -151,7 +180,7 @@ async function syntheticCost(repeats: number) {
     await predict(engine, decoded); // warm-up
     for (let run = 0; run < repeats; run++) {
       const { mask, ms } = await predict(engine, decoded);
-      const made = await cutouts(decoded, mask, ms, baselineSide);
+      const made = await cutouts(decoded, mask, ms, baseline);
       for (const name of methodNames) runs[name].push(made[name].ms);
     }
   } finally {
@@ -170,17 +199,17 @@ async function syntheticCost(repeats: number) {
 }
 
 function printTables(
-  summary: readonly { set: string; methods: Record<MethodName, Score> }[],
-  cost: Awaited<ReturnType<typeof syntheticCost>>,
+  summary: readonly { set: string; images: number; methods: Record<MethodName, Score> }[],
+  cost: Awaited<ReturnType<typeof syntheticCost>> | undefined,
 ) {
   const rows: (string | number)[][] = [
-    ['set', 'method', 'IoU', 'MAE', 'SAD', 'grad', 'conn', 'colour', 'ms (median)'],
+    ['set (images)', 'method', 'IoU', 'MAE', 'SAD', 'grad', 'conn', 'colour', 'ms (median)'],
   ];
-  for (const { set, methods } of summary) {
+  for (const { set, images, methods } of summary) {
     for (const name of methodNames) {
       const s = methods[name];
       rows.push([
-        set,
+        `${set} (${images})`,
         name,
         round(s.iou, 4),
         round(s.mae, 4),
@@ -196,6 +225,7 @@ function printTables(
     `\nIS-Net (real weights), means over each set; SAD, grad, conn ÷1000 in the truth's band; colour in 8-bit levels\n`,
   );
   console.log(markdownTable(rows));
+  if (!cost) return;
   const base = cost.medians.model;
   const costRows: (string | number)[][] = [['step', 'ms (median)', 'share of the model step']];
   for (const name of methodNames)

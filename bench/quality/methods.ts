@@ -4,7 +4,7 @@ import type { DecodedImage } from '../../src/images/decode.js';
 import { decontaminateColours } from '../../src/inference/refine/decontaminate.js';
 import { refineEdges } from '../../src/inference/refine/guided-alpha.js';
 import { composeCutout } from '../../src/inference/render.js';
-import { closedFormAlpha } from './closed-form.js';
+import { type ClosedFormOptions, closedFormAlpha } from './closed-form.js';
 
 export const methodNames = ['model', 'refine', 'refine+decontaminate', 'rembg-closed-form'] as const;
 export type MethodName = (typeof methodNames)[number];
@@ -23,7 +23,7 @@ export async function cutouts(
   image: DecodedImage,
   mask: Uint8Array,
   modelMs: number,
-  baselineSide: number,
+  baselineOptions: ClosedFormOptions,
 ): Promise<Record<MethodName, Cutout>> {
   let started = performance.now();
   const refined = refineEdges(image, mask);
@@ -34,7 +34,7 @@ export async function cutouts(
   const decontaminateMs = performance.now() - started;
   const rgb = sourceRgb(image);
   started = performance.now();
-  const baseline = await closedFormAlpha(rgb, mask, image.width, image.height, { maxSide: baselineSide });
+  const baseline = await closedFormAlpha(rgb, mask, image.width, image.height, baselineOptions);
   // rembg then estimates the foreground colour (pymatting's multilevel method); blur fusion stands in.
   const baselineCutout = composeCutout(image, baseline.alpha);
   decontaminateColours(image, baseline.alpha, baselineCutout.rgba);
