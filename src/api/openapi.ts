@@ -13,6 +13,7 @@ import {
   usageSchema,
 } from './contracts.js';
 import { clientSecretBasic, eventsS3Path } from './eventbridge-openapi.js';
+import { answer, jobIdSchema, json, problems, query, secured } from './openapi-parts.js';
 import { removePath } from './remove-openapi.js';
 import { webhookOperations, webhookPaths, webhookSchemas } from './webhooks-openapi.js';
 
@@ -35,31 +36,7 @@ const schemas = {
 } as const;
 export type ApiSchemaName = keyof typeof schemas;
 
-const ref = (name: ApiSchemaName) => ({ $ref: `#/components/schemas/${name}` });
-const json = (name: ApiSchemaName, contentType = 'application/json') => ({
-  content: { [contentType]: { schema: ref(name) } },
-});
-const problems = (...statuses: number[]) =>
-  Object.fromEntries(
-    statuses.map((status) => [
-      String(status),
-      { description: 'A problem', ...json('Problem', 'application/problem+json') },
-    ]),
-  );
-const secured = [{ signedRequest: [] }, { bearer: [] }];
-const query = (name: string, description: string, values?: readonly string[]) => ({
-  name,
-  in: 'query',
-  required: false,
-  description,
-  schema: values ? { type: 'string', enum: values } : { type: 'string' },
-});
-const idPath = {
-  name: 'id',
-  in: 'path',
-  required: true,
-  schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' },
-};
+const idPath = { name: 'id', in: 'path', required: true, schema: jobIdSchema };
 const page = [
   query('cursor', 'nextCursor of the previous page'),
   query('limit', 'entries per page, 1 to 100 (default 100)'),
@@ -105,9 +82,9 @@ export function openApiDocument(): Record<string, unknown> {
             },
           },
           responses: {
-            200: { description: 'An access token', ...json('TokenResponse') },
-            400: { description: 'A bad request', ...json('OAuthError') },
-            401: { description: 'The client could not be authenticated', ...json('OAuthError') },
+            200: answer('An access token', 'TokenResponse'),
+            400: answer('A bad request', 'OAuthError'),
+            401: answer('The client could not be authenticated', 'OAuthError'),
           },
         },
       },
@@ -121,13 +98,13 @@ export function openApiDocument(): Record<string, unknown> {
               in: 'header',
               required: true,
               description: 'The job id',
-              schema: idPath.schema,
+              schema: jobIdSchema,
             },
           ],
           requestBody: { required: true, ...json('Job') },
           responses: {
-            202: { description: 'Admitted (or a retry of an admitted job)', ...json('JobAccepted') },
-            ...problems(400, 401, 403, 409, 413, 415, 422, 429),
+            202: answer('Admitted (or a retry of an admitted job)', 'JobAccepted'),
+            ...problems([400, 401, 403, 409, 413, 415, 422, 429]),
           },
         },
         get: {
@@ -138,8 +115,8 @@ export function openApiDocument(): Record<string, unknown> {
             ...page,
           ],
           responses: {
-            200: { description: 'A page of jobs', ...json('JobList') },
-            ...problems(400, 401, 403),
+            200: answer('A page of jobs', 'JobList'),
+            ...problems([400, 401, 403]),
           },
         },
       },
@@ -148,7 +125,7 @@ export function openApiDocument(): Record<string, unknown> {
           summary: "A job's progress and results manifest",
           security: secured,
           parameters: [idPath],
-          responses: { 200: { description: 'The job', ...json('JobStatus') }, ...problems(401, 403, 404) },
+          responses: { 200: answer('The job', 'JobStatus'), ...problems([401, 403, 404]) },
         },
       },
       '/v1/jobs/{id}/items': {
@@ -161,8 +138,8 @@ export function openApiDocument(): Record<string, unknown> {
             ...page,
           ],
           responses: {
-            200: { description: 'A page of items', ...json('ItemList') },
-            ...problems(400, 401, 403, 404),
+            200: answer('A page of items', 'ItemList'),
+            ...problems([400, 401, 403, 404]),
           },
         },
       },
@@ -173,7 +150,7 @@ export function openApiDocument(): Record<string, unknown> {
         get: {
           summary: 'Your quota windows and job token bucket',
           security: secured,
-          responses: { 200: { description: 'Usage', ...json('Usage') }, ...problems(401, 403) },
+          responses: { 200: answer('Usage', 'Usage'), ...problems([401, 403]) },
         },
       },
     },

@@ -1,44 +1,37 @@
 import { renditionFormats } from '../contracts/renditions.js';
+import { component, jobIdSchema, problems, query, secured } from './openapi-parts.js';
 import { cleanupQueryFields, renditionQueryFields } from './remove-options.js';
 
 // POST /v1/remove in the OpenAPI document (src/api/openapi.ts adds it to the paths; the Rendition,
 // JobAccepted and Problem schemas are that document's components).
 
-const component = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const binary = { type: 'string', contentMediaType: 'application/octet-stream' };
 const imageTypes = ['image/jpeg', 'image/png', 'image/webp', 'application/octet-stream'];
 const answerTypes = [...new Set(Object.values(renditionFormats).flat())].map((format) => `image/${format}`);
-const problem = {
-  description: 'A problem (reason: the admission codes of POST /v1/jobs, or an image refusal code)',
-  content: { 'application/problem+json': { schema: component('Problem') } },
-};
 
-const optionParameter = (name: string) => ({
-  name,
-  in: 'query',
-  required: false,
-  description:
+const optionParameter = (name: string) =>
+  query(
+    name,
     name === 'model'
       ? "The job's model"
       : (cleanupQueryFields as readonly string[]).includes(name)
         ? `The rendition's cleanup.${name}`
         : `The rendition's ${name}${name === 'kind' ? ' (default: background when a background is given, else cutout)' : ''}`,
-  schema: { type: 'string' },
-});
+  );
 
 export const removePath = {
   post: {
     summary: 'Remove the background of one image and answer the rendition (or 202 when it takes longer)',
     description:
       'The image is the body (or the one file of a form); the rendition is given by query options or by the form field `rendition` (JSON). docs/api.md, POST /v1/remove.',
-    security: [{ signedRequest: [] }, { bearer: [] }],
+    security: secured,
     parameters: [
       {
         name: 'Idempotency-Key',
         in: 'header',
         required: false,
         description: 'The job id; a retry with the same one answers the same job. Default: a new id.',
-        schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' },
+        schema: jobIdSchema,
       },
       ...['model', ...renditionQueryFields, ...cleanupQueryFields].map(optionParameter),
     ],
@@ -68,8 +61,9 @@ export const removePath = {
         description: 'Not finished within the wait: follow the job, or retry with the same Idempotency-Key',
         content: { 'application/json': { schema: component('JobAccepted') } },
       },
-      ...Object.fromEntries(
-        [400, 401, 403, 404, 409, 413, 415, 422, 429].map((status) => [String(status), problem]),
+      ...problems(
+        [400, 401, 403, 404, 409, 413, 415, 422, 429, 503],
+        'A problem (reason: the admission codes of POST /v1/jobs, an image refusal code, or busy)',
       ),
     },
   },

@@ -8,18 +8,15 @@ import type {
 } from 'fastify';
 import { messageIdPattern } from '../contracts/identifiers.js';
 import { contentTypes } from '../contracts/renditions.js';
-import type { Database } from '../db/database.js';
 import { PermanentError } from '../errors.js';
 import type { ImageLimits } from '../images/decode.js';
-import type { Logger } from '../log.js';
-import type { ModelCatalog } from '../models/catalog.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import type { AuthOptions } from './authenticate.js';
 import { bodyOf, principalOf } from './authenticate.js';
 import type { Answer, jobAcceptedSchema } from './contracts.js';
 import type { Submission } from './job-submission.js';
 import { ProblemError, problem, rejectionProblem } from './problems.js';
-import { admitRemove } from './remove-admission.js';
+import { admitRemove, type RemoveAdmissionDeps } from './remove-admission.js';
 import { createDecodeSlots, DecodeLineFull, type DecodeSlots } from './remove-decode-slots.js';
 import { type RemoveOptions, readRemoveOptions } from './remove-options.js';
 import { type StagedJob, type StagingArea, stagedJob } from './remove-staging.js';
@@ -44,11 +41,8 @@ export interface RemoveSettings {
   readonly limits: ImageLimits;
 }
 
-export interface RemoveRouteDeps {
-  readonly db: Database;
-  readonly catalog: ModelCatalog;
-  readonly now: () => Date;
-  readonly log: Logger;
+/** The admission's needs but the staging store, which comes with the settings. */
+export interface RemoveRouteDeps extends Omit<RemoveAdmissionDeps, 'store'> {
   readonly authenticate: (options: AuthOptions) => preHandlerAsyncHookHandler;
   /** Undefined when CLEARCUT_API_STAGING_BUCKET is unset: the route answers 404 saying so. */
   readonly remove: RemoveSettings | undefined;

@@ -1,4 +1,5 @@
 import { itemFailedWebhookSchema, jobCompletedWebhookSchema } from '../contracts/webhook-event.js';
+import { answer, component, problems, secured } from './openapi-parts.js';
 import {
   newWebhookSchema,
   webhookCreatedSchema,
@@ -19,19 +20,6 @@ export const webhookSchemas = {
   WebhookDeliveryList: [webhookDeliveryListSchema, 'output'],
 } as const;
 
-const component = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const answer = (description: string, name: string) => ({
-  description,
-  content: { 'application/json': { schema: component(name) } },
-});
-const problems = (...statuses: number[]) =>
-  Object.fromEntries(
-    statuses.map((status) => [
-      String(status),
-      { description: 'A problem', content: { 'application/problem+json': { schema: component('Problem') } } },
-    ]),
-  );
-const secured = [{ signedRequest: [] }, { bearer: [] }];
 const endpointId = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 
 export const webhookPaths = {
@@ -39,13 +27,13 @@ export const webhookPaths = {
     get: {
       summary: 'Your webhook endpoints (scope jobs:read)',
       security: secured,
-      responses: { 200: answer('Endpoints', 'WebhookList'), ...problems(401, 403) },
+      responses: { 200: answer('Endpoints', 'WebhookList'), ...problems([401, 403]) },
     },
     post: {
       summary: 'Add a webhook endpoint; the answer holds its signing secret, shown once (scope jobs:write)',
       security: secured,
       requestBody: { required: true, content: { 'application/json': { schema: component('NewWebhook') } } },
-      responses: { 201: answer('Added', 'WebhookCreated'), ...problems(401, 403, 415, 422) },
+      responses: { 201: answer('Added', 'WebhookCreated'), ...problems([401, 403, 415, 422]) },
     },
   },
   '/v1/webhooks/{id}': {
@@ -53,7 +41,7 @@ export const webhookPaths = {
       summary: 'Remove a webhook endpoint: nothing more is sent to it (scope jobs:write)',
       security: secured,
       parameters: [endpointId],
-      responses: { 204: { description: 'Removed' }, ...problems(401, 403, 404) },
+      responses: { 204: { description: 'Removed' }, ...problems([401, 403, 404]) },
     },
   },
   '/v1/webhooks/{id}/deliveries': {
@@ -70,7 +58,7 @@ export const webhookPaths = {
           schema: { type: 'string' },
         },
       ],
-      responses: { 200: answer('Deliveries', 'WebhookDeliveryList'), ...problems(400, 401, 403, 404) },
+      responses: { 200: answer('Deliveries', 'WebhookDeliveryList'), ...problems([400, 401, 403, 404]) },
     },
   },
 };
@@ -101,7 +89,7 @@ function operation(summary: string, schema: keyof typeof webhookSchemas) {
       parameters: signed,
       requestBody: {
         required: true,
-        content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } },
+        content: { 'application/json': { schema: component(schema) } },
       },
       responses: { '2XX': { description: 'Received' } },
     },
