@@ -1,15 +1,10 @@
 // POST /v1/events/s3 and the secret-based client authentication of POST /oauth/token in the
 // OpenAPI document (src/api/openapi.ts adds them; EventAnswer and Problem are its components).
 
-const component = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const answer = (description: string) => ({
-  description,
-  content: { 'application/json': { schema: component('EventAnswer') } },
-});
-const problem = (description: string) => ({
-  description,
-  content: { 'application/problem+json': { schema: component('Problem') } },
-});
+import { json } from './openapi-parts.js';
+
+const answer = (description: string) => ({ description, ...json('EventAnswer') });
+const problem = (description: string) => ({ description, ...json('Problem', 'application/problem+json') });
 
 export const eventsS3Path = {
   post: {

@@ -1,4 +1,4 @@
-// The pieces the OpenAPI document's parts (openapi.ts, remove-openapi.ts, webhooks-openapi.ts)
+// The pieces the OpenAPI document's parts (openapi.ts, remove-, webhooks- and eventbridge-openapi.ts)
 // build their operations from, kept in one place so every operation says them alike.
 
 /** A schema of the document's components. */
