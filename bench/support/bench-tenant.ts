@@ -1,6 +1,6 @@
 import type { Database } from '../../src/db/database.js';
 import { addGrant } from '../../src/policy/grant-admin.js';
-import { setQuota } from '../../src/policy/quota-settings.js';
+import { noLimits, setQuota } from '../../src/policy/quota-settings.js';
 import { createTenant } from '../../src/tenants/tenants.js';
 
 /**
@@ -9,15 +9,7 @@ import { createTenant } from '../../src/tenants/tenants.js';
  */
 export async function createBenchTenant(db: Database, id = 'bench'): Promise<string> {
   const tenant = (await createTenant(db, id, 'pro')).id;
-  await setQuota(db, tenant, {
-    jobsPerMinute: null,
-    burst: null,
-    imagesPerHour: null,
-    imagesPerDay: null,
-    imagesPerMonth: null,
-    maxItemsPerJob: null,
-    maxInFlight: null,
-  });
+  await setQuota(db, tenant, noLimits);
   await addGrant(db, tenant, { bucket: 'bench-in', prefix: '', access: 'read' });
   await addGrant(db, tenant, { bucket: 'bench-out', prefix: '', access: 'write' });
   return tenant;

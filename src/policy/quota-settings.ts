@@ -23,6 +23,9 @@ export const quotaSettingNames = Object.keys(quotaSettings) as QuotaSettingName[
 export type QuotaValue = number | null | 'default';
 export type QuotaChanges = Partial<Record<QuotaSettingName, QuotaValue>>;
 
+/** Every setting unlimited: a tenant whose work no quota may slow (benchmarks, throughput tests). */
+export const noLimits: QuotaChanges = Object.fromEntries(quotaSettingNames.map((name) => [name, null]));
+
 const maxValue = 2_147_483_647;
 
 /** Why `value` cannot be stored for `name`, or undefined. */

@@ -8,7 +8,7 @@ import { migrate } from '../../src/db/migrate.js';
 import { createDatabase } from '../../src/db/postgres.js';
 import { modelCatalog } from '../../src/models/catalog.js';
 import { addGrant } from '../../src/policy/grant-admin.js';
-import { setQuota } from '../../src/policy/quota-settings.js';
+import { noLimits, setQuota } from '../../src/policy/quota-settings.js';
 import { takeJobToken, takeJobTokens } from '../../src/policy/quotas.js';
 import { loadTenantRules } from '../../src/policy/tenant-rules.js';
 import { createTenant } from '../../src/tenants/tenants.js';
@@ -22,19 +22,10 @@ import { until } from '../support/until.js';
 let environment: TestEnvironment;
 let db: Database;
 const catalog = modelCatalog({ defaultModel: 'u2net' });
-const unlimited = {
-  jobsPerMinute: null,
-  burst: null,
-  imagesPerHour: null,
-  imagesPerDay: null,
-  imagesPerMonth: null,
-  maxItemsPerJob: null,
-  maxInFlight: null,
-};
 
 async function tenantWith(id: string, quota: Parameters<typeof setQuota>[2], grants = true) {
   await createTenant(db, id, 'pro');
-  await setQuota(db, id, { ...unlimited, ...quota });
+  await setQuota(db, id, { ...noLimits, ...quota });
   if (grants) {
     await addGrant(db, id, { bucket: 'in-a', prefix: '', access: 'read' });
     await addGrant(db, id, { bucket: 'out-a', prefix: `${id}/`, access: 'write' });

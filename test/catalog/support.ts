@@ -9,7 +9,7 @@ import { createDatabase } from '../../src/db/postgres.js';
 import { insertJobs } from '../../src/jobs/job-store.js';
 import { createLogger } from '../../src/log.js';
 import { addGrant } from '../../src/policy/grant-admin.js';
-import { type QuotaChanges, setQuota } from '../../src/policy/quota-settings.js';
+import { noLimits, type QuotaChanges, setQuota } from '../../src/policy/quota-settings.js';
 import { createTenant } from '../../src/tenants/tenants.js';
 import { createTestEnvironment, type TestEnvironment } from '../support/environment.js';
 import { startTestS3, type TestS3 } from '../support/s3.js';
@@ -51,15 +51,8 @@ export async function createCatalogHarness(label: string): Promise<CatalogHarnes
     s3,
     async tenant({ quota, grants = [] } = {}) {
       const id = (await createTenant(db, `tenant-${randomUUID().slice(0, 8)}`, 'pro')).id;
-      await setQuota(db, id, {
-        jobsPerMinute: null,
-        burst: null,
-        imagesPerHour: null,
-        imagesPerDay: null,
-        imagesPerMonth: null,
-        maxItemsPerJob: null,
-        ...quota,
-      });
+      // Every limit lifted but max in flight, which stays the tier's.
+      await setQuota(db, id, { ...noLimits, maxInFlight: 'default', ...quota });
       for (const grant of grants) await addGrant(db, id, grant);
       return id;
     },
