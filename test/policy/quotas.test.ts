@@ -142,6 +142,7 @@ describe('image reservations', () => {
       ok: false,
       reason: 'quota_exceeded',
       detail: 'daily image quota: 6 of 10 used today, the job needs 5; resets at 2030-03-11T00:00:00.000Z',
+      retryAfterSeconds: 1800, // 23:30 → the daily window's reset at midnight UTC
     });
     expect(await reserveImages(store.db, tenant, 4, day1)).toEqual({ ok: true });
 
