@@ -24,7 +24,7 @@ const commands: Record<string, string> = {
   dlq: 'List or replay dead-lettered jobs, events and tasks (list | replay)',
   events: 'Run the S3 event consumer alone (it also runs inside the gateway)',
   triggers: 'Manage S3 event trigger rules (add | list | remove | disable | enable)',
-  dashboard: 'Print a one-time sign-in link to the usage and jobs dashboard (link)',
+  dashboard: 'Sign-in links to the usage and jobs dashboard, and ending its sessions (link | revoke)',
   webhooks: 'Manage signed webhooks (add | list | remove | rotate-secret | enable | disable | deliveries)',
 };
 
