@@ -21,6 +21,9 @@ export interface TestKey {
   readonly secret: SigningSecret;
 }
 
+/** A key just created: also its secret as `clearcut keys create` prints it (CLEARCUT_KEY_SECRET). */
+export type CreatedTestKey = TestKey & { readonly shownOnce: string };
+
 export interface ApiHarness {
   readonly environment: TestEnvironment;
   readonly db: Database;
@@ -29,7 +32,7 @@ export interface ApiHarness {
   readonly masterKey: Buffer;
   /** A tenant with read/write grants on in-<tenant> / out-<tenant>. */
   tenant(id: string, tier?: string): Promise<void>;
-  key(tenantId: string, algorithm?: 'hmac-sha256' | 'ed25519'): Promise<TestKey>;
+  key(tenantId: string, algorithm?: 'hmac-sha256' | 'ed25519'): Promise<CreatedTestKey>;
   /** Starts another API process on the same database (a different clock, for instance). */
   another(now: () => Date): Promise<ApiService>;
   close(): Promise<void>;
@@ -61,7 +64,8 @@ export async function startApiHarness(label: string): Promise<ApiHarness> {
         environment: 'test',
         expiresAt: null,
       });
-      return { keyId: created.key.keyId, tenantId, secret: decodeSigningSecret(created.shownOnce) };
+      const { shownOnce } = created;
+      return { keyId: created.key.keyId, tenantId, secret: decodeSigningSecret(shownOnce), shownOnce };
     },
     async another(now) {
       const service = await startApi(environment.config, { log, now });

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Environment } from '../../src/config.js';
-import { createKey } from '../../src/keys/key-admin.js';
 import { type ApiHarness, startApiHarness } from '../api/harness.js';
 import { runCli } from '../support/cli.js';
 
@@ -17,13 +16,8 @@ const folder = mkdtempSync(join(tmpdir(), 'clearcut-submit-http-'));
 beforeAll(async () => {
   h = await startApiHarness('submit http');
   await h.tenant('acme');
-  const created = await createKey(h.db, h.masterKey, {
-    tenantId: 'acme',
-    algorithm: 'ed25519',
-    environment: 'test',
-    expiresAt: null,
-  });
-  env = { ...h.environment.env, CLEARCUT_KEY_ID: created.key.keyId, CLEARCUT_KEY_SECRET: created.shownOnce };
+  const key = await h.key('acme', 'ed25519');
+  env = { ...h.environment.env, CLEARCUT_KEY_ID: key.keyId, CLEARCUT_KEY_SECRET: key.shownOnce };
 }, 60_000);
 afterAll(() => h?.close());
 

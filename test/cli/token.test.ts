@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Environment } from '../../src/config.js';
-import { createKey } from '../../src/keys/key-admin.js';
 import { type ApiHarness, startApiHarness } from '../api/harness.js';
 import { runCli } from '../support/cli.js';
 
@@ -12,13 +11,8 @@ let env: Environment;
 beforeAll(async () => {
   h = await startApiHarness('token cli');
   await h.tenant('acme');
-  const created = await createKey(h.db, h.masterKey, {
-    tenantId: 'acme',
-    algorithm: 'hmac-sha256',
-    environment: 'test',
-    expiresAt: null,
-  });
-  env = { ...h.environment.env, CLEARCUT_KEY_ID: created.key.keyId, CLEARCUT_KEY_SECRET: created.shownOnce };
+  const key = await h.key('acme', 'hmac-sha256');
+  env = { ...h.environment.env, CLEARCUT_KEY_ID: key.keyId, CLEARCUT_KEY_SECRET: key.shownOnce };
 }, 60_000);
 afterAll(() => h?.close());
 
