@@ -1,7 +1,8 @@
 // `clearcut models import`: installs a local ONNX file as a registry model, for machines without
 // internet. A published file is recognised by its sha256; any other file of a model family (fine-
 // tuned, converted) is installed only on purpose (`custom`), after its graph is checked against the
-// family, and recorded as unverified so that resolveModel accepts that exact file and no other.
+// family, and recorded as unverified so that resolveModel accepts that exact file and no other. A
+// synthetic stand-in is refused as custom, or its meaningless masks would be served as real.
 import { createReadStream } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ModelSpec } from '../../models/model-spec.js';
@@ -11,6 +12,7 @@ import { writeCustomRecord } from './custom-record.js';
 import { fileDigest } from './model-digest.js';
 import { writeFileAtomically } from './model-file-writer.js';
 import { findModel, type ModelsConfig, weightsPath } from './registry.js';
+import { isSyntheticModelFile } from './synthetic-marker.js';
 
 export interface ImportRequest {
   readonly file: string;
@@ -62,7 +64,17 @@ export async function importModel(
         `To install another file of the ${spec.name} family on purpose, add --custom.`,
     );
   }
-  if (!verified) await request.checkFamily(source, spec);
+  if (!verified) {
+    if (await isSyntheticModelFile(source)) {
+      throw new PermanentError(
+        'model_invalid',
+        `${source} is a ClearCut synthetic stand-in (seeded random weights, meaningless masks), not a ` +
+          `model: it cannot be installed as ${spec.name}. Import the real weights, or let tests and ` +
+          'demos use the stand-in with CLEARCUT_ALLOW_SYNTHETIC_MODELS=true.',
+      );
+    }
+    await request.checkFamily(source, spec);
+  }
   const target = weightsPath(config, spec);
   // Recorded before the copy lands, so no reader sees the new file without it; the record names
   // one sha256 and vouches for nothing else.

@@ -1,20 +1,26 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/commands/models.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { loadConfig } from '../../src/config.js';
+import { fileDigest } from '../../src/models/model-digest.js';
 import { importModel } from '../../src/models/model-import.js';
 import { findModel, resolveModel } from '../../src/models/registry.js';
+import { syntheticMarker } from '../../src/models/synthetic-marker.js';
+import { decodeModel, encodeModel } from '../../src/quantize/onnx-model.js';
 import { syntheticModel } from '../support/models.js';
 
 let dir: string;
+let sourceDir: string;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'clearcut-import-'));
+  sourceDir = await mkdtemp(join(tmpdir(), 'clearcut-import-source-'));
 });
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
+  await rm(sourceDir, { recursive: true, force: true });
 });
 
 async function models(...args: string[]) {
@@ -30,6 +36,17 @@ async function models(...args: string[]) {
     (error: unknown) => ({ status: undefined, error: error as Error & { code?: string } }),
   );
   return { ...outcome, out: out.join('\n') };
+}
+
+/** A file of the u2netp family that is not the published one and not marked synthetic: what a
+ * fine-tuned or converted export looks like to the importer. */
+async function convertedU2netp(): Promise<{ path: string; sha256: string }> {
+  const model = decodeModel(await readFile((await syntheticModel('u2netp')).path));
+  model.metadataProps = (model.metadataProps ?? []).filter((entry) => entry.key !== syntheticMarker);
+  model.producerName = 'a-converter';
+  const path = join(sourceDir, 'u2netp-converted.onnx');
+  await writeFile(path, encodeModel(model));
+  return { path, sha256: (await fileDigest(path))!.sha256 };
 }
 
 const installed = async () =>
@@ -55,15 +72,15 @@ describe('clearcut models import', () => {
   });
 
   it('installs a custom file of a family after checking its graph, and resolveModel then uses exactly it', async () => {
-    const synthetic = await syntheticModel('u2netp');
-    const imported = await models('import', synthetic.path, '--as', 'u2netp', '--custom');
+    const converted = await convertedU2netp();
+    const imported = await models('import', converted.path, '--as', 'u2netp', '--custom');
     expect(imported.status).toBe(0);
     expect(imported.out).toMatch(/^u2netp: imported \(custom file, checked against the family, UNVERIFIED\)/);
     expect(await installed()).toEqual(['u2netp.onnx']);
     const config = loadConfig({ CLEARCUT_MODEL_DIR: dir }).models;
     expect(await resolveModel(config, 'u2netp', { allowSynthetic: false })).toMatchObject({
       path: join(dir, 'u2netp.onnx'),
-      sha256: synthetic.sha256,
+      sha256: converted.sha256,
       source: 'weights',
     });
     const listed = JSON.parse((await models('list', '--json')).out) as {
@@ -75,8 +92,18 @@ describe('clearcut models import', () => {
     });
   });
 
+  it('refuses the synthetic stand-in as a custom file, so its meaningless masks are never served as real', async () => {
+    const synthetic = await syntheticModel('u2netp');
+    const refused = await models('import', synthetic.path, '--as', 'u2netp', '--custom');
+    expect(refused.error).toMatchObject({ code: 'model_invalid' });
+    expect(refused.error?.message).toMatch(
+      /u2netp-seed1\.onnx is a ClearCut synthetic stand-in \(seeded random weights, meaningless masks\), not a model: it cannot be installed as u2netp\./,
+    );
+    expect(await installed()).toEqual([]);
+  });
+
   it('refuses a custom file whose graph does not fit the family', async () => {
-    const file = (await syntheticModel('u2netp')).path;
+    const file = (await convertedU2netp()).path;
     const wrong = await models('import', file, '--as', 'isnet-general-use', '--custom');
     expect(wrong.error).toMatchObject({ code: 'model_invalid' });
     expect(wrong.error?.message).toMatch(/input is \[.*320×320\], expected \[N×3×1024×1024\]/);
