@@ -12,7 +12,7 @@ export interface BatchSettings {
   readonly prefetch: number;
   /** Most body bytes held unacknowledged (the broker has no prefetch by size); unset: no limit. */
   readonly prefetchBytes?: number;
-  /** The largest body the broker accepts: with `prefetchBytes`, it lowers the prefetch. */
+  /** The largest body the broker accepts: with `prefetchBytes`, it sizes the consumer's window. */
   readonly maxMessageBytes?: number;
   readonly batchSize: number;
   readonly batchWindowMs: number;
@@ -44,15 +44,6 @@ export interface BatchedConsumer {
 }
 
 const retryDelaysMs = [100, 250, 500, 1000, 2000, 5000];
-
-/**
- * The broker sends up to `prefetch` messages before the consumer can stop it, so only a prefetch
- * of at most `prefetchBytes / maxMessageBytes` keeps the largest messages within the byte budget.
- */
-export function prefetchWithin({ prefetch, prefetchBytes, maxMessageBytes }: BatchSettings): number {
-  if (prefetchBytes === undefined || maxMessageBytes === undefined) return prefetch;
-  return Math.max(1, Math.min(prefetch, Math.floor(prefetchBytes / maxMessageBytes)));
-}
 
 export function createBatchedConsumer<R>(options: BatchedConsumerOptions<R>): BatchedConsumer {
   const { log, noun, settings } = options;
@@ -136,9 +127,10 @@ export function createBatchedConsumer<R>(options: BatchedConsumerOptions<R>): Ba
       subscription = await options.bus.consume(
         options.queue,
         {
-          prefetch: prefetchWithin(settings),
+          prefetch: settings.prefetch,
           onLost: options.onLost,
           ...(settings.prefetchBytes === undefined ? {} : { maxBytesInHand: settings.prefetchBytes }),
+          ...(settings.maxMessageBytes === undefined ? {} : { maxMessageBytes: settings.maxMessageBytes }),
           onFlow: (paused, bytesHeld) =>
             paused
               ? log.warn(

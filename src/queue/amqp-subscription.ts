@@ -23,12 +23,16 @@ export interface ResumableSubscription extends Subscription {
 export function resumableSubscription(
   host: SubscriptionHost,
   queue: string,
-  { prefetch, maxBytesInHand, onFlow }: Omit<ConsumeOptions, 'onLost'>,
+  { prefetch, maxBytesInHand, maxMessageBytes, onFlow }: Omit<ConsumeOptions, 'onLost'>,
   onDelivery: (delivery: Delivery) => void,
   onLost: ((error: Error) => void) | undefined,
 ): ResumableSubscription {
   let channel: Channel | undefined;
-  let consumerTag: string | undefined;
+  /** The consumer taking deliveries now, if any (none while paused or cancelled). */
+  let current: ConsumerWindow | undefined;
+  /** Every consumer of this channel that still holds deliveries, by tag. */
+  const windows = new Map<string, ConsumerWindow>();
+  let consumers = 0;
   let cancelled = false;
   let closed = false;
   const held = new Map<Delivery, ConsumeMessage>();
@@ -36,10 +40,33 @@ export function resumableSubscription(
   // too much (what the broker had already sent still arrives) and starts again below half.
   let bytesHeld = 0;
   let paused = false;
+  let widening = false;
+  let qos: number | undefined;
   let flow: Promise<void> = Promise.resolve();
 
-  const consumeOn = async (opened: Channel) => {
-    ({ consumerTag } = await opened.consume(
+  // The broker may send a consumer its whole window before it can be stopped, so a window is at
+  // most what the byte budget has left over in messages of the largest size the broker takes. A
+  // window that has arrived in full is known in size: when its messages are small, the consumer
+  // gives way to a new one whose window is the budget left over again, up to `prefetch` held in
+  // all (RabbitMQ applies basic.qos only to consumers started after it). So small messages fill
+  // `prefetch`, while a flood of the largest still holds at most the budget.
+  const budgeted = maxBytesInHand !== undefined && maxMessageBytes !== undefined;
+  const freshWindow = () =>
+    budgeted
+      ? Math.min(prefetch - held.size, Math.floor((maxBytesInHand - bytesHeld) / maxMessageBytes))
+      : prefetch;
+  const firstWindow = Math.max(1, freshWindow());
+  const worthWidening = Math.ceil(firstWindow / 4);
+
+  const consumeOn = async (opened: Channel, size: number) => {
+    if (qos !== size) {
+      await opened.prefetch(size);
+      qos = size;
+    }
+    const window: ConsumerWindow = { tag: `window-${++consumers}`, size, outstanding: 0 };
+    windows.set(window.tag, window);
+    current = window;
+    await opened.consume(
       queue,
       (message) => {
         if (message === null) {
@@ -52,35 +79,72 @@ export function resumableSubscription(
         const delivery = toDelivery(message);
         held.set(delivery, message);
         bytesHeld += message.content.length;
+        const from = windows.get(message.fields.consumerTag);
+        if (from) from.outstanding += 1;
         adjustFlow();
         onDelivery(delivery);
       },
-      { noAck: false },
-    ));
+      { noAck: false, consumerTag: window.tag },
+    );
   };
 
-  /** Pauses or resumes to follow the byte budget; one step at a time, on the current channel. */
-  function adjustFlow() {
-    if (maxBytesInHand === undefined) return;
-    const wantPaused = paused ? bytesHeld > maxBytesInHand / 2 : bytesHeld >= maxBytesInHand;
-    if (wantPaused === paused) return;
-    paused = wantPaused;
-    onFlow?.(paused, bytesHeld);
+  const stopConsuming = async (opened: Channel) => {
+    const window = current;
+    if (!window) return;
+    current = undefined;
+    if (window.outstanding === 0) windows.delete(window.tag);
+    await opened.cancel(window.tag);
+  };
+
+  /** One step at a time, on the channel current when it was asked for. */
+  const step = (action: (opened: Channel) => Promise<void>) => {
     const opened = channel;
     flow = flow
       .then(async () => {
         if (!opened || opened !== channel || cancelled || closed) return;
-        if (paused && consumerTag) {
-          const tag = consumerTag;
-          consumerTag = undefined;
-          await opened.cancel(tag);
-        } else if (!paused && !consumerTag) await consumeOn(opened);
+        await action(opened);
       })
       .catch(() => {}); // a channel that died meanwhile is handled by its 'close'
+  };
+
+  /** Pauses or resumes to follow the byte budget, or opens a wider window for small messages. */
+  function adjustFlow() {
+    if (maxBytesInHand === undefined) return;
+    const wantPaused = paused ? bytesHeld > maxBytesInHand / 2 : bytesHeld >= maxBytesInHand;
+    if (wantPaused !== paused) {
+      paused = wantPaused;
+      onFlow?.(paused, bytesHeld);
+      step(async (opened) => {
+        if (paused) await stopConsuming(opened);
+        else if (!current) await consumeOn(opened, Math.max(1, freshWindow()));
+      });
+      return;
+    }
+    const full = current !== undefined && current.outstanding >= current.size;
+    if (paused || widening || !full || !budgeted || freshWindow() < worthWidening) return;
+    widening = true;
+    step(async (opened) => {
+      try {
+        // Still full (nothing more can arrive on it) and still worth it once earlier steps ran?
+        if (paused || !current || current.outstanding < current.size) return;
+        const size = freshWindow();
+        if (size < worthWidening) return;
+        await stopConsuming(opened);
+        await consumeOn(opened, size);
+      } finally {
+        widening = false;
+      }
+      // The new window may have filled before consume() resolved.
+      adjustFlow();
+    });
   }
 
   const release = (message: ConsumeMessage) => {
     bytesHeld -= message.content.length;
+    const from = windows.get(message.fields.consumerTag);
+    if (!from) return;
+    from.outstanding -= 1;
+    if (from !== current && from.outstanding === 0) windows.delete(from.tag);
   };
 
   const take = (delivery: Delivery, upTo: boolean) => {
@@ -103,6 +167,8 @@ export function resumableSubscription(
 
   const forgetHeld = () => {
     held.clear();
+    windows.clear();
+    current = undefined;
     bytesHeld = 0;
     paused = false;
   };
@@ -111,7 +177,7 @@ export function resumableSubscription(
     async attach(connection) {
       forgetHeld();
       channel = undefined;
-      consumerTag = undefined;
+      qos = undefined;
       if (cancelled || closed) return;
       const opened = await connection.createChannel();
       // Set before consuming: a delivery may be acked before consume() resolves.
@@ -123,8 +189,7 @@ export function resumableSubscription(
         forgetHeld();
         host.channelLost(new Error(`channel consuming ${queue} closed`), onLost);
       });
-      await opened.prefetch(prefetch);
-      await consumeOn(opened);
+      await consumeOn(opened, firstWindow);
     },
     holds: (delivery) => held.has(delivery),
     ack(delivery, upTo = false) {
@@ -138,7 +203,7 @@ export function resumableSubscription(
     async cancel() {
       cancelled = true;
       await flow;
-      if (channel && consumerTag) await channel.cancel(consumerTag).catch(() => {});
+      if (channel && current) await stopConsuming(channel).catch(() => {});
     },
     async close() {
       if (closed) return;
@@ -151,6 +216,13 @@ export function resumableSubscription(
     },
   };
   return subscription;
+}
+
+/** One basic.consume: the window (prefetch) it was started with and how many of its deliveries are held. */
+interface ConsumerWindow {
+  readonly tag: string;
+  readonly size: number;
+  outstanding: number;
 }
 
 /** What core logic sees of a message taken from a queue (consumed or fetched with basic.get). */

@@ -51,6 +51,12 @@ export interface ConsumeOptions {
    * and consumes again once acks brought the held bytes down to half. Unset: only `prefetch` bounds.
    */
   readonly maxBytesInHand?: number;
+  /**
+   * The largest body the broker accepts. With `maxBytesInHand`, the consumer's window (what the
+   * broker may send before it can be stopped) is the budget left over in messages this large, and
+   * `prefetch` bounds the deliveries held in all: small messages fill `prefetch`.
+   */
+  readonly maxMessageBytes?: number;
   /** Hears each pause (true) and resume (false) that the byte budget causes, with the bytes held. */
   readonly onFlow?: (paused: boolean, bytesHeld: number) => void;
   /**
