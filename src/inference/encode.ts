@@ -2,19 +2,42 @@
 // docs/inference.md has the numbers). PNG: a named effort (png-encoding.ts, CLEARCUT_PNG_EFFORT).
 import type { Sharp } from 'sharp';
 import type { ImageFormat } from '../contracts/renditions.js';
-import { defaultPngEffort, type PngEffort, pngSettings } from './png-encoding.js';
+import { defaultPngEffort, encodePng, type PngEffort, pngSettings } from './png-encoding.js';
 
 /** Lossy WebP with lossless alpha; effort 2 costs a third of the default effort 4 for about the same bytes. */
 export const webpSettings = { quality: 90, alphaQuality: 100, effort: 2 } as const;
 /** Baseline libjpeg: mozjpeg's trellis search saves ~25 % at five times the time. */
 export const jpegSettings = { quality: 90, mozjpeg: false } as const;
 
-/** Applies the format's encoder with its chosen settings; `quality` overrides the lossy default. */
-export function encodeAs(
+export interface Encoded {
+  readonly data: Buffer;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** Runs `image` through the format's encoder with its chosen settings; `quality` overrides the lossy default. */
+export async function encodeAs(
   image: Sharp,
   format: ImageFormat,
   quality?: number,
   pngEffort: PngEffort = defaultPngEffort,
+): Promise<Encoded> {
+  if (format === 'png' && pngSettings(pngEffort) === undefined) {
+    const { data, info } = await image.raw().toBuffer({ resolveWithObject: true });
+    const { width, height, channels } = info;
+    return { data: await encodePng({ width, height, channels, pixels: data }), width, height };
+  }
+  const { data, info } = await encoderOf(image, format, quality, pngEffort).toBuffer({
+    resolveWithObject: true,
+  });
+  return { data, width: info.width, height: info.height };
+}
+
+function encoderOf(
+  image: Sharp,
+  format: ImageFormat,
+  quality: number | undefined,
+  pngEffort: PngEffort,
 ): Sharp {
   switch (format) {
     case 'png':

@@ -31,15 +31,12 @@ export function subjectBox(
   let bottom = -1;
   for (let y = 0; y < height; y++) {
     const row = y * width;
-    let first = -1;
-    let last = -1;
-    for (let x = 0; x < width; x++) {
-      if (alpha[row + x]! >= threshold) {
-        if (first < 0) first = x;
-        last = x;
-      }
-    }
-    if (first < 0) continue;
+    // From each end inwards: the row's middle is never read once both ends are found.
+    let first = 0;
+    while (first < width && alpha[row + first]! < threshold) first++;
+    if (first === width) continue;
+    let last = width - 1;
+    while (alpha[row + last]! < threshold) last--;
     if (top < 0) top = y;
     bottom = y;
     if (first < left) left = first;

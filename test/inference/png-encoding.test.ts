@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { expect, it } from 'vitest';
 import { encodeAs } from '../../src/inference/encode.js';
-import { pngEfforts } from '../../src/inference/png-encoding.js';
+import { encodePng, pngEfforts } from '../../src/inference/png-encoding.js';
 import { smallProductPng } from '../support/images.js';
 
 it('every PNG effort keeps the pixels exactly (efforts trade CPU for bytes only)', async () => {
@@ -11,7 +11,42 @@ it('every PNG effort keeps the pixels exactly (efforts trade CPU for bytes only)
     .toBuffer({ resolveWithObject: true });
   const raw = { raw: { width: info.width, height: info.height, channels: 4 as const } };
   for (const effort of pngEfforts) {
-    const png = await encodeAs(sharp(rgba, raw), 'png', undefined, effort).toBuffer();
-    expect(await sharp(png).ensureAlpha().raw().toBuffer(), effort).toEqual(rgba);
+    const png = await encodeAs(sharp(rgba, raw), 'png', undefined, effort);
+    expect([png.width, png.height], effort).toEqual([info.width, info.height]);
+    expect(await sharp(png.data).ensureAlpha().raw().toBuffer(), effort).toEqual(rgba);
   }
+});
+
+it('the Up-filtered PNG holds gray, gray + alpha, RGB and RGBA of any width exactly', async () => {
+  for (const channels of [1, 2, 3, 4] as const) {
+    for (const [width, height] of [
+      [1, 1],
+      [7, 5],
+      [64, 3],
+      [33, 17],
+    ] as const) {
+      // Every byte value, and neighbours that differ by more than 128 (subtraction wraps around).
+      const pixels = Uint8Array.from(
+        { length: width * height * channels },
+        (_, i) => (i * 151 + (i >> 3) * 97) & 255,
+      );
+      const png = await encodePng({ width, height, channels, pixels });
+      const label = `${channels} channels, ${width}×${height}`;
+      const { width: w, height: h, channels: c } = await sharp(png).metadata();
+      expect([w, h, c], label).toEqual([width, height, channels]);
+      // Decoded as libvips' own PNG of the same pixels is (sharp widens gray to sRGB on output).
+      const reference = await sharp(pixels, { raw: { width, height, channels } }).png().toBuffer();
+      expect(await sharp(png).raw().toBuffer(), label).toEqual(await sharp(reference).raw().toBuffer());
+      if (channels >= 3) expect(new Uint8Array(await sharp(png).raw().toBuffer()), label).toEqual(pixels);
+    }
+  }
+});
+
+it('the Up-filtered PNG refuses a buffer of the wrong length or a channel count PNG cannot hold', async () => {
+  await expect(encodePng({ width: 2, height: 2, channels: 4, pixels: new Uint8Array(15) })).rejects.toThrow(
+    'expected 16 bytes for 2×2×4, got 15',
+  );
+  await expect(encodePng({ width: 1, height: 1, channels: 5, pixels: new Uint8Array(5) })).rejects.toThrow(
+    'PNG cannot hold 5 channels',
+  );
 });
