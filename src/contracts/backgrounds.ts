@@ -14,16 +14,24 @@ export interface Rgba {
 }
 
 const colourPattern = /^#([0-9a-fA-F]{2})([0-9a-fA-F]{2})([0-9a-fA-F]{2})([0-9a-fA-F]{2})?$/;
+/** CSS's short forms: each digit stands for itself twice ("#F5F" = "#FF55FF"). */
+const shortColourPattern = /^#([0-9a-fA-F])([0-9a-fA-F])([0-9a-fA-F])([0-9a-fA-F])?$/;
 const s3Pattern = /^s3:\/\/([^/]+)\/(.+)$/s;
 
 export const transparent: Rgba = { r: 0, g: 0, b: 0, alpha: 0 };
 
-/** "#RRGGBB" or "#RRGGBBAA" as a colour, "transparent" as alpha 0; undefined for anything else. */
+/**
+ * "#RRGGBB", "#RRGGBBAA", "#RGB" or "#RGBA" as a colour, "transparent" as alpha 0; undefined for
+ * anything else.
+ */
 export function parseColour(text: string): Rgba | undefined {
   if (text === 'transparent') return transparent;
-  const match = colourPattern.exec(text);
+  const short = shortColourPattern.exec(text);
+  const match = short ?? colourPattern.exec(text);
   if (!match) return undefined;
-  const [r, g, b, a] = match.slice(1).map((hex) => (hex === undefined ? 255 : Number.parseInt(hex, 16)));
+  const [r, g, b, a] = match
+    .slice(1)
+    .map((hex) => (hex === undefined ? 255 : Number.parseInt(short ? hex + hex : hex, 16)));
   return { r: r!, g: g!, b: b!, alpha: a! };
 }
 
@@ -42,7 +50,7 @@ export const backgroundSchema = z
     if (!location) {
       ctx.addIssue({
         code: 'custom',
-        message: `"${text.slice(0, 40)}" is not a background: expected a colour "#RRGGBB" or "#RRGGBBAA", "transparent", or an image "s3://bucket/key"`,
+        message: `"${text.slice(0, 40)}" is not a background: expected a colour "#RRGGBB", "#RGB", "#RRGGBBAA" or "#RGBA", "transparent", or an image "s3://bucket/key"`,
       });
       return;
     }
@@ -55,7 +63,7 @@ export const backgroundSchema = z
     }
   })
   .describe(
-    '"#RRGGBB", "#RRGGBBAA" (alpha), "transparent", or an image "s3://bucket/key" (read grant needed)',
+    '"#RRGGBB" or "#RGB", "#RRGGBBAA" or "#RGBA" (alpha), "transparent", or an image "s3://bucket/key" (read grant needed)',
   );
 
 const aspectPattern = /^([1-9]\d{0,2}):([1-9]\d{0,2})$/;
@@ -125,7 +133,7 @@ export const shadowSchema = z
     opacity: z.number().min(0).max(1).default(0.35),
     color: z
       .string()
-      .regex(/^#[0-9a-fA-F]{6}$/, 'an opaque colour "#RRGGBB"')
+      .regex(/^#([0-9a-fA-F]{3}){1,2}$/, 'an opaque colour "#RRGGBB" or "#RGB"')
       .default('#000000'),
   })
   .describe('A shadow between background and subject');

@@ -99,7 +99,7 @@ export const jobSchema = z
   })
   .superRefine((job, ctx) => {
     // A template can make two renditions write one object (the default template cannot: the
-    // rendition list already refuses two of the same kind and format).
+    // rendition list already refuses two of the same name or kind and format).
     if (job.outputKeyTemplate === undefined || outputKeyTemplateProblem(job.outputKeyTemplate)) return;
     if (!job.outputKeyTemplate.includes('{size}')) {
       const sized = job.renditions.findIndex((rendition) => rendition.sizes !== undefined);
@@ -123,10 +123,7 @@ export const jobSchema = z
       });
       const first = written.get(key);
       if (first === undefined) written.set(key, index);
-      else if (
-        job.renditions[first]?.kind !== rendition.kind ||
-        job.renditions[first]?.format !== rendition.format
-      ) {
+      else if (first !== index) {
         ctx.addIssue({
           code: 'custom',
           path: ['renditions', index],

@@ -44,19 +44,20 @@ export function outputKeyTemplateProblem(template: string): string | undefined {
 
 /**
  * `<output prefix><rendered template>`; throws PermanentError(invalid_output_key) if the result is
- * not a valid key. `size` is the size of one output of a rendition that lists `sizes`.
+ * not a valid key. `size` is the size of one output of a rendition that lists `sizes`; {rendition}
+ * is the rendition's `name` when it has one, else its kind.
  */
 export function outputKeyFor(input: {
   readonly prefix: string;
   readonly template?: string | undefined;
   readonly sourceKey: string;
-  readonly rendition: Pick<Rendition, 'kind' | 'format'>;
+  readonly rendition: Pick<Rendition, 'kind' | 'format'> & { readonly name?: string | undefined };
   readonly size?: number | undefined;
 }): string {
   const parts = sourceKeyParts(input.sourceKey);
   const values: Record<string, string> = {
     ...parts,
-    rendition: input.rendition.kind,
+    rendition: input.rendition.name ?? input.rendition.kind,
     size: input.size === undefined ? unsizedOutput : String(input.size),
     ext: renditionExtension(input.rendition),
   };

@@ -90,6 +90,21 @@ const decontaminate = z
     'Estimate the foreground colour of partly transparent pixels, so no halo of the old background remains',
   );
 
+/** A rendition's own label: `{rendition}` in output keys renders it instead of the kind. */
+export const renditionNamePattern = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+const name = z
+  .string()
+  .regex(renditionNamePattern, 'a name of 1–32 lowercase letters, digits, "-" or "_", such as "grey"')
+  .describe(
+    'Written for {rendition} in output keys instead of the kind (two of one kind and format need one each); unique per job',
+  );
+
+/**
+ * The most distinct sets of clean-up, refine and decontaminate options one job may use: each set
+ * builds a full-resolution cutout of its own (4 bytes per pixel, more while refining).
+ */
+export const maxEditOptionSets = 2;
+
 /** Margin around the subject: whole pixels, or a percentage of the subject box's longer side ("10%"). */
 export const marginSchema = z.union([
   z.number().int().min(0).max(4096),
@@ -101,6 +116,7 @@ export const marginSchema = z.union([
 
 export const cutoutRenditionSchema = z.strictObject({
   kind: z.literal('cutout'),
+  name: name.optional(),
   format: z.enum(renditionFormats.cutout).default('png'),
   quality: quality.optional(),
   maxSize: maxSize.optional(),
@@ -112,6 +128,7 @@ export const cutoutRenditionSchema = z.strictObject({
 
 export const maskRenditionSchema = z.strictObject({
   kind: z.literal('mask'),
+  name: name.optional(),
   format: z.literal('png').default('png'),
   maxSize: maxSize.optional(),
   sizes: sizes.optional(),
@@ -121,6 +138,7 @@ export const maskRenditionSchema = z.strictObject({
 
 export const whiteRenditionSchema = z.strictObject({
   kind: z.literal('white'),
+  name: name.optional(),
   format: z.enum(renditionFormats.white).default('jpeg'),
   quality: quality.optional(),
   maxSize: maxSize.optional(),
@@ -142,6 +160,7 @@ export const whiteRenditionSchema = z.strictObject({
 
 export const cropRenditionSchema = z.strictObject({
   kind: z.literal('crop'),
+  name: name.optional(),
   format: z.enum(renditionFormats.crop).default('png'),
   quality: quality.optional(),
   maxSize: maxSize.optional(),
@@ -155,6 +174,7 @@ export const cropRenditionSchema = z.strictObject({
 /** The subject on any background (colour, transparent, image), on the source's frame or a canvas. */
 export const backgroundRenditionSchema = z.strictObject({
   kind: z.literal('background'),
+  name: name.optional(),
   format: z.enum(renditionFormats.background).default('png'),
   quality: quality.optional(),
   maxSize: maxSize.optional(),
@@ -180,17 +200,51 @@ export const renditionListSchema = z
   .min(1)
   .max(8)
   .superRefine((renditions, ctx) => {
-    const seen = new Set<string>();
-    for (const [index, { kind, format }] of renditions.entries()) {
-      const id = `${kind}.${format}`;
-      if (seen.has(id)) {
+    // Under the default key template an output is <key>.<name or kind>[.<size>].<ext>.
+    const names = new Map<string, number>();
+    const written = new Map<string, number>();
+    for (const [index, rendition] of renditions.entries()) {
+      const { kind, format, name } = rendition;
+      if (name !== undefined) {
+        const first = names.get(name);
+        if (first !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [index, 'name'],
+            message: `renditions[${first}] is already named "${name}": give each rendition its own name`,
+          });
+          continue;
+        }
+        names.set(name, index);
+      }
+      const id = `${name ?? kind}.${format}`;
+      const first = written.get(id);
+      if (first !== undefined) {
+        const other = renditions[first]!;
         ctx.addIssue({
           code: 'custom',
           path: [index],
-          message: `two "${kind}" renditions in ${format} would write the same output; give each its own format`,
+          message:
+            name === undefined && other.name === undefined
+              ? `two "${kind}" renditions in ${format} would write the same output; give each a \`name\` (such as "white" and "grey") or its own format`
+              : `would write the same output as renditions[${first}] ("${name ?? kind}" in ${format}); give each a \`name\` of its own`,
         });
       }
-      seen.add(id);
+      written.set(id, index);
+    }
+    const editSets = new Map<string, number>();
+    for (const [index, rendition] of renditions.entries()) {
+      const key = editOptionsKey(rendition);
+      if (editSets.has(key)) continue;
+      if (editSets.size === maxEditOptionSets) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [index],
+          message: `its cleanup, refine and decontaminate options differ from those of renditions[${[...editSets.values()].join('] and [')}]; at most ${maxEditOptionSets} distinct sets of them per job, as each builds a full-resolution cutout: give renditions the same options, or split the job`,
+        });
+        break;
+      }
+      editSets.set(key, index);
     }
     for (const [index, rendition] of renditions.entries()) {
       if (rendition.sizes !== undefined && rendition.maxSize !== undefined) {
@@ -206,7 +260,7 @@ export const renditionListSchema = z
           ctx.addIssue({
             code: 'custom',
             path: [index, 'background'],
-            message: 'JPEG has no alpha: use an opaque colour "#RRGGBB", or format png or webp',
+            message: 'JPEG has no alpha: use an opaque colour "#RRGGBB" or "#RGB", or format png or webp',
           });
         }
       }
@@ -239,6 +293,15 @@ export const renditionListSchema = z
   .default([{ kind: 'cutout', format: 'png' }]);
 
 export type Rendition = z.output<typeof renditionSchema>;
+
+/**
+ * Equal for renditions whose mask and cutout colours are the same: the clean-up, refine and
+ * decontaminate options (a mask has no colours to decontaminate).
+ */
+export function editOptionsKey(rendition: Rendition): string {
+  const decontaminate = rendition.kind !== 'mask' && rendition.decontaminate === true;
+  return JSON.stringify([rendition.cleanup ?? null, rendition.refine ?? null, decontaminate]);
+}
 
 /** The distinct S3 images the renditions use as backgrounds ("s3://bucket/key" as `url`), in order. */
 export function backgroundImages(

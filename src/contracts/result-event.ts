@@ -11,7 +11,7 @@ import { itemErrorMessageMax } from './item-errors.js';
 import { jobMetadataSchema } from './job.js';
 import { objectLocationSchema } from './locations.js';
 import { rejectionReasons } from './reasons.js';
-import { type RenditionKind, renditionKinds } from './renditions.js';
+import { type RenditionKind, renditionKinds, renditionNamePattern } from './renditions.js';
 
 // Result events on the topic exchange `<prefix>.results`, routing key `<tenant>.<job id>.<kind>`
 // (DESIGN §3.3; src/queue/topology.ts builds the key, `_` standing for an unknown tenant or job id). Receivers must ignore fields they do not know: new optional fields may be added
@@ -83,6 +83,19 @@ const renditionKindSchema = z.enum(renditionKinds as [RenditionKind, ...Renditio
 
 const outputSchema = z.object({
   rendition: renditionKindSchema,
+  name: z
+    .string()
+    .regex(renditionNamePattern)
+    .optional()
+    .describe("The rendition's name, when the job gave it one"),
+  size: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe(
+      "Which of the rendition's sizes this output is (its longest side at most this), when it lists sizes",
+    ),
   bucket: z.string(),
   key: z.string(),
   contentType: z.string(),

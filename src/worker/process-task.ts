@@ -26,6 +26,10 @@ export interface TaskProcessorDeps {
 
 export interface WrittenOutput {
   readonly rendition: Task['renditions'][number]['kind'];
+  /** The rendition's name, when it has one. */
+  readonly name?: string;
+  /** Which of the rendition's sizes this is, when it lists sizes. */
+  readonly size?: number;
   readonly bucket: string;
   readonly key: string;
   readonly contentType: string;
@@ -113,6 +117,8 @@ export async function processTask(
       });
       return {
         rendition: output.rendition.kind,
+        ...(output.rendition.name === undefined ? {} : { name: output.rendition.name }),
+        ...(output.size === undefined ? {} : { size: output.size }),
         bucket: task.output.bucket,
         key,
         contentType: output.contentType,

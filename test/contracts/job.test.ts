@@ -221,19 +221,36 @@ describe('parseJobBody', () => {
       ...base,
       renditions: [{ kind: 'background', ...rendition }],
     });
-    for (const background of ['#F5F5F5', '#f5f5f580', 'transparent', 's3://assets/floors/oak.jpg']) {
+    for (const background of [
+      '#F5F5F5',
+      '#f5f5f580',
+      '#EEE',
+      '#fff8',
+      'transparent',
+      's3://assets/floors/oak.jpg',
+    ]) {
       accepted(on({ background }));
     }
-    for (const background of ['#F5F5F', 'red', '#GGGGGG', '#F5F5F5F', 's3://assets', 'https://x/y.png']) {
+    for (const background of [
+      '#F5F5F',
+      '#F5',
+      'red',
+      'white',
+      '#GGG',
+      '#GGGGGG',
+      '#F5F5F5F',
+      's3://assets',
+      'https://x/y.png',
+    ]) {
       expect(problems(on({ background }))).toEqual([
-        `renditions[0].background: "${background}" is not a background: expected a colour "#RRGGBB" or "#RRGGBBAA", "transparent", or an image "s3://bucket/key"`,
+        `renditions[0].background: "${background}" is not a background: expected a colour "#RRGGBB", "#RGB", "#RRGGBBAA" or "#RGBA", "transparent", or an image "s3://bucket/key"`,
       ]);
     }
     expect(problems(on({ background: 's3://Bad_Bucket/x.png' }))[0]).toMatch(
       /^renditions\[0\]\.background: /,
     );
     expect(problems(on({ background: '#F5F5F580', format: 'jpeg' }))).toEqual([
-      'renditions[0].background: JPEG has no alpha: use an opaque colour "#RRGGBB", or format png or webp',
+      'renditions[0].background: JPEG has no alpha: use an opaque colour "#RRGGBB" or "#RGB", or format png or webp',
     ]);
     accepted(on({ background: '#F5F5F5', format: 'jpeg' }));
 
@@ -311,7 +328,7 @@ describe('parseJobBody', () => {
       'renditions[0].shadow.opacity: Too big: expected number to be <=1',
     ]);
     expect(problems(shadowed({ color: '#00000080' }))).toEqual([
-      'renditions[0].shadow.color: an opaque colour "#RRGGBB"',
+      'renditions[0].shadow.color: an opaque colour "#RRGGBB" or "#RGB"',
     ]);
     expect(problems({ ...base, renditions: [{ kind: 'cutout', shadow: {} }] })[0]).toMatch(
       /^renditions\[0\]: Unrecognized key: "shadow"/,
