@@ -6,7 +6,7 @@ import { aspectRatio, parseColour, type Rgba } from '../contracts/backgrounds.js
 import type { Rendition } from '../contracts/renditions.js';
 import type { DecodedImage } from '../images/decode.js';
 import { type Box, type CanvasShape, canvasLayout, fitInside, type Size } from './geometry.js';
-import { type ShadowSpec, shadowLayer } from './shadows.js';
+import { type ShadowSpec, scaledShadow, shadowLayer } from './shadows.js';
 
 export interface BackgroundSpec {
   /** A colour, or an image (its own alpha flattened on white) cover-fitted to the output. */
@@ -97,7 +97,10 @@ export async function onBackground(subject: Subject, spec: BackgroundSpec): Prom
       .toBuffer();
     return sharp(flat, { raw: { ...canvas, channels: 3 } });
   }
-  return over(pixels, canvas, placed, spec);
+  // The shadow's offset and blur are in pixels of the canvas before maxSize scales it down.
+  const full = spec.shadow && spec.maxSize !== undefined ? canvasLayout(box, spec.canvas) : layout;
+  const shadow = spec.shadow && scaledShadow(spec.shadow, layout.width / full.width);
+  return over(pixels, canvas, placed, { ...spec, shadow });
 }
 
 /**

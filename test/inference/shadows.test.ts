@@ -1,7 +1,15 @@
+import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { renditionListSchema } from '../../src/contracts/renditions.js';
 import { renderRenditions } from '../../src/inference/render.js';
-import { type ShadowSpec, shadowLayer, shadowShape } from '../../src/inference/shadows.js';
+import {
+  blurred,
+  reducedBlurAbove,
+  type ShadowSpec,
+  scaledShadow,
+  shadowLayer,
+  shadowShape,
+} from '../../src/inference/shadows.js';
 import { pixelsOf } from '../support/images.js';
 
 const black = { r: 0, g: 0, b: 0, alpha: 255 };
@@ -100,5 +108,74 @@ describe('a background rendition with a shadow', () => {
       }
     }
     expect([...data]).toEqual(expected);
+  });
+});
+
+describe('shadows at several sizes', () => {
+  it('scale offset and blur with the output', () => {
+    const shadow = { ...drop, offsetX: 100, offsetY: -28, blur: 12 };
+    expect(scaledShadow(shadow, 1)).toBe(shadow);
+    expect(scaledShadow(shadow, 0.25)).toEqual({ ...drop, offsetX: 25, offsetY: -7, blur: 3 });
+  });
+
+  it('are the same share of the canvas at every size (offset in full-size canvas pixels)', async () => {
+    // A 200×200 subject on a 1000² canvas filling half of it: placed at 250..749 at 1000 px and at
+    // 62..186 at 250 px; the hard black shadow, offset 100 (25 at 250 px), shows right of it.
+    const side = 400;
+    const mask = new Uint8Array(side * side);
+    for (let y = 100; y < 300; y++) mask.fill(255, y * side + 100, y * side + 300);
+    const image = {
+      width: side,
+      height: side,
+      channels: 3 as const,
+      pixels: Buffer.alloc(side * side * 3, 200),
+      format: 'png' as const,
+    };
+    const renditions = renditionListSchema.parse([
+      {
+        kind: 'background',
+        canvas: { width: 1000, height: 1000, fill: 0.5 },
+        shadow: { offsetX: 100, blur: 0, opacity: 1 },
+        sizes: [1000, 250],
+      },
+    ]);
+    const { outputs } = await renderRenditions(image, mask, renditions);
+    const darkColumns = async (bytes: Buffer) => {
+      const { data, width, channels } = await pixelsOf(bytes);
+      const row = Math.floor(width / 2) * width;
+      const dark: number[] = [];
+      for (let x = 0; x < width; x++) if (data[(row + x) * channels]! === 0) dark.push(x);
+      return [dark[0], dark.at(-1), dark.length];
+    };
+    expect(await darkColumns(outputs[0]!.bytes)).toEqual([750, 849, 100]);
+    expect(await darkColumns(outputs[1]!.bytes)).toEqual([187, 211, 25]);
+  });
+
+  it('blur a large sigma at a reduced scale, within 5 levels (2 %) of the full-scale blur', async () => {
+    const canvas = { width: 600, height: 400 };
+    const shape = new Uint8Array(canvas.width * canvas.height);
+    for (let y = 100; y < 300; y++) shape.fill(255, y * canvas.width + 150, y * canvas.width + 450);
+    const fullScale = (sigma: number) =>
+      sharp(shape, { raw: { ...canvas, channels: 1 } })
+        .blur(sigma)
+        .toColourspace('b-w')
+        .raw()
+        .toBuffer();
+    // At or below the threshold: the full-scale blur itself.
+    expect(await blurred(shape, canvas, reducedBlurAbove)).toEqual(await fullScale(reducedBlurAbove));
+    for (const sigma of [40, 120]) {
+      const [reduced, reference] = await Promise.all([blurred(shape, canvas, sigma), fullScale(sigma)]);
+      expect(reduced.length).toBe(reference.length);
+      let worst = 0;
+      let mass = 0;
+      let referenceMass = 0;
+      for (let i = 0; i < reference.length; i++) {
+        worst = Math.max(worst, Math.abs(reduced[i]! - reference[i]!));
+        mass += reduced[i]!;
+        referenceMass += reference[i]!;
+      }
+      expect(worst).toBeLessThanOrEqual(5);
+      expect(Math.abs(mass / referenceMass - 1)).toBeLessThan(0.01);
+    }
   });
 });
