@@ -73,7 +73,11 @@ export async function startGateway(
       publisher,
       names,
       log,
-      onTasksPublished: (lane, count) => metrics.tasksPublished.inc({ lane }, count),
+      onTasksPublished: (lane, count) => {
+        metrics.tasksPublished.inc({ lane }, count);
+        // A listing held back by its tenant's backlog may go on now (else it waits for its idle timer).
+        expander.nudge();
+      },
       onEventsPublished: (count) => metrics.eventsPublished.inc(count),
     });
     // Catalog jobs: listing prefix/manifest inputs into tasks, and the results manifest at the end.

@@ -45,13 +45,16 @@ export function createDispatcher(options: DispatcherOptions): PollLoop {
 
 /** One round: release (several fair rounds), reclaim, publish with confirms, record; returns the count. */
 export async function dispatchRound(outbox: TaskOutbox, options: DispatchRoundOptions): Promise<number> {
-  // Several fair rounds per publish: one confirm wait covers them all.
-  const released: ReleasedTask[] = [];
-  for (let round = 0; round < roundsPerPublish; round++) {
-    const batch = await outbox.release(options);
-    released.push(...batch);
-    if (batch.length < options.quantum) break;
-  }
+  // Several fair rounds per publish, in one transaction: one commit and one confirm wait cover them all.
+  const released = await outbox.releasing(async (release) => {
+    const tasks: ReleasedTask[] = [];
+    for (let round = 0; round < roundsPerPublish; round++) {
+      const batch = await release(options);
+      tasks.push(...batch);
+      if (batch.length < options.quantum) break;
+    }
+    return tasks;
+  });
   const reclaimed = await outbox.reclaimUnpublished(options.quantum * options.maxTenants, options.leaseMs);
   const tasks = [...released, ...reclaimed];
   if (tasks.length === 0) return 0;

@@ -70,10 +70,11 @@ function fakeOutbox(rounds: ReleasedTask[][], reclaimable: ReleasedTask[] = []):
     calls,
     published,
     abandoned,
-    async release(given) {
-      calls.push(`release ${given.quantum}/${given.maxTenants}`);
-      return rounds.shift() ?? [];
-    },
+    releasing: (work) =>
+      work(async (given) => {
+        calls.push(`release ${given.quantum}/${given.maxTenants}`);
+        return rounds.shift() ?? [];
+      }),
     async reclaimUnpublished(limit, leaseMs) {
       calls.push(`reclaim ${limit} ${leaseMs}`);
       const once = reclaimable;
@@ -216,11 +217,15 @@ describe('the task outbox', () => {
       { ...row, spec },
       { ...row, jobId: 'j2', spec: { ...spec, renditions: 'all' } },
     ];
-    const outbox = taskOutbox({ query: async () => rows as never[] });
+    const on = (answer: unknown[]) => {
+      const q = { query: async () => answer as never[] };
+      return { ...q, transaction: <T>(work: (tx: typeof q) => Promise<T>) => work(q) };
+    };
+    const outbox = taskOutbox(on(rows));
     await expect(outbox.jobsForTasks([{ tenantId: 'acme', jobId: 'j1' }])).rejects.toThrow(
       /^jobs\.spec of job acme\/j2 does not match its contract: renditions: /,
     );
-    const good = taskOutbox({ query: async () => [rows[0]] as never[] });
+    const good = taskOutbox(on([rows[0]]));
     expect((await good.jobsForTasks([{ tenantId: 'acme', jobId: 'j1' }]))[0]!.spec).toEqual(spec);
   });
 });
