@@ -29,27 +29,62 @@ const formatNames: Record<SupportedFormat, string> = { jpeg: 'JPEG', png: 'PNG',
 // the like), which every browser shows without complaint.
 const failOn = 'error';
 
-/**
- * Validates and decodes one untrusted image. Refusals are PermanentErrors with a stable code
- * (see refusal.ts) and a message the sender can act on.
- */
-export async function decodeImage(input: Buffer, limits: ImageLimits): Promise<DecodedImage> {
+interface Size {
+  readonly width: number;
+  readonly height: number;
+}
+
+/** An untrusted image's header, checked (bytes, format, dimensions, frames); its size upright. */
+export interface ImageHeader extends Size {
+  readonly format: SupportedFormat;
+}
+
+/** The checks decodeImage makes before decoding, and the image's upright size; the same refusals. */
+export async function readImageHeader(input: Buffer, limits: ImageLimits): Promise<ImageHeader> {
   const format = checkBytes(input, limits);
-  const name = formatNames[format];
   let metadata: Metadata;
   try {
     metadata = await sharp(input, { failOn, limitInputPixels: false }).metadata();
   } catch (error) {
-    throw corrupt(name, error);
+    throw corrupt(formatNames[format], error);
   }
   checkHeader(input, format, metadata, limits);
+  // EXIF orientations 5–8 turn the image a quarter: width and height swap.
+  const turned = (metadata.orientation ?? 1) >= 5;
+  const { width, height } = metadata as Required<Pick<Metadata, 'width' | 'height'>>;
+  return { format, width: turned ? height : width, height: turned ? width : height };
+}
+
+/**
+ * Validates and decodes one untrusted image. Refusals are PermanentErrors with a stable code
+ * (see refusal.ts) and a message the sender can act on. With `cover`, the image is decoded no
+ * larger than it takes to cover each of those sizes (shrunk on load, never enlarged).
+ */
+export async function decodeImage(
+  input: Buffer,
+  limits: ImageLimits,
+  cover: readonly Size[] = [],
+): Promise<DecodedImage> {
+  const header = await readImageHeader(input, limits);
+  const { format } = header;
+  const name = formatNames[format];
+  const scale = Math.max(
+    0,
+    ...cover.map((to) => Math.max(to.width / header.width, to.height / header.height)),
+  );
   return withDeadline(limits.decodeTimeoutMs, name, async (seconds) => {
     try {
-      const { data, info } = await sharp(input, {
+      let pipeline = sharp(input, {
         failOn,
         limitInputPixels: limits.maxInputPixels,
         autoOrient: true,
-      })
+      });
+      if (cover.length > 0 && scale < 1) {
+        const width = Math.max(1, Math.ceil(header.width * scale));
+        const height = Math.max(1, Math.ceil(header.height * scale));
+        pipeline = pipeline.resize(width, height, { fit: 'fill', kernel: 'lanczos3' });
+      }
+      const { data, info } = await pipeline
         .timeout({ seconds })
         .toColourspace('srgb')
         .raw({ depth: 'uchar' })

@@ -156,7 +156,14 @@ async function downloadAndInfer(
       maxBytes: deps.limits.maxInputBytes,
       ...(signal === undefined ? {} : { signal }),
     });
-    const backgrounds = await fetchBackgroundImages(task, grants, deps.store, deps.limits, signal);
+    const backgrounds = await fetchBackgroundImages(
+      task,
+      grants,
+      deps.store,
+      deps.limits,
+      source.body,
+      signal,
+    );
     const downloadMs = performance.now() - started;
     const gated: Engine = {
       model: engine.model,
