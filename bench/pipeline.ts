@@ -1,5 +1,5 @@
 // npm run bench:pipeline [-- --count 16 --model u2net --workers 1,2 --variant before --variant defaults
-//                            --rounds 2 --soak 500 --fanout 100000]
+//                            --rounds 2 --soak 500 --fanout 100000 --profile 4]
 //
 // End to end: signed job in → gateway process → worker process(es) → every cutout in the output
 // bucket (embedded S3) and the job completed in PostgreSQL, as images per second on 2000×2000
@@ -8,12 +8,14 @@
 // seconds). --variant (repeatable; presets in support/pipeline-variants.ts, or NAME=VAR=v,VAR=v)
 // runs the workers with other settings, alternating round by round (--rounds). --soak N: one
 // worker, u2netp, N small photos, RSS growth from the first 10% to the end. --fanout N: time for
-// the gateway to expand an N-key JSONL manifest into task rows. Prints Markdown tables; writes
-// bench/results/pipeline-*.json.
+// the gateway to expand an N-key JSONL manifest into task rows. --profile N: CPU time of each of a
+// worker's steps on N photos, one step at a time (support/stage-cpu.ts). The end-to-end runs also
+// print the CPU per image of each process. Prints Markdown tables; writes bench/results/pipeline-*.json.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { availableParallelism, loadavg } from 'node:os';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
@@ -33,9 +35,11 @@ import { createTenant } from '../src/tenants/tenants.js';
 import { removeTopology } from './support/broker-cleanup.js';
 import { generatePhotos } from './support/photos.js';
 import { type PipelineVariant, parseVariant } from './support/pipeline-variants.js';
+import { cpuPer, cpuTimes } from './support/process-cpu.js';
 import { processMemory as memory } from './support/process-memory.js';
 import { benchProducer } from './support/producer.js';
 import { machineInfo, markdownTable, writeResults } from './support/results.js';
+import { stageCpu } from './support/stage-cpu.js';
 import { mergeStages, type StageProfile, workerStages } from './support/worker-stages.js';
 
 const { values } = parseArgs({
@@ -47,6 +51,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '1' },
     soak: { type: 'string', default: '0' },
     fanout: { type: 'string', default: '0' },
+    profile: { type: 'string', default: '0' },
   },
 });
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -77,9 +82,10 @@ function startProcess(
   entry: string,
   extra: Record<string, string>,
   ready: string,
+  checkout = root,
 ): Promise<ChildProcess & { httpPort: number }> {
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
-    cwd: root,
+    cwd: checkout,
     env: { ...process.env, ...env, ...extra },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -138,7 +144,7 @@ async function pipelineRun(
   threads: number,
   output: string,
   store: BlobStore,
-  workerEnv: Readonly<Record<string, string>> = {},
+  variant: Omit<PipelineVariant, 'name'> = { env: {} },
 ) {
   const workers = await Promise.all(
     Array.from({ length: workerCount }, () =>
@@ -150,9 +156,12 @@ async function pipelineRun(
           CLEARCUT_MODELS: model,
           // As infra/Dockerfile sets it for every process of the image.
           MALLOC_ARENA_MAX: '2',
-          ...workerEnv,
+          // Another checkout's workers load this one's weights.
+          CLEARCUT_MODEL_DIR: resolve(root, config.models.dir),
+          ...variant.env,
         },
         'worker started',
+        variant.checkout,
       ),
     ),
   );
@@ -160,6 +169,14 @@ async function pipelineRun(
   // Warm-up: one image per worker loads the model before the clock starts.
   const warm = await submitter.submit(jobOf(keys.slice(0, workerCount), model, output, `${prefix}warm/`));
   await waitFor(() => completed(db, tenant, warm), 'warm-up');
+  // CPU of each process over the timed job, per image: the workers', the gateway's, this process's
+  // (the embedded S3 server serving every download and upload), and the shared servers'.
+  const processes = {
+    worker: workers.map((w) => w.pid!),
+    gateway: gateway?.pid,
+    'bench (S3)': process.pid,
+  };
+  const cpuBefore = await cpuTimes(processes);
   const started = performance.now();
   const jobId = await submitter.submit(jobOf(keys, model, output, prefix));
   const samples: number[] = [];
@@ -180,6 +197,7 @@ async function pipelineRun(
     return outputs >= keys.length;
   }, 'the outputs');
   const seconds = (performance.now() - started) / 1000;
+  const cpuMsPerImage = cpuPer(cpuBefore, await cpuTimes(processes), keys.length);
   clearInterval(sampler);
   const peaks = await Promise.all(workers.map((w) => memory(w.pid!)));
   // The warm-up's stages are in the profile too: one image per worker among keys.length + workers.
@@ -191,6 +209,7 @@ async function pipelineRun(
     peakRssMiB: peaks.map((p) => Math.round(p.peak)),
     outputBytes,
     stages,
+    cpuMsPerImage,
     samples,
   };
 }
@@ -273,6 +292,27 @@ try {
   };
   gateway = await startProcess('workers/gateway.ts', {}, 'gateway started');
 
+  const profilePhotos = Number(values.profile);
+  if (profilePhotos > 0) {
+    const threads = cores;
+    const steps = await stageCpu(config, values.model, threads, await generatePhotos(profilePhotos, 2000));
+    console.log(
+      `\nCPU of each step, one at a time (${values.model}, ${threads} threads, ${profilePhotos} generated 2000×2000 photos, median; 1-minute load ${loadavg()[0]!.toFixed(1)}):\n`,
+    );
+    console.log(
+      markdownTable([
+        ['step', 'CPU ms', 'wall ms', 'cores busy'],
+        ...steps.map(({ step, cpuMs, wallMs }) => [
+          step,
+          Math.round(cpuMs),
+          Math.round(wallMs),
+          +(cpuMs / wallMs).toFixed(2),
+        ]),
+      ]),
+    );
+    report.profile = steps;
+  }
+
   const count = Number(values.count);
   const photos = await generatePhotos(Math.max(1, Math.min(count, 8)), 2000);
   const keys = Array.from({ length: count }, (_, i) => `photos/${i}.png`);
@@ -300,6 +340,8 @@ try {
   ];
   const runs: Record<string, unknown>[] = [];
   const profiles: { variant: string; workers: number; stages: StageProfile }[] = [];
+  const cpuGroups = ['worker', 'gateway', 'bench (S3)', 'postgres', 'rabbitmq', 'machine'];
+  const cpuRows: (string | number)[][] = [['variant', 'round', 'workers', ...cpuGroups]];
   for (const workerCount of values.workers.split(',').filter(Boolean).map(Number)) {
     const threads = Math.max(1, Math.floor(cores / workerCount));
     for (let round = 1; round <= rounds; round++) {
@@ -317,7 +359,7 @@ try {
           threads,
           'bench-out',
           store,
-          variant.env,
+          variant,
         );
         const ratio = run.imagesPerSecond / bare;
         const load = loadavg()[0]!;
@@ -336,6 +378,12 @@ try {
         ]);
         console.error(`${rows.at(-1)!.join(' | ')}`);
         profiles.push({ variant: variant.name, workers: workerCount, stages: run.stages });
+        cpuRows.push([
+          variant.name,
+          round,
+          workerCount,
+          ...cpuGroups.map((group) => Math.round(run.cpuMsPerImage[group] ?? 0)),
+        ]);
         runs.push({
           variant: variant.name,
           env: variant.env,
@@ -361,6 +409,10 @@ try {
       "\nWhere a task's time goes (workers' clearcut_worker_stage_seconds, mean ms per task, wall time):\n",
     );
     console.log(markdownTable(stageRows(profiles)));
+    console.log(
+      `\nCPU per image by process (ms of CPU time, all threads; postgres, rabbitmq and machine include the rest of this machine's load):\n`,
+    );
+    console.log(markdownTable(cpuRows));
   }
   report.pipeline = runs;
 
@@ -388,7 +440,7 @@ try {
       cores,
       'bench-out',
       store,
-      variants[0]!.env,
+      variants[0],
     );
     const early = run.samples.slice(0, Math.max(1, Math.floor(run.samples.length / 10)));
     const growth = (run.samples.at(-1) ?? 0) - Math.max(...early);

@@ -1,10 +1,14 @@
 // Worker settings bench:pipeline compares side by side (`--variant NAME`, repeatable): named
 // presets, or `NAME=VAR=value,VAR=value` for ad-hoc environment. Runs alternate between variants
-// round by round, so a busy neighbour slows every variant alike.
+// round by round, so a busy neighbour slows every variant alike. CHECKOUT=DIR runs the variant's
+// workers from another checkout (e.g. `git archive REV | tar -x -C DIR` with node_modules linked),
+// to compare code side by side, not only settings.
 export interface PipelineVariant {
   readonly name: string;
   /** Worker environment on top of the bench's own. */
   readonly env: Readonly<Record<string, string>>;
+  /** The checkout whose workers/inference.ts runs; this one when absent. */
+  readonly checkout?: string;
 }
 
 /**
@@ -24,23 +28,26 @@ export const pipelinePresets: Readonly<Record<string, Readonly<Record<string, st
   },
 };
 
+const usage = (text: string) =>
+  `--variant ${text}: expected a preset (${Object.keys(pipelinePresets).join(', ')}) or NAME=VAR=value,VAR=value (VAR: CLEARCUT_*, MALLOC_*, CHECKOUT)`;
+
 export function parseVariant(text: string): PipelineVariant {
   const preset = pipelinePresets[text];
   if (preset) return { name: text, env: preset };
   const [name, ...settings] = text.split('=');
   const assignments = settings.join('=').split(',').filter(Boolean);
   const env: Record<string, string> = {};
+  let checkout: string | undefined;
   for (const assignment of assignments) {
     const [variable, ...value] = assignment.split('=');
+    if (variable === 'CHECKOUT' && value.length > 0) {
+      checkout = value.join('=');
+      continue;
+    }
     if ((!variable?.startsWith('CLEARCUT_') && !variable?.startsWith('MALLOC_')) || value.length === 0)
-      throw new Error(
-        `--variant ${text}: expected a preset (${Object.keys(pipelinePresets).join(', ')}) or NAME=VAR=value,VAR=value`,
-      );
+      throw new Error(usage(text));
     env[variable] = value.join('=');
   }
-  if (!name || assignments.length === 0)
-    throw new Error(
-      `--variant ${text}: expected a preset (${Object.keys(pipelinePresets).join(', ')}) or NAME=VAR=value,VAR=value`,
-    );
-  return { name, env };
+  if (!name || assignments.length === 0) throw new Error(usage(text));
+  return { name, env, ...(checkout === undefined ? {} : { checkout }) };
 }
