@@ -17,24 +17,18 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { resolveLocalModel } from '../../src/models/local-model.js';
 import { findVariant } from '../../src/models/model-variants.js';
 import type { ResolvedModel } from '../../src/models/registry.js';
-import type { ActivationStatistics } from '../../src/quantize/calibrate.js';
-import { calibrationInputs, generatedImages } from '../../src/quantize/calibration-images.js';
-import { openOrtProbe } from '../../src/quantize/ort-probe.js';
+import { generatedImages } from '../../src/quantize/calibration-images.js';
 import { selectKeepFloat } from '../../src/quantize/plan.js';
 import {
-  calibrateModel,
-  type PreparedModel,
   planModel,
   prepareQuantization,
   type QuantizeRecipe,
   writeQuantized,
 } from '../../src/quantize/quantize.js';
-import { Histogram } from '../../src/quantize/ranges.js';
 import {
   greedyKeepFloat,
   layerGroups,
@@ -47,6 +41,7 @@ import { buildTruthSet } from '../quality/composites.js';
 import { compareMasks, meanAgreement } from '../quality/metrics.js';
 import { photosIn, sharedPhotoDir } from '../support/photos.js';
 import { markdownTable, median, writeResults } from '../support/results.js';
+import { cachedFp32Masks, cachedStatistics } from './cache.js';
 import {
   type FidelitySummary,
   fidelityRows,
@@ -104,16 +99,16 @@ const rankSamples: Sample[] = rankOn
     }));
 if (rankOn && rankSamples.length !== rankOn.length)
   throw new Error(`--rank-on: not all of ${rankOn} are fixtures`);
-const fixtureFp32 = rankOn ? await cachedFp32Masks('fixtures', samples) : [];
+const fixtureFp32 = rankOn ? await cachedFp32Masks(fp32, 'fixtures', samples, log) : [];
 const rankFp32 = rankOn
   ? rankSamples.map((sample) => fixtureFp32[samples.indexOf(sample)]!)
-  : await cachedFp32Masks('rank', rankSamples);
+  : await cachedFp32Masks(fp32, 'rank', rankSamples, log);
 if (values['fp32-only']) {
-  await cachedFp32Masks('fixtures', samples);
+  await cachedFp32Masks(fp32, 'fixtures', samples, log);
   process.exit(0);
 }
 const prepared = prepareQuantization(await readFile(source.path), []);
-const statistics = await cachedStatistics(prepared, source.sha256, variant.recipe.calibrationImages);
+const statistics = await cachedStatistics(fp32, prepared, variant.recipe.calibrationImages, log);
 const groups = layerGroups(prepared.index, selectKeepFloat(prepared.index, base.keepFloat));
 const selectors = groups.map((group) => group.selector);
 const rankSet = rankOn ? rankOn.join(', ') : `${rankSamples.length} calibration images`;
@@ -147,7 +142,7 @@ console.log(
 );
 
 // 2. Greedy: keep the most sensitive groups in float until the mask holds on photos and composites.
-const fp32Masks = await cachedFp32Masks('fixtures', samples);
+const fp32Masks = await cachedFp32Masks(fp32, 'fixtures', samples, log);
 log(`scoring on ${samples.length} images (load ${load()})`);
 interface StepResult extends MaskDamage {
   readonly summary: FidelitySummary;
@@ -230,76 +225,3 @@ const path = await writeResults('int8-sensitivity', {
 });
 await rm(scratchDir, { recursive: true, force: true });
 console.log(`\nWrote ${path}`);
-
-/** fp32 masks of `list`, from bench/results/ when computed before for the same file and images. */
-async function cachedFp32Masks(name: string, list: readonly Sample[]): Promise<Uint8Array[]> {
-  const file = resultsFile(`int8-fp32-masks-${source.sha256.slice(0, 12)}-${name}-${list.length}.json`);
-  try {
-    const saved = JSON.parse(await readFile(file, 'utf8')) as { names: string[]; masks: string[] };
-    if (saved.names.join() === list.map((sample) => sample.name).join()) {
-      return saved.masks.map((mask) => new Uint8Array(Buffer.from(mask, 'base64')));
-    }
-  } catch {
-    // Not computed yet.
-  }
-  log(`fp32 masks of ${list.length} ${name} images (load ${load()})...`);
-  const { masks } = await masksOf(fp32, list);
-  const saved = {
-    names: list.map((sample) => sample.name),
-    masks: masks.map((mask) => Buffer.from(mask).toString('base64')),
-  };
-  await writeFile(file, JSON.stringify(saved));
-  return masks;
-}
-
-function resultsFile(name: string): string {
-  return fileURLToPath(new URL(`../results/${name}`, import.meta.url));
-}
-
-/** The calibration statistics of the fp32 file, from bench/results/ when this file was calibrated before. */
-async function cachedStatistics(
-  model: PreparedModel,
-  sha256: string,
-  images: number,
-): Promise<ActivationStatistics> {
-  const file = resultsFile(`int8-statistics-${sha256.slice(0, 12)}-${images}.json`);
-  try {
-    const saved = JSON.parse(await readFile(file, 'utf8')) as SavedStatistics;
-    log(`calibration statistics from ${file}`);
-    return {
-      runs: saved.runs,
-      observed: new Map(saved.observed),
-      histograms: new Map(
-        saved.histograms.map(([tensor, range, counts]) => {
-          const histogram = new Histogram(range);
-          histogram.counts.set(counts);
-          return [tensor, histogram];
-        }),
-      ),
-    };
-  } catch {
-    log(`calibrating on ${images} generated images (minutes; load ${load()})...`);
-  }
-  const inputs = await calibrationInputs(await generatedImages(images), fp32.spec);
-  const statistics = await calibrateModel(model, inputs, openOrtProbe, {
-    threads: availableParallelism(),
-    histograms: true,
-    // One histogram run per image (~1.5 GB of activations at 1024²) instead of four: on a loaded
-    // two-core machine the runs, not the memory, are what is short.
-    maxValuesPerRun: 512 * 1024 * 1024,
-    onProgress: (message) => log(`  ${message}`),
-  });
-  const saved: SavedStatistics = {
-    runs: statistics.runs,
-    observed: [...statistics.observed],
-    histograms: [...statistics.histograms].map(([tensor, h]) => [tensor, h.range, [...h.counts]]),
-  };
-  await writeFile(file, JSON.stringify(saved));
-  return statistics;
-}
-
-interface SavedStatistics {
-  readonly runs: number;
-  readonly observed: [string, { min: number; max: number }][];
-  readonly histograms: [string, { min: number; max: number }, number[]][];
-}

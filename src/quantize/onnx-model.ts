@@ -65,7 +65,7 @@ export function halfToFloat(half: number): number {
   return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
 }
 
-type TypedValues = Float32Array | Int8Array | Uint8Array | Int32Array;
+type TypedValues = Float32Array | Int8Array | Uint8Array | Int32Array | BigInt64Array;
 
 function tensor(name: string, dims: readonly number[], dataType: number, values: TypedValues): TensorProto {
   // ONNX raw_data is little-endian, which is what every platform Node runs on stores.
@@ -81,6 +81,8 @@ export const uint8Tensor = (name: string, dims: readonly number[], values: Uint8
   tensor(name, dims, DataType.UINT8, values);
 export const int32Tensor = (name: string, dims: readonly number[], values: Int32Array) =>
   tensor(name, dims, DataType.INT32, values);
+export const int64Tensor = (name: string, dims: readonly number[], values: BigInt64Array) =>
+  tensor(name, dims, DataType.INT64, values);
 
 export function makeNode(
   opType: string,
@@ -104,6 +106,12 @@ export const intAttribute = (name: string, value: number): AttributeProto => ({
   name,
   type: AttributeType.INT,
   i: value,
+});
+
+export const intsAttribute = (name: string, values: readonly number[]): AttributeProto => ({
+  name,
+  type: AttributeType.INTS,
+  ints: [...values],
 });
 
 /** A float graph output or input of unknown shape: all ONNX Runtime needs to return a tensor. */

@@ -1,6 +1,7 @@
 // Rewrites a float graph into QDQ form from a plan and the activations' quantization parameters:
 // per-output-channel symmetric int8 conv weights, int32 biases at the input × weight scale, and a
 // uint8 QuantizeLinear → DequantizeLinear pair after every planned activation.
+import { type BiasShifts, correctedBias } from './bias-correction.js';
 import type { GraphIndex } from './graph-index.js';
 import {
   dimsOf,
@@ -33,6 +34,7 @@ export function rewriteToQdq(
   index: GraphIndex,
   plan: QuantizationPlan,
   params: ReadonlyMap<string, QuantParams>,
+  biasShifts: BiasShifts = new Map(),
 ): { graph: GraphProto; stats: RewriteStats } {
   const paramsOf = (tensor: string): QuantParams => {
     const found = params.get(tensor);
@@ -84,7 +86,7 @@ export function rewriteToQdq(
     nodes.push(perChannelDequantize(weightName));
     if (!biasName) return [dequantized(data), `${weightName}_dequantized`];
     const inputScale = paramsOf(data).scale;
-    const bias = floatValues(index.initializers.get(biasName)!);
+    const bias = correctedBias(floatValues(index.initializers.get(biasName)!), biasShifts.get(biasName));
     const biasScales = scales.map((scale) => scale * inputScale);
     const biasValues = new Int32Array(channels);
     for (let channel = 0; channel < channels; channel++) {

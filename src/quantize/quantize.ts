@@ -1,5 +1,6 @@
 // The static QDQ quantizer: float ONNX bytes + calibration inputs → int8 ONNX bytes. In three steps
 // so that one calibration (the slow part) can serve several methods: prepare, collect, write.
+import type { BiasShifts } from './bias-correction.js';
 import {
   type ActivationStatistics,
   type CalibrationInput,
@@ -82,10 +83,17 @@ export function writeQuantized(
   prepared: PreparedModel,
   statistics: ActivationStatistics,
   recipe: QuantizeRecipe & Pick<QuantizeOptions, 'metadata'>,
+  biasShifts?: BiasShifts,
 ): { bytes: Uint8Array; report: QuantizeReport } {
   const { model, index, plan, targets } = prepared;
   const ranges = chooseRanges(statistics, targets, recipe);
-  const rewritten = rewriteToQdq(model.graph!, index, plan, activationParams(plan.activations, ranges));
+  const rewritten = rewriteToQdq(
+    model.graph!,
+    index,
+    plan,
+    activationParams(plan.activations, ranges),
+    biasShifts,
+  );
   const quantized: ModelProto = {
     ...model,
     graph: rewritten.graph,
