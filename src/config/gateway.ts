@@ -22,19 +22,19 @@ export const gatewaySection = section(
       schema: byteSize(1024),
     }),
     CLEARCUT_GATEWAY_PREFETCH: variable({
-      doc: 'Unacknowledged job messages a gateway holds at once.',
+      doc: 'Unacknowledged job messages a gateway holds at once (while CLEARCUT_GATEWAY_PREFETCH_BYTES allows).',
       expected: 'a whole number from 1 to 10000',
-      default: '400',
+      default: '1000',
       schema: wholeNumber(1, 10_000),
     }),
     CLEARCUT_GATEWAY_PREFETCH_BYTES: variable({
-      doc: 'Most bytes of job message bodies a gateway holds unacknowledged: its prefetch is lowered to this divided by CLEARCUT_BROKER_MAX_MESSAGE_BYTES (when smaller than CLEARCUT_GATEWAY_PREFETCH), so a flood of the largest messages the broker takes fits; should a larger one arrive anyway, it stops taking messages until acks bring the total down to half.',
+      doc: 'Most bytes of job message bodies a gateway holds unacknowledged: what the broker may send before the gateway can stop it is at most what this budget has left, divided by CLEARCUT_BROKER_MAX_MESSAGE_BYTES, so a flood of the largest messages the broker takes fits, while small ones fill CLEARCUT_GATEWAY_PREFETCH; should a larger one arrive anyway, it stops taking messages until acks bring the total down to half.',
       expected: 'a byte size such as 128MiB',
       default: '128MiB',
       schema: byteSize(64 * 1024),
     }),
     CLEARCUT_BROKER_MAX_MESSAGE_BYTES: variable({
-      doc: "The broker's `max_message_size` (512 KiB in infra/rabbitmq/rabbitmq.conf; RabbitMQ's own default is 128 MiB on 3.x, 16 MiB on 4.x): the largest body a gateway can be sent, which sizes its prefetch.",
+      doc: "The broker's `max_message_size` (512 KiB in infra/rabbitmq/rabbitmq.conf; RabbitMQ's own default is 128 MiB on 3.x, 16 MiB on 4.x): the largest body a gateway can be sent, which sizes what its consumer lets the broker send at once.",
       expected: 'a byte size such as 512KiB',
       default: '512KiB',
       schema: byteSize(1024),
@@ -42,7 +42,7 @@ export const gatewaySection = section(
     CLEARCUT_GATEWAY_BATCH_SIZE: variable({
       doc: 'Most job messages the gateway decides in one database transaction (then acks together).',
       expected: 'a whole number from 1 to 5000',
-      default: '200',
+      default: '500',
       schema: wholeNumber(1, 5000),
     }),
     CLEARCUT_GATEWAY_BATCH_WINDOW: variable({

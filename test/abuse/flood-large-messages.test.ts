@@ -6,10 +6,10 @@ import { type ServiceProcess, startServiceProcess } from '../support/service-pro
 import { until } from '../support/until.js';
 
 // A flood of large messages at a gateway: amqplib hands over a whole body before the gateway can
-// look at its size, and the broker pushes up to CLEARCUT_GATEWAY_PREFETCH (400) of them at once
-// — whatever the consumer does, it cannot stop what is already on the wire. The gateway now sizes
-// its prefetch so that CLEARCUT_GATEWAY_PREFETCH_BYTES holds that many of the largest messages the
-// broker takes (CLEARCUT_BROKER_MAX_MESSAGE_BYTES; here the flood's 1 MiB). It runs as a process of
+// look at its size, and the broker pushes a consumer's whole window at once — whatever the
+// consumer does, it cannot stop what is already on the wire. The gateway sizes its windows so that
+// what CLEARCUT_GATEWAY_PREFETCH_BYTES has left holds that many of the largest messages the broker
+// takes (CLEARCUT_BROKER_MAX_MESSAGE_BYTES; here the flood's 1 MiB). It runs as a process of
 // its own, and its peak resident set (VmHWM, kept by the kernel) is read after the flood, so no
 // moment is missed. The database is held (audit and outbox tables locked) while the flood
 // arrives, as when PostgreSQL is slow: nothing is decided, so whatever the gateway takes, it keeps.
@@ -84,7 +84,7 @@ it('keeps the gateway within its byte budget while it rejects a flood of 300 × 
   );
   // Held: the budget and the buffers of frames being assembled; after deciding, also the garbage
   // of the bodies already acked that the collector has not freed yet. A gateway with its prefetch
-  // of 400 takes most of the 300 MiB flood.
+  // of 1000 and no byte budget would take the whole 300 MiB flood.
   expect(held).toBeLessThan(3 * budget + 24 * mib);
   expect(growth).toBeLessThan(6 * budget + 64 * mib);
 }, 240_000);
