@@ -154,8 +154,9 @@ async function pipelineRun(
           CLEARCUT_INFERENCE_THREADS: String(threads),
           CLEARCUT_WORKER_PREFETCH: '2',
           CLEARCUT_MODELS: model,
-          // As infra/Dockerfile sets it for every process of the image.
+          // As infra/Dockerfile sets them for every process of the image.
           MALLOC_ARENA_MAX: '2',
+          MALLOC_MMAP_THRESHOLD_: '1048576',
           // Another checkout's workers load this one's weights.
           CLEARCUT_MODEL_DIR: resolve(root, config.models.dir),
           ...variant.env,

@@ -17,8 +17,11 @@ export interface Runner {
   close(): Promise<void>;
 }
 
-/** Ours runs with glibc's arenas capped as infra/Dockerfile sets them for the product's processes. */
-const oursEnv = { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' };
+/** Ours runs with glibc's malloc settings as infra/Dockerfile sets them for the product's processes. */
+const oursEnv = {
+  MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
+  MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? '1048576',
+};
 
 export function startOursRunner(options: OursRunnerOptions): Promise<Runner> {
   return startRunner('ours-runner.ts', options, oursEnv);
