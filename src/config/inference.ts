@@ -30,7 +30,7 @@ export const inferenceSection = section(
       schema: flag(),
     }),
     CLEARCUT_PNG_EFFORT: variable({
-      doc: 'PNG encoder trade-off between CPU time and bytes: `fastest` (zlib level 1, no row filters: ~53 ms and 5.4 MB per 2000×2000 photo cutout), `balanced` (level 3, adaptive row filters: ~167 ms, 2.2 MB) or `smallest` (level 6, adaptive: ~315 ms, 2.0 MB). See docs/worker.md, PNG effort.',
+      doc: 'PNG encoder trade-off between CPU time and bytes: `fastest` (zlib level 1, no row filters: 48 ms and 3.6 MB per 2000×2000 photo cutout), `balanced` (Up row filter, zlib level 1: 167 ms, 1.8 MB) or `smallest` (level 6, adaptive row filters: 458 ms, 1.6 MB); CPU measured on a loaded machine, compare the ratios. See docs/worker.md, PNG effort.',
       expected: pngEfforts.join(', '),
       default: defaultPngEffort,
       schema: oneOf(pngEfforts),
