@@ -145,7 +145,69 @@ describe('clearcut remove', () => {
     expect(await filesUnder(join(root, 'twins-out'))).toEqual(['item.cutout.png']);
   });
 
+  it('writes each size and named rendition: --background, --sizes, clean-up flags and --rendition-json', async () => {
+    const input = join(root, 'options');
+    const out = join(root, 'options-out');
+    await mkdir(input);
+    await writeFile(join(input, 'item.png'), await image(96, 48, 'png'));
+    const run = await clearcut(
+      input,
+      ...['--out', out, '-m', 'u2netp', '--threads', '1', '--background', '#EEE', '--sizes', '64,16'],
+      // Every pixel a hard 0 or 255, then every subject region removed: the background alone.
+      ...['--threshold', '255', '--remove-islands', '100000000'],
+      '--rendition-json',
+      '{"kind":"background","name":"grey","format":"jpeg","background":"#F5F5F5","maxSize":32}',
+    );
+    expect(run.status).toBe(0);
+    expect(await filesUnder(out)).toEqual([
+      'item.background.16.png',
+      'item.background.64.png',
+      'item.grey.jpg',
+    ]);
+    expect(await sizeOf(join(out, 'item.background.64.png'))).toEqual([64, 32]);
+    expect(await sizeOf(join(out, 'item.background.16.png'))).toEqual([16, 8]);
+    expect(await sizeOf(join(out, 'item.grey.jpg'))).toEqual([32, 16]);
+    const { data, info } = await sharp(join(out, 'item.background.64.png'))
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    expect(info.channels).toBe(3);
+    expect(new Set(data)).toEqual(new Set([0xee]));
+  });
+
   it.each([
+    [
+      ['a.jpg', '--out', 'x', '--rendition-json', '{"kind":"background","background":"red"}'],
+      /--rendition-json background: "red" is not a background: expected a colour "#RRGGBB", "#RGB"/,
+    ],
+    [['a.jpg', '--out', 'x', '--rendition-json', '{"kind":"background"'], /--rendition-json is not JSON/],
+    [
+      ['a.jpg', '--out', 'x', '--rendition-json', '{"kind":"cutout","sizes":[100,100]}'],
+      /--rendition-json sizes: lists a size twice/,
+    ],
+    [
+      [
+        'a.jpg',
+        '--out',
+        'x',
+        '-r',
+        'background:jpeg',
+        '--rendition-json',
+        '{"kind":"background","format":"jpeg"}',
+      ],
+      /two "background" renditions in jpeg would write the same output; give each a `name`/,
+    ],
+    [
+      ['a.jpg', '--out', 'x', '--rendition-json', '{"kind":"cutout"}', '--sizes', '100'],
+      /--sizes applies to the --rendition list; put it in the --rendition-json object instead/,
+    ],
+    [
+      ['a.jpg', '--out', 'x', '-r', 'cutout', '--background', '#fff'],
+      /--background applies to the background rendition/,
+    ],
+    [['a.jpg', '--out', 'x', '--background', 'grey'], /"grey" is not a background/],
+    [['a.jpg', '--out', 'x', '--sizes', '100,x'], /--sizes must be a whole number from 16 to 16384, not "x"/],
+    [['a.jpg', '--out', 'x', '--sizes', '100', '--max-size', '50'], /give --sizes or --max-size, not both/],
+    [['a.jpg', '--out', 'x', '--threshold', '256'], /--threshold must be a whole number from 1 to 255/],
     [['photo.jpg'], /--out is required/],
     [['--out', 'x'], /name at least one image file or folder/],
     [

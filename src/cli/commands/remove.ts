@@ -1,12 +1,17 @@
 import { readFile, stat } from 'node:fs/promises';
 import { type Config, loadConfig } from '../../config.js';
+import { describeIssues } from '../../contracts/issues.js';
 import { renditionExtension } from '../../contracts/output-keys.js';
 import {
+  backgroundImages,
   parseRenditionShorthand,
   type Rendition,
+  type RenditionInput,
   renditionFormats,
   renditionKinds,
   renditionListSchema,
+  renditionOutputs,
+  renditionSchema,
 } from '../../contracts/renditions.js';
 import { errorMessage, PermanentError, UsageError } from '../../errors.js';
 import { checkInputSize } from '../../images/decode.js';
@@ -28,20 +33,30 @@ const usage = `Usage: clearcut remove <files or folders...> --out DIR [options]
 
 Cuts the background out of JPEG, PNG and WebP images, like rembg's i/p commands. Folders are walked
 recursively; files that are not images are skipped with a note. Outputs are named
-DIR/<path under the folder, without extension>.<rendition>.<ext>, and each is written under a
-temporary name and renamed, so an interrupted run never leaves half a file.
+DIR/<path under the folder, without extension>.<rendition or its name>[.<size>].<ext>, and each is
+written under a temporary name and renamed, so an interrupted run never leaves half a file.
 
 Options:
   -o, --out DIR          where outputs go (created when missing)                       [required]
   -m, --model NAME       model from \`clearcut models list\` (default: CLEARCUT_MODEL)
-  -r, --rendition LIST   kind[:format],... from cutout, mask, white, crop (default: cutout)
-                           cutout  RGBA with the mask as alpha           png (default), webp
-                           mask    8-bit grayscale mask                  png
-                           white   flattened on pure white               jpeg (default), png, webp
-                           crop    cutout trimmed to the subject + margin png (default), webp
+  -r, --rendition LIST   kind[:format],... from cutout, mask, white, crop, background (default: cutout,
+                           or background with --background, or none with only --rendition-json)
+                           cutout      RGBA with the mask as alpha           png (default), webp
+                           mask        8-bit grayscale mask                  png
+                           white       flattened on pure white               jpeg (default), png, webp
+                           crop        cutout trimmed to the subject + margin png (default), webp
+                           background  on --background (default #FFFFFF)     png (default), jpeg, webp
+      --rendition-json J one rendition as a job gives it (docs/inference.md), e.g.
+                           '{"kind":"background","name":"grey","format":"jpeg","background":"#F5F5F5"}';
+                           repeatable; after the --rendition list; the flags below do not change it
   -f, --format FORMAT    png, webp or jpeg for every listed rendition without its own :format
   -q, --quality N        1-100, for webp and jpeg outputs
       --max-size PX      scale outputs down so their longer side is at most PX
+      --sizes PX,PX,...  one output per size, each scaled down like --max-size (file name .<size>.)
+      --background COLOR background: "#RRGGBB", "#RGB", with alpha "#RRGGBBAA"/"#RGBA", or transparent
+      --threshold N      mask clean-up: alpha >= N becomes 255, the rest 0 (a hard mask), N 1-255
+      --remove-islands N mask clean-up: remove subject regions of fewer than N pixels
+      --fill-holes       mask clean-up: fill background regions enclosed by the subject
       --square           white: square canvas with the subject centred (marketplace main image)
       --fill SHARE       white --square: share of the side the subject's longer side fills (default 0.85)
       --min-side PX      white --square: smallest canvas side, enlarging when needed (default 1600)
@@ -64,6 +79,12 @@ const options = {
   format: { type: 'string', short: 'f' },
   quality: { type: 'string', short: 'q' },
   'max-size': { type: 'string' },
+  sizes: { type: 'string' },
+  background: { type: 'string' },
+  threshold: { type: 'string' },
+  'remove-islands': { type: 'string' },
+  'fill-holes': { type: 'boolean' },
+  'rendition-json': { type: 'string', multiple: true },
   square: { type: 'boolean' },
   fill: { type: 'string' },
   'min-side': { type: 'string' },
@@ -89,7 +110,7 @@ interface Failure {
 
 interface Job {
   readonly source: LocalSource;
-  /** Output path per rendition, in the renditions' order. */
+  /** Output path per output, in the order of renditionOutputs (a rendition's sizes in turn). */
   readonly outputs: readonly string[];
 }
 
@@ -201,8 +222,13 @@ function planOutputs(
   const owners = new Map<string, string>();
   const jobs: Job[] = [];
   for (const source of sources) {
-    const outputs = renditions.map((rendition) =>
-      localOutputPath(out, source.stem, rendition.kind, renditionExtension(rendition)),
+    const outputs = renditionOutputs(renditions).map(({ rendition, size }) =>
+      localOutputPath(
+        out,
+        source.stem,
+        (rendition.name ?? rendition.kind) + (size === undefined ? '' : `.${size}`),
+        renditionExtension(rendition),
+      ),
     );
     const taken = outputs.find((path) => owners.has(path));
     if (taken) {
@@ -269,12 +295,19 @@ function count(n: number, noun: string): string {
 }
 
 function renditionsFrom(values: Values): Rendition[] {
-  let items: { kind: string; format?: string }[];
+  const given = (values['rendition-json'] ?? []).map(renditionFromJson);
+  // Without --rendition: a background with --background, else a cutout unless --rendition-json gives some.
+  const fallback = values.background !== undefined ? 'background' : given.length > 0 ? undefined : 'cutout';
+  const list = values.rendition ?? fallback;
+  let items: { kind: string; format?: string }[] = [];
   try {
-    items = parseRenditionShorthand(values.rendition ?? 'cutout');
+    if (list !== undefined) items = parseRenditionShorthand(list);
   } catch (error) {
     fail(`--rendition ${errorMessage(error)}`);
   }
+  const flag = listFlags.find((name) => values[name] !== undefined);
+  if (items.length === 0 && flag)
+    fail(`--${flag} applies to the --rendition list; put it in the --rendition-json object instead`);
   const kinds = new Set(items.map((item) => item.kind));
   const unknown = items.find((item) => !(renditionKinds as string[]).includes(item.kind));
   if (unknown) fail(`--rendition: unknown rendition "${unknown.kind}" (kinds: ${renditionKinds.join(', ')})`);
@@ -284,11 +317,17 @@ function renditionsFrom(values: Values): Rendition[] {
   }
   if (values.margin !== undefined && !kinds.has('crop'))
     fail('--margin applies to the crop rendition; add it with --rendition crop');
+  if (values.background !== undefined && !kinds.has('background'))
+    fail('--background applies to the background rendition; add it with --rendition background');
+  if (values.sizes !== undefined && values['max-size'] !== undefined)
+    fail('give --sizes or --max-size, not both (each size is a max size)');
   if (values.decontaminate && [...kinds].every((kind) => kind === 'mask'))
     fail('--decontaminate applies to renditions with colours (cutout, white, crop); a mask has none');
   const quality = values.quality === undefined ? undefined : whole('quality', values.quality, 1, 100);
   const maxSize =
     values['max-size'] === undefined ? undefined : whole('max-size', values['max-size'], 16, 16_384);
+  const sizes = values.sizes?.split(',').map((size) => whole('sizes', size.trim(), 16, 16_384));
+  const cleanup = cleanupOf(values);
   const inputs = items.map(({ kind, format: own }) => {
     const allowed: readonly string[] = renditionFormats[kind as keyof typeof renditionFormats];
     const format = own ?? (values.format !== undefined && kind !== 'mask' ? values.format : undefined);
@@ -303,6 +342,9 @@ function renditionsFrom(values: Values): Rendition[] {
       kind,
       ...(format !== undefined && { format }),
       ...(maxSize !== undefined && { maxSize }),
+      ...(sizes !== undefined && { sizes }),
+      ...(cleanup !== undefined && { cleanup }),
+      ...(kind === 'background' && values.background !== undefined && { background: values.background }),
       ...(quality !== undefined && kind !== 'mask' && { quality }),
       ...(kind === 'white' && whiteOptions(values)),
       ...(kind === 'crop' && values.margin !== undefined && { margin: margin(values.margin) }),
@@ -310,9 +352,56 @@ function renditionsFrom(values: Values): Rendition[] {
       ...(values.decontaminate && kind !== 'mask' && { decontaminate: true }),
     };
   });
-  const parsed = renditionListSchema.safeParse(inputs);
+  const parsed = renditionListSchema.safeParse([...inputs, ...given]);
   if (!parsed.success) fail(`--rendition: ${parsed.error.issues.map((issue) => issue.message).join('; ')}`);
+  if (backgroundImages(parsed.data).length > 0)
+    fail('--rendition-json: an image background ("s3://...") needs S3; clearcut remove takes colours only');
   return parsed.data;
+}
+
+/** The flags that shape the --rendition list's renditions (never a --rendition-json one). */
+const listFlags = [
+  'format',
+  'quality',
+  'max-size',
+  'sizes',
+  'background',
+  'threshold',
+  'remove-islands',
+  'fill-holes',
+  'square',
+  'fill',
+  'min-side',
+  'margin',
+  'refine',
+  'decontaminate',
+] as const;
+
+/** One --rendition-json value, checked by the job contract's rendition schema. */
+function renditionFromJson(text: string): RenditionInput {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    fail(`--rendition-json is not JSON: ${errorMessage(error)}`);
+  }
+  const parsed = renditionSchema.safeParse(value);
+  if (!parsed.success) fail(`--rendition-json ${describeIssues(parsed.error.issues).join('; ')}`);
+  return parsed.data;
+}
+
+function cleanupOf(values: Values) {
+  const threshold = values.threshold === undefined ? undefined : whole('threshold', values.threshold, 1, 255);
+  const islands =
+    values['remove-islands'] === undefined
+      ? undefined
+      : whole('remove-islands', values['remove-islands'], 1, 100_000_000);
+  if (threshold === undefined && islands === undefined && !values['fill-holes']) return undefined;
+  return {
+    ...(threshold !== undefined && { threshold }),
+    ...(islands !== undefined && { removeIslands: islands }),
+    ...(values['fill-holes'] && { fillHoles: true }),
+  };
 }
 
 function refineMode(text: string): 'edges' {
