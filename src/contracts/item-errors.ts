@@ -38,6 +38,8 @@ export const itemErrorCodes = {
   invalid_output_key: 'fail',
   /** A background rendition's image cannot be fetched or is not an image (src/worker/background-images.ts). */
   invalid_background: 'fail',
+  /** Another item of the job writes the same output key (src/worker/output-claims.ts). */
+  output_collision: 'fail',
   // The task message, and anything no code above describes (a bug, a dropped connection)
   invalid_task: 'dead-letter',
   internal_error: 'retry',

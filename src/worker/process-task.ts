@@ -13,6 +13,7 @@ import { allows, type Grant } from '../policy/grants.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { fetchBackgroundImages } from './background-images.js';
 import type { ImageGate } from './image-gate.js';
+import type { OutputClaims } from './output-claims.js';
 
 export interface TaskProcessorDeps {
   readonly store: BlobStore;
@@ -22,6 +23,8 @@ export interface TaskProcessorDeps {
   readonly limits: ImageLimits & OutputLimits & { readonly pngEffort?: PngEffort };
   /** Holds a task between its download and its mask (image-gate.ts); none: unbounded. */
   readonly imageGate?: ImageGate;
+  /** Claims the output keys for this item before the upload (output-claims.ts); none: no check. */
+  readonly claimOutputs?: OutputClaims;
 }
 
 export interface WrittenOutput {
@@ -106,6 +109,10 @@ export async function processTask(
     'model-sha256': engine.model.sha256,
     ...(synthetic ? { 'model-synthetic': 'true' } : {}),
   };
+  await deps.claimOutputs?.(
+    task,
+    targets.map(({ key }) => key),
+  );
   const started = performance.now();
   const outputs = await Promise.all(
     targets.map(async ({ key }, index) => {

@@ -25,6 +25,7 @@ import { createImageGate } from './image-gate.js';
 import { visibleMemoryLimit } from './memory-limit.js';
 import { memoryRefusal } from './memory-need.js';
 import { createWorkerMetrics } from './metrics.js';
+import { outputClaims } from './output-claims.js';
 import { handleDelivery, type TaskHandlerDeps } from './task-handler.js';
 
 /** After the drain timeout, how long aborted tasks get to hand themselves back. */
@@ -100,6 +101,7 @@ export async function startWorker(config: Config, options: WorkerOptions): Promi
         limits: config.inference,
         // One image in the model, one downloaded and decoded ahead of it.
         imageGate: createImageGate(2),
+        claimOutputs: outputClaims(db),
       },
       maxAttempts: config.worker.maxAttempts,
       metrics,
