@@ -127,9 +127,26 @@ export const shadowSchema = z
       .enum(['drop', 'contact'])
       .default('drop')
       .describe("drop: the subject's own silhouette; contact: an ellipse where it meets the floor"),
-    offsetX: z.number().int().min(-2000).max(2000).default(0).describe('Shift to the right, canvas px'),
-    offsetY: z.number().int().min(-2000).max(2000).default(0).describe('Shift down, canvas px'),
-    blur: z.number().min(0).max(200).default(8).describe('Gaussian sigma in canvas px; 0 is a hard edge'),
+    offsetX: z
+      .number()
+      .int()
+      .min(-2000)
+      .max(2000)
+      .default(0)
+      .describe('Shift to the right, in full-size canvas px (scaled with maxSize, sizes)'),
+    offsetY: z
+      .number()
+      .int()
+      .min(-2000)
+      .max(2000)
+      .default(0)
+      .describe('Shift down, in full-size canvas px (scaled with maxSize, sizes)'),
+    blur: z
+      .number()
+      .min(0)
+      .max(200)
+      .default(8)
+      .describe('Gaussian sigma in full-size canvas px (scaled with maxSize, sizes); 0 is a hard edge'),
     opacity: z.number().min(0).max(1).default(0.35),
     color: z
       .string()
