@@ -4,6 +4,7 @@ import type { DecodedImage } from '../images/decode.js';
 import { normalizeForModel, resizeForModel } from '../images/model-input.js';
 import { findVariant } from '../models/model-variants.js';
 import type { ResolvedModel } from '../models/registry.js';
+import { collectGarbage } from './collect-garbage.js';
 import { defaultOrtSettings, type OrtSettings, sessionSettings } from './ort-settings.js';
 import { predictionToMask, resizeMask } from './postprocess.js';
 import { type ModelSession, openModelSession, type ValueInfo } from './session.js';
@@ -70,6 +71,8 @@ export async function createEngine(model: ResolvedModel, options: EngineOptions)
       const tensor = normalizeForModel(await resizeForModel(image, size), size, model.spec);
       if (timings) timings.preprocessMs = now() - started;
       started = now();
+      // The last image's buffers go before ONNX Runtime's peak, not after it (collect-garbage.ts).
+      collectGarbage('minor');
       const result = await session.run(tensor, [1, 3, size, size], output);
       if (timings) {
         timings.inferenceMs = now() - started;

@@ -7,11 +7,10 @@
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { hasFloat16Weights, widenFloat16Model } from '../models/fp16-widening.js';
 import { findVariant } from '../models/model-variants.js';
 import { listModels, type ResolvedModel } from '../models/registry.js';
+import { collectGarbage } from './collect-garbage.js';
 
 /** The path ONNX Runtime should load for `model`; `dir` holds widened copies (default: the OS's temp). */
 export async function sessionModel(model: ResolvedModel, dir = tmpdir()): Promise<string> {
@@ -28,7 +27,7 @@ export async function sessionModel(model: ResolvedModel, dir = tmpdir()): Promis
   // The file's bytes and their decoded copies are garbage now, but nothing on this thread would
   // allocate enough to collect them while ONNX Runtime loads: without this they add ~400 MiB to
   // the worker's peak (measured on IS-Net medium).
-  collectGarbage();
+  collectGarbage('major');
   return chosen;
 }
 
@@ -39,11 +38,6 @@ async function widenIfFloat16(path: string, widened: string): Promise<string> {
   await writeFile(partial, widenFloat16Model(bytes).bytes);
   await rename(partial, widened);
   return widened;
-}
-
-function collectGarbage(): void {
-  setFlagsFromString('--expose-gc');
-  (runInNewContext('gc') as () => void)();
 }
 
 function mayHoldFloat16(model: ResolvedModel): boolean {
