@@ -51,14 +51,22 @@ function task(renditions: TaskInput['renditions']) {
 }
 
 const readAll = (): Grant[] => [{ bucket: assets, prefix: '', access: 'read' }];
-const fetchFor = (background: string, options: { grants?: Grant[]; limits?: ImageLimits } = {}) =>
+interface FetchOptions {
+  grants?: Grant[];
+  limits?: ImageLimits;
+  source?: Buffer;
+}
+/** The task's background images, with every read granted and a 64×48 PNG source unless told. */
+const fetchAll = (renditions: TaskInput['renditions'], options: FetchOptions = {}) =>
   fetchBackgroundImages(
-    task([{ kind: 'background', background }]),
+    task(renditions),
     options.grants ?? readAll(),
     s3.store,
     options.limits ?? limits,
-    source,
+    options.source ?? source,
   );
+const fetchFor = (background: string, options: FetchOptions = {}) =>
+  fetchAll([{ kind: 'background', background }], options);
 
 describe('a background that cannot be used fails the item with invalid_background, naming it', () => {
   it('when the object does not exist', async () => {
@@ -101,13 +109,7 @@ it('checks the read grant again itself (revoked since admission): access_denied,
 });
 
 it('refuses an unusable source with its own code before fetching any background', async () => {
-  const fetching = fetchBackgroundImages(
-    task([{ kind: 'background', background: `s3://${assets}/gone.png` }]),
-    readAll(),
-    s3.store,
-    limits,
-    Buffer.from('not an image'),
-  );
+  const fetching = fetchFor(`s3://${assets}/gone.png`, { source: Buffer.from('not an image') });
   await expect(fetching).rejects.toMatchObject({ code: 'unsupported_format' });
 });
 
@@ -124,20 +126,8 @@ it('decodes each background only as large as it takes to cover the largest outpu
     { kind: 'background', background: url },
     { kind: 'background', background: url, format: 'webp', canvas: { ...canvas, fill: 0.8 } },
   ];
-  const both = await fetchBackgroundImages(
-    task(renditions({ width: 300, height: 100 })),
-    readAll(),
-    s3.store,
-    limits,
-    source,
-  );
+  const both = await fetchAll(renditions({ width: 300, height: 100 }));
   expect(both.get(url)).toMatchObject({ width: 300, height: 200 });
-  const large = await fetchBackgroundImages(
-    task(renditions({ width: 1200, height: 300 })),
-    readAll(),
-    s3.store,
-    limits,
-    source,
-  );
+  const large = await fetchAll(renditions({ width: 1200, height: 300 }));
   expect(large.get(url)).toMatchObject({ width: 600, height: 400 });
 });
