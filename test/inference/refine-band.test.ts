@@ -1,7 +1,15 @@
 // The trimap band of edge refinement: where the band is, exactly, on hand-made masks.
 import { describe, expect, it } from 'vitest';
-import { bandRadius, bandRegion, edgeBand } from '../../src/inference/refine/band.js';
+import {
+  bandRadius,
+  bandRegion,
+  edgeBand,
+  maskTiles,
+  tileSide,
+  tilesNearEdges,
+} from '../../src/inference/refine/band.js';
 import { boxMean } from '../../src/inference/refine/box-filter.js';
+import { seededRandom } from '../../src/seeded-random.js';
 
 /** A width × height mask, 255 left of column `edge`, 0 from it on. */
 function stepMask(width: number, height: number, edge: number): Uint8Array {
@@ -29,10 +37,10 @@ describe('boxMean', () => {
 });
 
 describe('bandRadius', () => {
-  it('is 1/200 of the longer side, at least 2', () => {
-    expect(bandRadius(2000, 2000)).toBe(10);
-    expect(bandRadius(1024, 768)).toBe(5);
-    expect(bandRadius(3000, 4000)).toBe(20);
+  it('is 1/400 of the longer side, at least 2', () => {
+    expect(bandRadius(2000, 2000)).toBe(5);
+    expect(bandRadius(1024, 768)).toBe(3);
+    expect(bandRadius(3000, 4000)).toBe(10);
     expect(bandRadius(100, 50)).toBe(2);
   });
 });
@@ -59,9 +67,58 @@ describe('edgeBand', () => {
     expect(columnsOf(band, 30, 3)).toEqual([14, 15, 27]);
   });
 
+  it('is, pixel for pixel, every square holding both sides or an unsure pixel, across tiles', () => {
+    // 3 × 2 tiles: a hard edge on a tile boundary (sure tiles of both kinds meet), a disc, noise
+    const width = tileSide * 3;
+    const height = tileSide * 2;
+    const mask = new Uint8Array(width * height);
+    const random = seededRandom(7);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const disc = (x - 150) ** 2 + (y - 70) ** 2 < 30 ** 2;
+        mask[y * width + x] = x < tileSide || disc ? 255 : 0;
+        if (random() < 0.001) mask[y * width + x] = Math.floor(random() * 256);
+      }
+    }
+    for (const radius of [1, 4, 9]) {
+      const band = edgeBand(mask, width, height, radius);
+      let mismatches = 0;
+      for (let y = 0; y < height; y++) {
+        for (let x = 0; x < width; x++) {
+          let inside = false;
+          let outside = false;
+          for (let v = Math.max(0, y - radius); v <= Math.min(height - 1, y + radius); v++) {
+            for (let u = Math.max(0, x - radius); u <= Math.min(width - 1, x + radius); u++) {
+              if (mask[v * width + u]! >= 128) inside = true;
+              else outside = true;
+            }
+          }
+          const value = mask[y * width + x]!;
+          const expected = (inside && outside) || (value >= 8 && value <= 247) ? 1 : 0;
+          if (band[y * width + x] !== expected) mismatches++;
+        }
+      }
+      expect(mismatches).toBe(0);
+    }
+  });
+
   it('is empty for a mask without an edge', () => {
     expect(edgeBand(new Uint8Array(64).fill(255), 8, 8, 2).every((v) => v === 0)).toBe(true);
     expect(bandRegion(edgeBand(new Uint8Array(64), 8, 8, 2), 8, 8, 3)).toBeNull();
+  });
+});
+
+describe('tilesNearEdges', () => {
+  it('marks tiles within reach of a mixed tile or of two sure tiles of different sides', () => {
+    const width = tileSide * 4;
+    const mask = new Uint8Array(width * tileSide);
+    for (let y = 0; y < tileSide; y++) mask.fill(255, y * width, y * width + tileSide); // tile 0 subject
+    expect([...tilesNearEdges(maskTiles(mask, width, tileSide), 1)]).toEqual([1, 1, 1, 0]);
+    expect([...tilesNearEdges(maskTiles(mask, width, tileSide), tileSide + 1)]).toEqual([1, 1, 1, 1]);
+    mask.fill(0);
+    mask[3 * tileSide + 5] = 100; // one unsure pixel in tile 3
+    expect([...maskTiles(mask, width, tileSide).kind]).toEqual([0, 0, 0, 2]);
+    expect([...tilesNearEdges(maskTiles(mask, width, tileSide), 1)]).toEqual([0, 0, 1, 1]);
   });
 });
 

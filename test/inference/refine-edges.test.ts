@@ -50,7 +50,7 @@ describe('refineEdges', () => {
       }
     }
     const band = edgeBand(mask, width, height, 3);
-    const refined = refineEdges(image, mask, { bandRadius: 3 });
+    const refined = refineEdges(image, mask, { bandRadius: 3, filterRadius: 3 });
     for (let i = 0; i < mask.length; i++) {
       if (!band[i]) expect(refined[i]).toBe(mask[i]);
     }

@@ -1,8 +1,8 @@
 // The coarse grid edge refinement fits its smooth quantities on (block means over step × step
 // pixels of a region), and reading them back at full-resolution pixels by bilinear interpolation:
-// the work grows with the grid (about 1024 px a side), not with the source.
+// the fitting work grows with the grid (a step of a third of the filter radius), not the source.
 import type { DecodedImage } from '../../images/decode.js';
-import type { Region } from './band.js';
+import { forEachTile, type Region } from './band.js';
 
 export interface Grid {
   readonly width: number;
@@ -15,13 +15,27 @@ export interface Grid {
   readonly mask: Float32Array;
 }
 
-/** The grid step for an image: its longer side over `gridSide`, at least 1. */
-export function gridStep(width: number, height: number, gridSide: number): number {
-  return Math.max(1, Math.round(Math.max(width, height) / gridSide));
+/**
+ * The grid step for a filter of `radius` full-resolution px: a third of it, at least 1, so the
+ * filter spans about 3 blocks each way at any image size (10 px at 2000² → step 3).
+ */
+export function gridStep(radius: number): number {
+  return Math.max(1, Math.round(radius / 3));
 }
 
-/** `region` of the image and mask averaged over step × step blocks (edge blocks may be smaller). */
-export function toGrid(image: DecodedImage, mask: Uint8Array, region: Region, step: number): Grid {
+/**
+ * `region` of the image and mask averaged over step × step blocks (edge blocks may be smaller),
+ * from the pixels of the tiles marked in `tiles` (`columns` tiles a row) only: blocks with none
+ * are 0.
+ */
+export function toGrid(
+  image: DecodedImage,
+  mask: Uint8Array,
+  region: Region,
+  step: number,
+  tiles: Uint8Array,
+  columns: number,
+): Grid {
   const width = Math.ceil(region.width / step);
   const height = Math.ceil(region.height / step);
   const count = width * height;
@@ -34,68 +48,28 @@ export function toGrid(image: DecodedImage, mask: Uint8Array, region: Region, st
     Float32Array,
   ];
   const { pixels, channels } = image;
-  for (let y = 0; y < region.height; y++) {
-    const row = ((y / step) | 0) * width;
-    for (let x = 0; x < region.width; x++) {
-      const cell = row + ((x / step) | 0);
-      const pixel = (region.top + y) * image.width + region.left + x;
-      const source = pixel * channels;
-      red[cell] = red[cell]! + pixels[source]! / 255;
-      green[cell] = green[cell]! + pixels[source + 1]! / 255;
-      blue[cell] = blue[cell]! + pixels[source + 2]! / 255;
-      maskPlane[cell] = maskPlane[cell]! + mask[pixel]! / 255;
-      weight[cell] = weight[cell]! + 1;
+  const right = region.left + region.width;
+  const bottom = region.top + region.height;
+  forEachTile(tiles, columns, image.width, image.height, (tileLeft, tileTop, tileRight, tileBottom) => {
+    const x0 = Math.max(tileLeft, region.left);
+    const x1 = Math.min(tileRight, right);
+    for (let y = Math.max(tileTop, region.top); y < Math.min(tileBottom, bottom); y++) {
+      const row = (((y - region.top) / step) | 0) * width;
+      for (let x = x0; x < x1; x++) {
+        const cell = row + (((x - region.left) / step) | 0);
+        const pixel = y * image.width + x;
+        const source = pixel * channels;
+        red[cell] = red[cell]! + pixels[source]!;
+        green[cell] = green[cell]! + pixels[source + 1]!;
+        blue[cell] = blue[cell]! + pixels[source + 2]!;
+        maskPlane[cell] = maskPlane[cell]! + mask[pixel]!;
+        weight[cell] = weight[cell]! + 1;
+      }
     }
-  }
+  });
   for (let cell = 0; cell < count; cell++) {
-    const share = 1 / weight[cell]!;
+    const share = weight[cell]! > 0 ? 1 / (255 * weight[cell]!) : 0;
     for (const plane of planes.slice(0, 4)) plane[cell] = plane[cell]! * share;
   }
   return { width, height, step, region, colour: [red, green, blue], mask: maskPlane };
-}
-
-/**
- * Calls `visit` for every band pixel of the grid's region with a reader of grid planes at that
- * pixel (bilinear between block centres, which sit at (block + 0.5)·step).
- */
-export function forEachBandPixel(
-  grid: Grid,
-  band: Uint8Array,
-  imageWidth: number,
-  visit: (pixel: number, at: (plane: Float32Array) => number) => void,
-): void {
-  const { region, step } = grid;
-  let c00 = 0;
-  let c01 = 0;
-  let c10 = 0;
-  let c11 = 0;
-  let w00 = 0;
-  let w01 = 0;
-  let w10 = 0;
-  let w11 = 0;
-  const at = (plane: Float32Array) =>
-    plane[c00]! * w00 + plane[c01]! * w01 + plane[c10]! * w10 + plane[c11]! * w11;
-  for (let y = region.top; y < region.top + region.height; y++) {
-    const gy = Math.min(grid.height - 1, Math.max(0, (y - region.top + 0.5) / step - 0.5));
-    const y0 = Math.floor(gy);
-    const y1 = Math.min(grid.height - 1, y0 + 1);
-    const fy = gy - y0;
-    for (let x = region.left; x < region.left + region.width; x++) {
-      const pixel = y * imageWidth + x;
-      if (!band[pixel]) continue;
-      const gx = Math.min(grid.width - 1, Math.max(0, (x - region.left + 0.5) / step - 0.5));
-      const x0 = Math.floor(gx);
-      const x1 = Math.min(grid.width - 1, x0 + 1);
-      const fx = gx - x0;
-      c00 = y0 * grid.width + x0;
-      c01 = y0 * grid.width + x1;
-      c10 = y1 * grid.width + x0;
-      c11 = y1 * grid.width + x1;
-      w00 = (1 - fx) * (1 - fy);
-      w01 = fx * (1 - fy);
-      w10 = (1 - fx) * fy;
-      w11 = fx * fy;
-      visit(pixel, at);
-    }
-  }
 }

@@ -7,23 +7,28 @@
 // kept as it is. (Colour sampling of the nearest sure subject and background colours, alone or as
 // the filter's input, scored worse on the soft-edge set: docs/inference.md.)
 import type { DecodedImage } from '../../images/decode.js';
-import { bandRadius, bandRegion, edgeBand } from './band.js';
+import { bandRadius, bandRegion, edgeBand, forEachTile, maskTiles, tilesNearEdges } from './band.js';
 import { boxMean } from './box-filter.js';
-import { forEachBandPixel, type Grid, gridStep, toGrid } from './grid.js';
+import { type Grid, gridStep, toGrid } from './grid.js';
 
 export interface EdgeRefinement {
   /** Band radius in px (default: bandRadius of the image). */
   readonly bandRadius?: number;
-  /** Guided filter radius in full-resolution px (default: the band radius). */
+  /** Guided filter radius in full-resolution px (default: filterRadius of the image). */
   readonly filterRadius?: number;
   /** Regularisation: larger keeps alpha closer to a blur of its input where colours are flat. */
   readonly epsilon?: number;
-  /** Longest side of the grid the smooth quantities are fitted on (default 1024). */
-  readonly gridSide?: number;
+  /** Block size in px of the grid the coefficients are fitted on (default: gridStep of the filter radius). */
+  readonly gridStep?: number;
 }
 
 /** Measured on the soft-edge set: 1e-4 scored a little better than 1e-3 (docs/inference.md). */
 export const defaultEpsilon = 1e-4;
+
+/** The guided filter's radius in px: 1/200 of the longer side (10 px at 2000²), at least 2. */
+export function filterRadius(width: number, height: number): number {
+  return Math.max(2, Math.round(Math.max(width, height) / 200));
+}
 
 /** A refined copy of `mask` (one byte per pixel of `image`); pixels outside the band are the mask's. */
 export function refineEdges(image: DecodedImage, mask: Uint8Array, options: EdgeRefinement = {}): Uint8Array {
@@ -32,27 +37,54 @@ export function refineEdges(image: DecodedImage, mask: Uint8Array, options: Edge
     throw new RangeError(`mask has ${mask.length} values for ${width * height} pixels`);
   }
   const radius = options.bandRadius ?? bandRadius(width, height);
-  const filterRadius = options.filterRadius ?? radius;
-  const band = edgeBand(mask, width, height, radius);
+  const windowRadius = options.filterRadius ?? filterRadius(width, height);
+  const tiles = maskTiles(mask, width, height);
+  const band = edgeBand(mask, width, height, radius, tiles);
   const out = Uint8Array.from(mask);
-  const region = bandRegion(band, width, height, filterRadius + 1);
+  const step = options.gridStep ?? gridStep(windowRadius);
+  const gridRadius = Math.max(1, Math.round(windowRadius / step));
+  // A band pixel reads coefficients averaged over two filter windows, interpolated between blocks.
+  const reach = (2 * gridRadius + 2) * step;
+  const region = bandRegion(band, width, height, reach);
   if (!region) return out;
-  const step = gridStep(width, height, options.gridSide ?? 1024);
-  const grid = toGrid(image, mask, region, step);
-  const { a, b } = guidedCoefficients(
-    grid,
-    Math.max(1, Math.round(filterRadius / step)),
-    options.epsilon ?? defaultEpsilon,
-  );
+  const grid = toGrid(image, mask, region, step, tilesNearEdges(tiles, radius + reach), tiles.columns);
+  const { a, b } = guidedCoefficients(grid, gridRadius, options.epsilon ?? defaultEpsilon);
+  const [ar, ag, ab] = a;
   const { pixels, channels } = image;
-  forEachBandPixel(grid, band, width, (pixel, at) => {
-    const source = pixel * channels;
-    const q =
-      at(a[0]) * (pixels[source]! / 255) +
-      at(a[1]) * (pixels[source + 1]! / 255) +
-      at(a[2]) * (pixels[source + 2]! / 255) +
-      at(b);
-    out[pixel] = Math.round(255 * Math.min(1, Math.max(0, q)));
+  const scale = 1 / 255;
+  forEachTile(tilesNearEdges(tiles, radius), tiles.columns, width, height, (left, top, right, bottom) => {
+    for (let y = top; y < bottom; y++) {
+      // bilinear between block centres, which sit at (block + 0.5)·step from the region's corner
+      const gy = Math.min(grid.height - 1, Math.max(0, (y - region.top + 0.5) / step - 0.5));
+      const y0 = Math.floor(gy);
+      const fy = gy - y0;
+      const down = y0 + 1 < grid.height ? grid.width : 0;
+      for (let x = left; x < right; x++) {
+        const pixel = y * width + x;
+        if (!band[pixel]) continue;
+        const gx = Math.min(grid.width - 1, Math.max(0, (x - region.left + 0.5) / step - 0.5));
+        const x0 = Math.floor(gx);
+        const fx = gx - x0;
+        const c00 = y0 * grid.width + x0;
+        const c01 = x0 + 1 < grid.width ? c00 + 1 : c00;
+        const c10 = c00 + down;
+        const c11 = c01 + down;
+        const source = pixel * channels;
+        const w00 = (1 - fx) * (1 - fy);
+        const w01 = fx * (1 - fy);
+        const w10 = (1 - fx) * fy;
+        const w11 = fx * fy;
+        const red = pixels[source]! * scale;
+        const green = pixels[source + 1]! * scale;
+        const blue = pixels[source + 2]! * scale;
+        const q =
+          (ar[c00]! * red + ag[c00]! * green + ab[c00]! * blue + b[c00]!) * w00 +
+          (ar[c01]! * red + ag[c01]! * green + ab[c01]! * blue + b[c01]!) * w01 +
+          (ar[c10]! * red + ag[c10]! * green + ab[c10]! * blue + b[c10]!) * w10 +
+          (ar[c11]! * red + ag[c11]! * green + ab[c11]! * blue + b[c11]!) * w11;
+        out[pixel] = Math.round(255 * Math.min(1, Math.max(0, q)));
+      }
+    }
   });
   return out;
 }
