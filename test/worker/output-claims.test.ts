@@ -92,3 +92,27 @@ it('writes a shared output key once and fails the other item with output_collisi
     { key: 'o/shoes/red.cutout.png', task_id: winnerId },
   ]);
 }, 300_000);
+
+it('lets the task holding the claim write again on its retry (its upload failed once)', async () => {
+  const key = await p.tenant(input, output);
+  // The first PUT of the shared key fails (503, a retry): only the holder of the claim uploads it.
+  p.flaky.failNext('PUT', `${output}/r/shoes/red.cutout.png`, 1);
+  const before = p.flaky.failed();
+  const jobId = await p.submit(key, {
+    version: 1,
+    input: { bucket: input, keys: ['shoes/red.jpg', 'shoes/red.png'] },
+    output: { bucket: output, prefix: 'r/' },
+    renditions: [{ kind: 'cutout', format: 'png' }],
+    model: 'u2netp',
+  });
+  expect(await p.waitForJob(key.tenantId, jobId)).toMatchObject({ succeeded: 1, failed: 1 });
+  expect(p.flaky.failed() - before).toBe(1);
+  const rows = await p.tasks(key.tenantId, jobId);
+  expect(rows.map(({ status, attempts, error_code }) => ({ status, attempts, error_code }))).toEqual(
+    expect.arrayContaining([
+      { status: 'succeeded', attempts: 2, error_code: null },
+      { status: 'failed', attempts: 1, error_code: 'output_collision' },
+    ]),
+  );
+  expect((await p.keys(output)).filter((k) => k.startsWith('r/'))).toEqual(['r/shoes/red.cutout.png']);
+}, 300_000);
