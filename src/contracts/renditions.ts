@@ -101,7 +101,8 @@ const name = z
 
 /**
  * The most distinct sets of clean-up, refine and decontaminate options one job may use: each set
- * builds a full-resolution cutout of its own (4 bytes per pixel, more while refining).
+ * builds a full-resolution cutout of its own (4 bytes per pixel, more while refining), beside the
+ * one of the model's mask as is, which is always made (renditions without options are free).
  */
 export const maxEditOptionSets = 2;
 
@@ -235,12 +236,12 @@ export const renditionListSchema = z
     const editSets = new Map<string, number>();
     for (const [index, rendition] of renditions.entries()) {
       const key = editOptionsKey(rendition);
-      if (editSets.has(key)) continue;
+      if (key === asIs || editSets.has(key)) continue;
       if (editSets.size === maxEditOptionSets) {
         ctx.addIssue({
           code: 'custom',
           path: [index],
-          message: `its cleanup, refine and decontaminate options differ from those of renditions[${[...editSets.values()].join('] and [')}]; at most ${maxEditOptionSets} distinct sets of them per job, as each builds a full-resolution cutout: give renditions the same options, or split the job`,
+          message: `its cleanup, refine and decontaminate options differ from those of renditions[${[...editSets.values()].join('] and [')}]; at most ${maxEditOptionSets} distinct sets of them per job (besides none), as each builds a full-resolution cutout: give renditions the same options, or split the job`,
         });
         break;
       }
@@ -302,6 +303,8 @@ export function editOptionsKey(rendition: Rendition): string {
   const decontaminate = rendition.kind !== 'mask' && rendition.decontaminate === true;
   return JSON.stringify([rendition.cleanup ?? null, rendition.refine ?? null, decontaminate]);
 }
+/** The key of a rendition without clean-up, refine or decontaminate: the model's mask as is. */
+const asIs = JSON.stringify([null, null, false]);
 
 /** The distinct S3 images the renditions use as backgrounds ("s3://bucket/key" as `url`), in order. */
 export function backgroundImages(

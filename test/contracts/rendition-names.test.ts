@@ -116,13 +116,14 @@ describe('short colours', () => {
 });
 
 describe('edit option sets', () => {
-  it('allow at most two distinct sets of cleanup, refine and decontaminate per job', () => {
+  it('allow at most two distinct sets of cleanup, refine and decontaminate per job, besides none', () => {
     expect(
       problems([
-        { kind: 'cutout', refine: 'edges' },
+        { kind: 'cutout', refine: 'edges', decontaminate: true },
+        // A mask takes no decontaminate: its set is refine alone, like the white's.
+        { kind: 'mask', refine: 'edges' },
         { kind: 'white', refine: 'edges' },
-        { kind: 'mask' },
-        // A mask has no colours: decontaminate is not part of its set.
+        // Without options: the model's mask as is, always made.
         { kind: 'crop' },
       ]),
     ).toEqual([]);
@@ -130,11 +131,11 @@ describe('edit option sets', () => {
       problems([
         { kind: 'cutout' },
         { kind: 'white', refine: 'edges' },
-        { kind: 'mask', refine: 'edges' },
+        { kind: 'mask', cleanup: { fillHoles: true } },
         { kind: 'crop', refine: 'edges', decontaminate: true },
       ]),
     ).toEqual([
-      'renditions[3]: its cleanup, refine and decontaminate options differ from those of renditions[0] and [1]; at most 2 distinct sets of them per job, as each builds a full-resolution cutout: give renditions the same options, or split the job',
+      'renditions[3]: its cleanup, refine and decontaminate options differ from those of renditions[1] and [2]; at most 2 distinct sets of them per job (besides none), as each builds a full-resolution cutout: give renditions the same options, or split the job',
     ]);
     expect(
       problems([
