@@ -35,7 +35,7 @@ export function scaledShadow(shadow: ShadowSpec, scale: number): ShadowSpec {
  * back up: a Gaussian that wide has no detail the smaller grid loses, and the blur's cost grows
  * with sigma × pixels (sigma 200 on 2000²: 10× the time of sigma 8 at full scale).
  */
-export const reducedBlurAbove = 16;
+export const reducedBlurAbove = 32;
 const reducedSigma = 8;
 
 /**
