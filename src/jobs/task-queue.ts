@@ -28,9 +28,11 @@ const releasedColumns = `t.id::text, t.tenant_id AS "tenantId", t.job_id AS "job
 // The tenants' rows are locked waiting, in tenant order, rather than skipped when locked: a worker
 // ending a task holds its tenant's row until its transaction commits, and a busy tenant's row was
 // locked nearly always, so skipping it starved the dispatcher (about 100 tasks/s). Admission locks
-// these rows in tenant order too, so waiting cannot deadlock; a row changed while waited for is
-// read again (its room recomputed) before it is used.
-const releaseSql = `
+// these rows in tenant order too, so waiting cannot deadlock while the transaction holds no other
+// tenant row; a row changed while waited for is read again (its room recomputed) before it is used.
+// A later round in the same transaction already holds earlier rounds' rows, which need not come
+// before this round's in tenant order, so it skips locked rows instead of waiting (`lockRows`).
+const releaseSql = (lockRows: 'wait' | 'skip locked') => `
 WITH served_first AS (
   SELECT tenant_id FROM tenant_dispatch
   WHERE pending > 0 AND in_flight < max_in_flight
@@ -41,7 +43,7 @@ WITH served_first AS (
   FROM tenant_dispatch
   WHERE tenant_id IN (SELECT tenant_id FROM served_first) AND pending > 0 AND in_flight < max_in_flight
   ORDER BY tenant_id
-  FOR UPDATE
+  FOR UPDATE${lockRows === 'wait' ? '' : ' SKIP LOCKED'}
 ), picked AS (
   SELECT p.id FROM eligible e
   CROSS JOIN LATERAL (
@@ -64,12 +66,21 @@ WITH served_first AS (
 )
 SELECT ${releasedColumns} FROM released t ORDER BY t.lane_rank, t.id`;
 
+const releaseWaiting = releaseSql('wait');
+const releaseSkippingLocked = releaseSql('skip locked');
+
 /**
  * Moves pending tasks to `queued` (in flight) for every tenant below its window, at most
- * `quantum` each, and leases them to the caller for publishing.
+ * `quantum` each, and leases them to the caller for publishing. `lockRows: 'skip locked'` for a
+ * transaction that already holds tenant rows (see above).
  */
-export async function releaseTasks(q: Queryable, options: ReleaseOptions): Promise<ReleasedTask[]> {
-  return q.query<ReleasedTask>(releaseSql, [options.quantum, options.maxTenants, options.leaseMs]);
+export async function releaseTasks(
+  q: Queryable,
+  options: ReleaseOptions,
+  lockRows: 'wait' | 'skip locked' = 'wait',
+): Promise<ReleasedTask[]> {
+  const sql = lockRows === 'wait' ? releaseWaiting : releaseSkippingLocked;
+  return q.query<ReleasedTask>(sql, [options.quantum, options.maxTenants, options.leaseMs]);
 }
 
 /** Released tasks whose publisher's lease ran out before it recorded them published (it crashed). */
@@ -143,6 +154,8 @@ export interface TaskOutbox {
   /**
    * Runs `work` with the release statement bound to ONE transaction, so its rounds commit together:
    * one WAL flush instead of one per round (under load the flush took longer than the statement).
+   * Only the first round waits for tenant rows; later ones skip rows locked elsewhere, since
+   * waiting while holding the first round's rows could deadlock with admission's tenant order.
    */
   releasing<T>(
     work: (release: (options: ReleaseOptions) => Promise<ReleasedTask[]>) => Promise<T>,
@@ -155,7 +168,11 @@ export interface TaskOutbox {
 
 export function taskOutbox(q: Pick<Database, 'query' | 'transaction'>): TaskOutbox {
   return {
-    releasing: (work) => q.transaction((tx) => work((options) => releaseTasks(tx, options))),
+    releasing: (work) =>
+      q.transaction((tx) => {
+        let rounds = 0;
+        return work((options) => releaseTasks(tx, options, rounds++ === 0 ? 'wait' : 'skip locked'));
+      }),
     reclaimUnpublished: (limit, leaseMs) => reclaimUnpublished(q, limit, leaseMs),
     jobsForTasks: (refs) => jobsForTasks(q, refs),
     markPublished: (ids) => markPublished(q, ids),

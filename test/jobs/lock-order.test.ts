@@ -3,7 +3,7 @@ import { admitBatch } from '../../src/admission/admit.js';
 import type { AdmissionRequest } from '../../src/admission/request.js';
 import type { Queryable } from '../../src/db/database.js';
 import { completeTask } from '../../src/jobs/task-completion.js';
-import { releaseTasks } from '../../src/jobs/task-queue.js';
+import { releaseTasks, taskOutbox } from '../../src/jobs/task-queue.js';
 import { modelCatalog } from '../../src/models/catalog.js';
 import { addGrant } from '../../src/policy/grant-admin.js';
 import { type MigratedDatabase, migratedDatabase } from '../policy/migrated-database.js';
@@ -157,5 +157,61 @@ describe('lock order: a refunding task completion and an admission of its tenant
 
   it('both commit when the worker holds the image counters: the admission waits, then goes on', async () => {
     expect(await interleave(/^UPDATE tenant_dispatch/)).toEqual({ ...bothCommitted, admissionWaited: 'yes' });
+  });
+});
+
+describe('lock order: the dispatcher releasing several rounds in one transaction', () => {
+  it('a later round skips a tenant row an admission holds instead of waiting, so neither deadlocks', async () => {
+    // Two tenants with one pending task each; the admission below locks their rows in tenant order.
+    const [first, second] = [await store.tenant('pro'), await store.tenant('pro')].sort();
+    for (const tenant of [first!, second!]) {
+      await addGrant(store.db, tenant, { bucket: 'in-a', prefix: '', access: 'read' });
+      await addGrant(store.db, tenant, { bucket: 'out-a', prefix: '', access: 'write' });
+      await store.db.transaction((tx) => admitBatch(tx, [request(tenant, 'pending')], context()));
+    }
+    // Round one serves only the later tenant (served longest ago), round two the earlier one (before
+    // the other tests' tenants, which were served today).
+    await store.db.query(
+      `UPDATE tenant_dispatch
+       SET last_released_at = CASE tenant_id WHEN $1 THEN '1970-01-01'::timestamptz ELSE '-infinity' END
+       WHERE tenant_id IN ($1, $2)`,
+      [first, second],
+    );
+    const options = { quantum: 1, maxTenants: 1, leaseMs: 60_000 };
+
+    let admissionPid: number | undefined;
+    let admission: Promise<string> | undefined;
+    const rounds = settled(
+      taskOutbox(store.db).releasing(async (release) => {
+        const roundOne = await release(options);
+        // The admission locks the earlier tenant's rows, then waits for the later one's, which
+        // round one holds.
+        admission = settled(
+          store.db.transaction(async (tx) => {
+            admissionPid = (await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))[0]!.pid;
+            return admitBatch(tx, [request(first!, 'more'), request(second!, 'more')], context());
+          }),
+        );
+        await untilValue(
+          async () => {
+            if (admissionPid === undefined) return undefined;
+            const [row] = await store.db.query<{ wait: string | null }>(
+              'SELECT wait_event_type AS wait FROM pg_stat_activity WHERE pid = $1',
+              [admissionPid],
+            );
+            return row?.wait === 'Lock' ? true : undefined;
+          },
+          { what: 'the admission to wait for the tenant row round one holds' },
+        );
+        const roundTwo = await release(options);
+        expect(roundOne.map((task) => task.tenantId)).toEqual([second]);
+        expect(roundTwo).toEqual([]);
+      }),
+    );
+    expect(await rounds).toBe('committed');
+    expect(await admission).toBe('committed');
+    // The skipped tenant's task is released by the next round, now that nothing holds its row.
+    const next = await taskOutbox(store.db).releasing((release) => release(options));
+    expect(next.map((task) => task.tenantId)).toEqual([first]);
   });
 });
