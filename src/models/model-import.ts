@@ -65,6 +65,8 @@ export async function importModel(
     );
   }
   if (!verified) {
+    // The family check first: it names what is wrong with a file that is no ONNX model at all.
+    await request.checkFamily(source, spec);
     if (await isSyntheticModelFile(source)) {
       throw new PermanentError(
         'model_invalid',
@@ -73,7 +75,6 @@ export async function importModel(
           'demos use the stand-in with CLEARCUT_ALLOW_SYNTHETIC_MODELS=true.',
       );
     }
-    await request.checkFamily(source, spec);
   }
   const target = weightsPath(config, spec);
   // Recorded before the copy lands, so no reader sees the new file without it; the record names
