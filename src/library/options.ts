@@ -83,7 +83,7 @@ export function renditionsOf(options: RemoveOptions): Rendition[] {
   if (fetched >= 0) {
     throw new PermanentError(
       'invalid_options',
-      `Invalid options: renditions[${fetched}].background: an s3:// image background is fetched by the pipeline's workers; here give a colour (#RRGGBB or #RRGGBBAA) or "transparent".`,
+      `Invalid options: renditions[${fetched}].background: an s3:// image background is fetched by the pipeline's workers; here give a colour (#RRGGBB, #RGB, #RRGGBBAA or #RGBA) or "transparent".`,
     );
   }
   return renditions;
