@@ -104,6 +104,25 @@ describe('decontaminateColours', () => {
     }
   });
 
+  it('works on blocks for large images, still within 5 levels (1200 px wide: 2 px blocks)', () => {
+    const wide = 1200;
+    const ramp = new Uint8Array(wide * height);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < wide; x++)
+        ramp[y * wide + x] = Math.max(0, Math.min(255, Math.round(((552 - x) / 12) * 255)));
+    }
+    const source = blended(wide, height, ramp, red, blue);
+    const { rgba } = composeCutout(source, ramp);
+    decontaminateColours(source, ramp, rgba);
+    let partial = 0;
+    for (let i = 0; i < wide * height; i++) {
+      if (ramp[i] === 0 || ramp[i] === 255) continue;
+      partial++;
+      for (let c = 0; c < 3; c++) expect(Math.abs(rgba[i * 4 + c]! - red[c]!)).toBeLessThanOrEqual(5);
+    }
+    expect(partial).toBe(11 * height);
+  });
+
   it('leaves opaque and transparent pixels exactly as the cutout had them', () => {
     const { rgba } = composeCutout(image, alpha);
     const before = Buffer.from(rgba);

@@ -18,7 +18,7 @@ export function bandRadius(width: number, height: number): number {
 }
 
 /** Side in px of the tiles the band is looked for in. */
-export const tileSide = 64;
+export const tileSide = 32;
 
 /** The image cut into tileSide² tiles (the last row and column may be smaller). */
 export interface Tiles {

@@ -1,18 +1,21 @@
 // The mean over a (2r + 1)² square around each pixel, clipped at the image's edges (divided by the
 // pixels the clipped square holds), as two 1-D passes of running sums: O(1) per pixel whatever r.
 
-/** `out[i]` = mean of `values` over the square of radius `radius` around pixel i (width × height). */
+/**
+ * `out[i]` = mean of `values` over the square of radius `radius` around pixel i (width × height).
+ * `rows` holds the first pass (pass one array of that length to reuse it across calls).
+ */
 export function boxMean(
   values: Float32Array,
   width: number,
   height: number,
   radius: number,
-  out = new Float32Array(values.length),
+  out: Float32Array = new Float32Array(values.length),
+  rows: Float32Array = new Float32Array(values.length),
 ): Float32Array {
   if (values.length !== width * height) {
     throw new RangeError(`expected ${width * height} values, got ${values.length}`);
   }
-  const rows = new Float32Array(values.length);
   for (let y = 0; y < height; y++) slideMean(values, rows, y * width, 1, width, radius);
   for (let x = 0; x < width; x++) slideMean(rows, out, x, width, height, radius);
   return out;

@@ -73,3 +73,49 @@ export function toGrid(
   }
   return { width, height, step, region, colour: [red, green, blue], mask: maskPlane };
 }
+
+/** The 4 blocks around a pixel and their bilinear weights (block centres sit at (block + 0.5)·step). */
+export interface Corners {
+  c00: number;
+  c01: number;
+  c10: number;
+  c11: number;
+  w00: number;
+  w01: number;
+  w10: number;
+  w11: number;
+}
+
+export const noCorners = (): Corners => ({ c00: 0, c01: 0, c10: 0, c11: 0, w00: 0, w01: 0, w10: 0, w11: 0 });
+
+/** Sets `corners` to the blocks of a `columns` × `rows` grid of `step` px from `region`'s corner around image pixel (x, y). */
+export function cornersAt(
+  columns: number,
+  rows: number,
+  step: number,
+  region: Region,
+  x: number,
+  y: number,
+  corners: Corners,
+): void {
+  const gy = Math.min(rows - 1, Math.max(0, (y - region.top + 0.5) / step - 0.5));
+  const gx = Math.min(columns - 1, Math.max(0, (x - region.left + 0.5) / step - 0.5));
+  const y0 = Math.floor(gy);
+  const x0 = Math.floor(gx);
+  const fy = gy - y0;
+  const fx = gx - x0;
+  corners.c00 = y0 * columns + x0;
+  corners.c01 = x0 + 1 < columns ? corners.c00 + 1 : corners.c00;
+  const down = y0 + 1 < rows ? columns : 0;
+  corners.c10 = corners.c00 + down;
+  corners.c11 = corners.c01 + down;
+  corners.w00 = (1 - fx) * (1 - fy);
+  corners.w01 = fx * (1 - fy);
+  corners.w10 = (1 - fx) * fy;
+  corners.w11 = fx * fy;
+}
+
+/** The bilinear value of `plane` at `corners`. */
+export function atCorners(plane: Float32Array, { c00, c01, c10, c11, w00, w01, w10, w11 }: Corners): number {
+  return plane[c00]! * w00 + plane[c01]! * w01 + plane[c10]! * w10 + plane[c11]! * w11;
+}

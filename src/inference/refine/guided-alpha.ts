@@ -9,7 +9,7 @@
 import type { DecodedImage } from '../../images/decode.js';
 import { bandRadius, bandRegion, edgeBand, forEachTile, maskTiles, tilesNearEdges } from './band.js';
 import { boxMean } from './box-filter.js';
-import { type Grid, gridStep, toGrid } from './grid.js';
+import { atCorners, cornersAt, type Grid, gridStep, noCorners, toGrid } from './grid.js';
 
 export interface EdgeRefinement {
   /** Band radius in px (default: bandRadius of the image). */
@@ -52,36 +52,19 @@ export function refineEdges(image: DecodedImage, mask: Uint8Array, options: Edge
   const [ar, ag, ab] = a;
   const { pixels, channels } = image;
   const scale = 1 / 255;
+  const corners = noCorners();
   forEachTile(tilesNearEdges(tiles, radius), tiles.columns, width, height, (left, top, right, bottom) => {
     for (let y = top; y < bottom; y++) {
-      // bilinear between block centres, which sit at (block + 0.5)·step from the region's corner
-      const gy = Math.min(grid.height - 1, Math.max(0, (y - region.top + 0.5) / step - 0.5));
-      const y0 = Math.floor(gy);
-      const fy = gy - y0;
-      const down = y0 + 1 < grid.height ? grid.width : 0;
       for (let x = left; x < right; x++) {
         const pixel = y * width + x;
         if (!band[pixel]) continue;
-        const gx = Math.min(grid.width - 1, Math.max(0, (x - region.left + 0.5) / step - 0.5));
-        const x0 = Math.floor(gx);
-        const fx = gx - x0;
-        const c00 = y0 * grid.width + x0;
-        const c01 = x0 + 1 < grid.width ? c00 + 1 : c00;
-        const c10 = c00 + down;
-        const c11 = c01 + down;
+        cornersAt(grid.width, grid.height, step, region, x, y, corners);
         const source = pixel * channels;
-        const w00 = (1 - fx) * (1 - fy);
-        const w01 = fx * (1 - fy);
-        const w10 = (1 - fx) * fy;
-        const w11 = fx * fy;
-        const red = pixels[source]! * scale;
-        const green = pixels[source + 1]! * scale;
-        const blue = pixels[source + 2]! * scale;
         const q =
-          (ar[c00]! * red + ag[c00]! * green + ab[c00]! * blue + b[c00]!) * w00 +
-          (ar[c01]! * red + ag[c01]! * green + ab[c01]! * blue + b[c01]!) * w01 +
-          (ar[c10]! * red + ag[c10]! * green + ab[c10]! * blue + b[c10]!) * w10 +
-          (ar[c11]! * red + ag[c11]! * green + ab[c11]! * blue + b[c11]!) * w11;
+          atCorners(ar, corners) * pixels[source]! * scale +
+          atCorners(ag, corners) * pixels[source + 1]! * scale +
+          atCorners(ab, corners) * pixels[source + 2]! * scale +
+          atCorners(b, corners);
         out[pixel] = Math.round(255 * Math.min(1, Math.max(0, q)));
       }
     }
@@ -100,11 +83,13 @@ function guidedCoefficients(
 ): { a: [Float32Array, Float32Array, Float32Array]; b: Float32Array } {
   const { width, height, colour, mask: input } = grid;
   const count = width * height;
-  const mean = (plane: Float32Array) => boxMean(plane, width, height, radius);
+  const rows = new Float32Array(count);
+  const mean = (plane: Float32Array, out: Float32Array = new Float32Array(count)) =>
+    boxMean(plane, width, height, radius, out, rows);
+  const scratch = new Float32Array(count);
   const product = (x: Float32Array, y: Float32Array) => {
-    const out = new Float32Array(count);
-    for (let i = 0; i < count; i++) out[i] = x[i]! * y[i]!;
-    return mean(out);
+    for (let i = 0; i < count; i++) scratch[i] = x[i]! * y[i]!;
+    return mean(scratch);
   };
   const [r, g, bl] = colour;
   const mr = mean(r);
@@ -157,5 +142,6 @@ function guidedCoefficients(
     a[2][i] = ab;
     b[i] = up - ar * ur - ag * ug - ab * ub;
   }
-  return { a: [mean(a[0]), mean(a[1]), mean(a[2])], b: mean(b) };
+  // the products' planes are spent: their means reuse them
+  return { a: [mean(a[0], rp), mean(a[1], gp), mean(a[2], bp)], b: mean(b, rr) };
 }
