@@ -85,14 +85,19 @@ describe('refineEdges', () => {
 });
 
 describe('decontaminateColours', () => {
-  // A 12 px ramp from red (x < 40) to blue (x ≥ 52): every ramp pixel is a red–blue blend.
+  /** A 12 px ramp from subject (x < end − 12) to background (x ≥ end). */
+  const ramp = (width: number, height: number, end: number) => {
+    const alpha = new Uint8Array(width * height);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++)
+        alpha[y * width + x] = Math.max(0, Math.min(255, Math.round(((end - x) / 12) * 255)));
+    }
+    return alpha;
+  };
+  // red (x < 40) to blue (x ≥ 52): every ramp pixel is a red–blue blend
   const width = 240;
   const height = 24;
-  const alpha = new Uint8Array(width * height);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++)
-      alpha[y * width + x] = Math.max(0, Math.min(255, Math.round(((52 - x) / 12) * 255)));
-  }
+  const alpha = ramp(width, height, 52);
   const image = blended(width, height, alpha, red, blue);
 
   it('gives back the foreground colour at every partial pixel, within 5 levels', () => {
@@ -106,17 +111,13 @@ describe('decontaminateColours', () => {
 
   it('works on blocks for large images, still within 5 levels (1200 px wide: 2 px blocks)', () => {
     const wide = 1200;
-    const ramp = new Uint8Array(wide * height);
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < wide; x++)
-        ramp[y * wide + x] = Math.max(0, Math.min(255, Math.round(((552 - x) / 12) * 255)));
-    }
-    const source = blended(wide, height, ramp, red, blue);
-    const { rgba } = composeCutout(source, ramp);
-    decontaminateColours(source, ramp, rgba);
+    const wideAlpha = ramp(wide, height, 552);
+    const source = blended(wide, height, wideAlpha, red, blue);
+    const { rgba } = composeCutout(source, wideAlpha);
+    decontaminateColours(source, wideAlpha, rgba);
     let partial = 0;
     for (let i = 0; i < wide * height; i++) {
-      if (ramp[i] === 0 || ramp[i] === 255) continue;
+      if (wideAlpha[i] === 0 || wideAlpha[i] === 255) continue;
       partial++;
       for (let c = 0; c < 3; c++) expect(Math.abs(rgba[i * 4 + c]! - red[c]!)).toBeLessThanOrEqual(5);
     }
