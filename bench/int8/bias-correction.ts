@@ -1,11 +1,13 @@
-// npx tsx bench/int8/bias-correction.ts [--images 16 --rounds 2]
+// npx tsx bench/int8/bias-correction.ts [--images 16 --rounds 2 | --bias-on logo.png,rocket.jpg]
 //
 // Empirical bias correction (quantize/bias-correction.ts) on the real IS-Net weights with the
 // isnet-general-use-int8 recipe: one calibration (cached in bench/results/, as sensitivity.ts), then
 // the recipe's model scored against fp32 on the fixture photos with a subject and the ground-truth
 // composites, before and after each round of correction. A round measures every quantized conv's
 // mean output shift on the generated calibration images (never on the evaluation images) with the
-// corrections so far applied, and adds it. The graph is unchanged, so is its speed.
+// corrections so far applied, and adds it. The graph is unchanged, so is its speed. `--bias-on`
+// measures the shifts on named evaluation images instead: in-sample, a diagnostic only (does the
+// method help where its statistics are right?), never a recipe.
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +30,7 @@ const { values } = parseArgs({
   options: {
     images: { type: 'string', default: '16' },
     rounds: { type: 'string', default: '2' },
+    'bias-on': { type: 'string' },
   },
 });
 const log = (line: string) => console.error(`${new Date().toISOString().slice(11, 19)} ${line}`);
@@ -48,7 +51,13 @@ const planned = planModel(prepared.model, recipe.keepFloat);
 const convs = planned.index.nodes.filter(
   (node) => node.opType === 'Conv' && planned.plan.quantized.has(node),
 );
-const inputs = await calibrationInputs(await generatedImages(Number(values.images)), fp32.spec);
+const biasOn = values['bias-on']?.split(',');
+const biasImages = biasOn
+  ? samples.filter((sample) => biasOn.includes(sample.name)).map((sample) => sample.image)
+  : await generatedImages(Number(values.images));
+if (biasOn && biasImages.length !== biasOn.length)
+  throw new Error(`--bias-on: not all of ${biasOn} are fixtures`);
+const inputs = await calibrationInputs(biasImages, fp32.spec);
 const scratch = join(tmpdir(), `clearcut-bias-correction-${process.pid}.onnx`);
 const loadBefore = load();
 
@@ -87,7 +96,7 @@ try {
 }
 
 console.log(
-  `\n### Bias correction on ${inputs.length} generated images, ${recipe.keepFloat.join('+')} in float ` +
+  `\n### Bias correction on ${biasOn ? `${biasOn.join(', ')} (in-sample)` : `${inputs.length} generated images`}, ${recipe.keepFloat.join('+')} in float ` +
     `(IoU vs fp32; load ${loadBefore} → ${load()})\n`,
 );
 console.log(
@@ -125,7 +134,7 @@ console.log(
 );
 const path = await writeResults('int8-bias-correction', {
   recipe,
-  images: inputs.length,
+  images: biasOn ?? inputs.length,
   rounds: rounds.map(({ round, rows }) => ({ round, summary: summarize(rows), rows })),
   load: { before: loadBefore, after: load() },
 });
