@@ -1,7 +1,6 @@
 // The trimap band of edge refinement: where the band is, exactly, on hand-made masks.
 import { describe, expect, it } from 'vitest';
 import {
-  bandRadius,
   bandRegion,
   edgeBand,
   maskTiles,
@@ -33,15 +32,6 @@ describe('boxMean', () => {
 
   it('refuses a value count that is not width × height', () => {
     expect(() => boxMean(new Float32Array(5), 2, 2, 1)).toThrow('expected 4 values, got 5');
-  });
-});
-
-describe('bandRadius', () => {
-  it('is 1/400 of the longer side, at least 2', () => {
-    expect(bandRadius(2000, 2000)).toBe(5);
-    expect(bandRadius(1024, 768)).toBe(3);
-    expect(bandRadius(3000, 4000)).toBe(10);
-    expect(bandRadius(100, 50)).toBe(2);
   });
 });
 

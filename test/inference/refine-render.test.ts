@@ -3,7 +3,7 @@
 // only where alpha is partial, and renditions without the options keep the model's mask.
 import { describe, expect, it } from 'vitest';
 import { renditionListSchema } from '../../src/contracts/renditions.js';
-import { bandRadius, edgeBand } from '../../src/inference/refine/band.js';
+import { edgeBand } from '../../src/inference/refine/band.js';
 import { renderRenditions } from '../../src/inference/render.js';
 import { removeBackground } from '../../src/library/index.js';
 import { decoded, pixelsOf, rectangleScene } from '../support/images.js';
@@ -46,7 +46,7 @@ describe('renderRenditions with refine and decontaminate', () => {
     const plain = (await pixelsOf(outputs[0]!.bytes, 1)).data;
     expect([...plain]).toEqual([...mask]);
     const refined = await alphaOf(outputs[1]!.bytes);
-    const band = edgeBand(mask, scene.width, scene.height, bandRadius(scene.width, scene.height));
+    const band = edgeBand(mask, scene.width, scene.height, 0);
     let changed = 0;
     let before = 0;
     let after = 0;
@@ -91,7 +91,7 @@ describe('library removeBackground with refine', () => {
     });
     const model = (await pixelsOf(result.outputs[0]!.bytes, 1)).data;
     const cutout = await alphaOf(result.outputs[1]!.bytes);
-    const band = edgeBand(model, 160, 120, bandRadius(160, 120));
+    const band = edgeBand(model, 160, 120, 0);
     expect(band.some((inBand) => !inBand)).toBe(true);
     for (let i = 0; i < model.length; i++) if (!band[i]) expect(cutout[i]).toBe(model[i]);
   });

@@ -1,21 +1,13 @@
-// The trimap's unknown band, from the model's soft mask: where the model is unsure (alpha strictly
-// between `unsureBelow` and `unsureAbove`) and a strip around its 0.5 contour, `radius` px to each
-// side, scaled to the image so that it covers the same share of a subject at any resolution.
+// The trimap's unknown band, from the model's soft mask: where the model is unsure (alpha
+// `unsureAbove`–`unsureBelow`), and with a radius, a strip around its 0.5 contour, `radius` px to
+// each side. Edge refinement uses radius 0 (only the unsure pixels): where the model is sure, a
+// strip let textured backdrops into the edge (docs/inference.md).
 // Work is confined to tiles near an edge: a tile whose surroundings are all sure and on one side
 // holds no band pixel, and most of a photo is such tiles.
 
 /** Mask values in [unsureAbove, unsureBelow] are the model hesitating: always in the band. */
 export const unsureAbove = 8;
 export const unsureBelow = 247;
-
-/**
- * Band radius in px: 1/400 of the longer side (5 px at 2000², 3 at 1024²), at least 2. Measured on
- * the product set, 1/200 let textured backdrops (grass at a horse's edge) into the band: SAD 1.24
- * against 1.09 here, with the soft-edge set's scores the same (docs/inference.md).
- */
-export function bandRadius(width: number, height: number): number {
-  return Math.max(2, Math.round(Math.max(width, height) / 400));
-}
 
 /** Side in px of the tiles the band is looked for in. */
 export const tileSide = 32;

@@ -7,12 +7,12 @@
 // kept as it is. (Colour sampling of the nearest sure subject and background colours, alone or as
 // the filter's input, scored worse on the soft-edge set: docs/inference.md.)
 import type { DecodedImage } from '../../images/decode.js';
-import { bandRadius, bandRegion, edgeBand, forEachTile, maskTiles, tilesNearEdges } from './band.js';
+import { bandRegion, edgeBand, forEachTile, maskTiles, tilesNearEdges } from './band.js';
 import { boxMean } from './box-filter.js';
 import { atCorners, cornersAt, type Grid, gridStep, noCorners, toGrid } from './grid.js';
 
 export interface EdgeRefinement {
-  /** Band radius in px (default: bandRadius of the image). */
+  /** Band radius in px around the 0.5 contour (default 0: only the pixels the model is unsure of). */
   readonly bandRadius?: number;
   /** Guided filter radius in full-resolution px (default: filterRadius of the image). */
   readonly filterRadius?: number;
@@ -36,7 +36,7 @@ export function refineEdges(image: DecodedImage, mask: Uint8Array, options: Edge
   if (mask.length !== width * height) {
     throw new RangeError(`mask has ${mask.length} values for ${width * height} pixels`);
   }
-  const radius = options.bandRadius ?? bandRadius(width, height);
+  const radius = options.bandRadius ?? 0;
   const windowRadius = options.filterRadius ?? filterRadius(width, height);
   const tiles = maskTiles(mask, width, height);
   const band = edgeBand(mask, width, height, radius, tiles);
