@@ -4,8 +4,9 @@
 // tries all five row filters on every row, which was most of the old `balanced`'s cost, while the
 // Up filter alone (each byte minus the one above it) gets within a few per cent of its bytes and
 // costs a few milliseconds in 32-bit lanes; zlib level 1 then compresses it on the libuv pool.
-import { promisify } from 'node:util';
-import { deflate as deflateCallback } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createDeflate } from 'node:zlib';
 import type { PngOptions } from 'sharp';
 
 export const pngEfforts = ['fastest', 'balanced', 'smallest'] as const;
@@ -37,12 +38,17 @@ export interface RawImage {
   readonly pixels: Uint8Array;
 }
 
-const deflate = promisify(deflateCallback);
 const colourTypes: Readonly<Record<number, number>> = { 1: 0, 2: 4, 3: 2, 4: 6 };
 const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const upFilter = 2;
+/** Rows filtered and handed to zlib at a time: memory stays near the raw image and its PNG. */
+const rowsPerPiece = 64;
 
-/** An 8-bit PNG of `image`, every row Up-filtered, zlib level 1 (the `balanced` effort). */
+/**
+ * An 8-bit PNG of `image`, every row Up-filtered, zlib level 1 (the `balanced` effort). The rows
+ * are filtered and deflated a few at a time and each deflated piece becomes its own IDAT chunk, so
+ * the encoder holds little beyond the pixels and the PNG itself (a 100-megapixel output is allowed).
+ */
 export async function encodePng({ width, height, channels, pixels }: RawImage): Promise<Buffer> {
   const colourType = colourTypes[channels];
   if (colourType === undefined) throw new RangeError(`PNG cannot hold ${channels} channels`);
@@ -51,60 +57,84 @@ export async function encodePng({ width, height, channels, pixels }: RawImage): 
     throw new RangeError(
       `expected ${stride * height} bytes for ${width}×${height}×${channels}, got ${pixels.length}`,
     );
-  const rows = upFiltered(pixels, stride);
-  const filtered = Buffer.allocUnsafe((stride + 1) * height);
-  for (let row = 0; row < height; row++) {
-    filtered[row * (stride + 1)] = upFilter;
-    filtered.set(rows.subarray(row * stride, (row + 1) * stride), row * (stride + 1) + 1);
-  }
   const header = Buffer.alloc(13);
   header.writeUInt32BE(width, 0);
   header.writeUInt32BE(height, 4);
   header.set([8, colourType, 0, 0, 0], 8); // depth, colour type, deflate, adaptive filtering, no interlace
-  return Buffer.concat([
-    signature,
-    chunk('IHDR', header),
-    chunk('IDAT', await deflate(filtered, { level: 1 })),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
+  const parts = [signature, ...chunk('IHDR', header)];
+  await pipeline(
+    Readable.from(filteredPieces(pixels, stride, height)),
+    createDeflate({ level: 1, chunkSize: 256 * 1024 }),
+    async (deflated: AsyncIterable<Buffer>) => {
+      for await (const data of deflated) parts.push(...chunk('IDAT', data));
+    },
+  );
+  parts.push(...chunk('IEND', Buffer.alloc(0)));
+  return Buffer.concat(parts);
+}
+
+/** The image's rows, each behind its filter-type byte, `rowsPerPiece` at a time. */
+function* filteredPieces(pixels: Uint8Array, stride: number, height: number): Generator<Uint8Array> {
+  const upRow = upFilterRow(pixels, stride);
+  for (let first = 0; first < height; first += rowsPerPiece) {
+    const rows = Math.min(rowsPerPiece, height - first);
+    // A new piece each time: the stream may still hold the last one.
+    const piece = new Uint8Array((stride + 1) * rows);
+    for (let row = 0; row < rows; row++) {
+      piece[row * (stride + 1)] = upFilter;
+      piece.set(upRow(first + row), row * (stride + 1) + 1);
+    }
+    yield piece;
+  }
 }
 
 /**
- * Each byte minus the byte `stride` before it, modulo 256 (the first row as is). Four bytes at a
- * time when rows are whole 32-bit words: per-byte subtraction without borrows between bytes.
+ * Row `row` Up-filtered: each byte minus the byte above it, modulo 256 (the first row as is), into
+ * one reused row buffer. Four bytes at a time when rows are whole 32-bit words: per-byte
+ * subtraction without borrows between bytes.
  */
-function upFiltered(pixels: Uint8Array, stride: number): Uint8Array {
-  const out = new Uint8Array(pixels.length);
-  out.set(pixels.subarray(0, stride));
-  if (stride % 4 === 0 && pixels.length % 4 === 0) {
-    // Int32 lanes keep V8 in 32-bit integer arithmetic; high = 0x80808080, low = 0x7f7f7f7f.
-    const source =
-      pixels.byteOffset % 4 === 0
-        ? new Int32Array(pixels.buffer, pixels.byteOffset, pixels.length / 4)
-        : new Int32Array(pixels.slice().buffer);
-    const target = new Int32Array(out.buffer);
-    const high = -0x7f7f7f80;
-    const low = 0x7f7f7f7f;
-    const rowWords = stride / 4;
-    for (let word = rowWords; word < source.length; word++) {
-      const a = source[word]! | 0;
-      const b = source[word - rowWords]! | 0;
+function upFilterRow(pixels: Uint8Array, stride: number): (row: number) => Uint8Array {
+  const out = new Uint8Array(stride);
+  if (stride % 4 !== 0) {
+    return (row) => {
+      const at = row * stride;
+      if (row === 0) out.set(pixels.subarray(0, stride));
+      else
+        for (let index = 0; index < stride; index++)
+          out[index] = pixels[at + index]! - pixels[at - stride + index]!;
+      return out;
+    };
+  }
+  // Int32 lanes keep V8 in 32-bit integer arithmetic; high = 0x80808080, low = 0x7f7f7f7f. A view
+  // needs 4-byte alignment: a Buffer from Node's pool may start anywhere, so copy it then.
+  const aligned = pixels.byteOffset % 4 === 0 ? pixels : new Uint8Array(pixels);
+  const source = new Int32Array(aligned.buffer, aligned.byteOffset, aligned.length / 4);
+  const target = new Int32Array(out.buffer);
+  const high = -0x7f7f7f80;
+  const low = 0x7f7f7f7f;
+  const rowWords = stride / 4;
+  return (row) => {
+    if (row === 0) {
+      out.set(aligned.subarray(0, stride));
+      return out;
+    }
+    for (let word = 0, at = row * rowWords; word < rowWords; word++, at++) {
+      const a = source[at]! | 0;
+      const b = source[at - rowWords]! | 0;
       target[word] = (((a | high) - (b & low)) | 0) ^ ((a ^ ~b) & high);
     }
-  } else {
-    for (let index = stride; index < pixels.length; index++)
-      out[index] = pixels[index]! - pixels[index - stride]!;
-  }
-  return out;
+    return out;
+  };
 }
 
-function chunk(type: string, data: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  out.write(type, 4, 'latin1');
-  out.set(data, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
-  return out;
+/** A PNG chunk as its length and type, its data (not copied) and its CRC. */
+function chunk(type: string, data: Uint8Array): Uint8Array[] {
+  const head = Buffer.allocUnsafe(8);
+  head.writeUInt32BE(data.length, 0);
+  head.write(type, 4, 'latin1');
+  const crc = Buffer.allocUnsafe(4);
+  crc.writeUInt32BE(crc32(data, crc32(head.subarray(4, 8))), 0);
+  return [head, data, crc];
 }
 
 const crcTable = Int32Array.from({ length: 256 }, (_, n) => {
@@ -113,9 +143,9 @@ const crcTable = Int32Array.from({ length: 256 }, (_, n) => {
   return c;
 });
 
-/** CRC-32 (ISO 3309) as PNG chunks carry it; node:zlib's crc32 needs Node 20.15. */
-function crc32(bytes: Uint8Array): number {
-  let c = -1;
+/** CRC-32 (ISO 3309) as PNG chunks carry it, continuing `previous`; node:zlib's crc32 needs Node 20.15. */
+function crc32(bytes: Uint8Array, previous = 0): number {
+  let c = ~previous;
   for (let index = 0; index < bytes.length; index++) c = crcTable[(c ^ bytes[index]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ -1) >>> 0;
+  return ~c >>> 0;
 }

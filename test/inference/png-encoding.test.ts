@@ -24,6 +24,7 @@ it('the Up-filtered PNG holds gray, gray + alpha, RGB and RGBA of any width exac
       [7, 5],
       [64, 3],
       [33, 17],
+      [9, 150], // rows beyond one piece of 64
     ] as const) {
       // Every byte value, and neighbours that differ by more than 128 (subtraction wraps around).
       const pixels = Uint8Array.from(
@@ -49,4 +50,21 @@ it('the Up-filtered PNG refuses a buffer of the wrong length or a channel count 
   await expect(encodePng({ width: 1, height: 1, channels: 5, pixels: new Uint8Array(5) })).rejects.toThrow(
     'PNG cannot hold 5 channels',
   );
+});
+
+it('the Up-filtered PNG is exact from a Buffer at any byte offset and when it needs several IDAT chunks', async () => {
+  const [width, height, channels] = [600, 500, 4];
+  // Noise deflates badly: about a megabyte of IDAT data, several chunks of the encoder's pieces.
+  let seed = 7;
+  const pixels = Uint8Array.from({ length: width * height * channels }, () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed >> 16;
+  });
+  // Node's Buffer pool hands out slices at offsets that are not a multiple of 4.
+  const unaligned = Buffer.concat([Buffer.from([1]), pixels]).subarray(1);
+  expect(unaligned.byteOffset % 4).not.toBe(0);
+  const png = await encodePng({ width, height, channels, pixels: unaligned });
+  const idatChunks = png.toString('latin1').split('IDAT').length - 1;
+  expect(idatChunks).toBeGreaterThan(1);
+  expect(new Uint8Array(await sharp(png).raw().toBuffer())).toEqual(pixels);
 });
