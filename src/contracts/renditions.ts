@@ -235,7 +235,7 @@ export const renditionListSchema = z
     }
     const editSets = new Map<string, number>();
     for (const [index, rendition] of renditions.entries()) {
-      const key = editOptionsKey(rendition);
+      const key = editOptionsKey(editOptionsOf(rendition));
       if (key === asIs || editSets.has(key)) continue;
       if (editSets.size === maxEditOptionSets) {
         ctx.addIssue({
@@ -295,16 +295,31 @@ export const renditionListSchema = z
 
 export type Rendition = z.output<typeof renditionSchema>;
 
+/** The options of a rendition that change its mask or its cutout's colours. */
+export interface EditOptions {
+  readonly cleanup?: Rendition['cleanup'];
+  readonly refine?: Rendition['refine'];
+  readonly decontaminate?: boolean | undefined;
+}
+
+/** The edit options of `rendition` (a mask has no colours to decontaminate). */
+export function editOptionsOf(rendition: Rendition): EditOptions {
+  return {
+    cleanup: rendition.cleanup,
+    refine: rendition.refine,
+    decontaminate: rendition.kind === 'mask' ? undefined : rendition.decontaminate,
+  };
+}
+
 /**
- * Equal for renditions whose mask and cutout colours are the same: the clean-up, refine and
- * decontaminate options (a mask has no colours to decontaminate).
+ * Equal for edit options that give the same mask and cutout colours: what the per-job cap counts
+ * and what the renderer builds one cutout for.
  */
-export function editOptionsKey(rendition: Rendition): string {
-  const decontaminate = rendition.kind !== 'mask' && rendition.decontaminate === true;
-  return JSON.stringify([rendition.cleanup ?? null, rendition.refine ?? null, decontaminate]);
+export function editOptionsKey({ cleanup, refine, decontaminate }: EditOptions): string {
+  return JSON.stringify([cleanup ?? null, refine ?? null, decontaminate === true]);
 }
 /** The key of a rendition without clean-up, refine or decontaminate: the model's mask as is. */
-const asIs = JSON.stringify([null, null, false]);
+const asIs = editOptionsKey({});
 
 /** The distinct S3 images the renditions use as backgrounds ("s3://bucket/key" as `url`), in order. */
 export function backgroundImages(

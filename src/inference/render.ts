@@ -2,6 +2,9 @@
 import sharp, { type Sharp } from 'sharp';
 import {
   contentTypes,
+  type EditOptions,
+  editOptionsKey,
+  editOptionsOf,
   type ImageFormat,
   type Rendition,
   type RenditionOutputSpec,
@@ -21,7 +24,7 @@ import {
 } from './output-size.js';
 import { defaultPngEffort, type PngEffort } from './png-encoding.js';
 import { decontaminateColours } from './refine/decontaminate.js';
-import { type EdgeOptions, edgeOptionsKey, edgeOptionsOf, maskVariants } from './refine/mask-variants.js';
+import { maskVariants } from './refine/mask-variants.js';
 
 export interface RenditionOutput {
   /** The rendition as asked (with its `sizes`, if any). */
@@ -104,8 +107,8 @@ export async function renderRenditions(
   // One composition per distinct clean-up, refinement and decontamination (most jobs: one, of the model's mask as is).
   const compositions = new Map<string, Composition>();
   const maskFor = maskVariants(image, mask);
-  const compose = (options: EdgeOptions): Composition => {
-    const id = edgeOptionsKey(options);
+  const compose = (options: EditOptions): Composition => {
+    const id = editOptionsKey(options);
     let composition = compositions.get(id);
     if (composition === undefined) {
       const { rgba, alpha } = composeCutout(image, maskFor(options));
@@ -115,7 +118,7 @@ export async function renderRenditions(
     }
     return composition;
   };
-  const compositionFor = (rendition: Rendition) => compose(edgeOptionsOf(rendition));
+  const compositionFor = (rendition: Rendition) => compose(editOptionsOf(rendition));
   const subject = compose({}).subject;
   const specs = renditionOutputs(renditions);
   checkOutputSizes(
