@@ -79,6 +79,16 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   app.addHook('onResponse', async (request, reply) => {
     answers.inc({ route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
   });
+  // Answers sent once the server is closing end their connection: Node closes only the keep-alive
+  // connections idle when the close begins, so one whose answer (a POST /v1/remove caller's 202)
+  // went out a moment later held the close for up to the keep-alive timeout (72 s).
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
 
   for (const path of opsPaths) {
     app.get(path, (request, reply) => {

@@ -177,6 +177,8 @@ describe('POST /v1/remove refuses', () => {
     const stopped = service.stop();
     const answer = await waiting;
     expect(answer.status).toBe(202);
+    // Its connection ends with the answer: a keep-alive socket would hold the close open.
+    expect(answer.headers.get('connection')).toBe('close');
     expect(await answer.json()).toMatchObject({ jobId: 'cut-short', statusUrl: '/v1/jobs/cut-short' });
     await stopped;
   });

@@ -205,7 +205,11 @@ describe('POST /v1/remove', () => {
     expect(response.status).toBe(422);
     const problem = (await response.json()) as { reason: string; problems: string[] };
     expect(problem.reason).toBe('item_failed');
-    expect(problem.problems).toEqual([expect.stringMatching(/^not_found: .*no-such-background.png/)]);
+    expect(problem.problems).toEqual([
+      expect.stringMatching(
+        /^invalid_background: the background s3:\/\/.*no-such-background\.png: .*no such object/,
+      ),
+    ]);
   });
 
   it('refuses without a grant on the staging prefix, and over quota, with the reason codes of POST /v1/jobs', async () => {
