@@ -9,6 +9,7 @@ import { modelCatalog } from '../../src/models/catalog.js';
 import { addGrant } from '../../src/policy/grant-admin.js';
 import { addWebhookEndpoint } from '../../src/webhooks/endpoint-admin.js';
 import { type MigratedDatabase, migratedDatabase } from '../policy/migrated-database.js';
+import { trustedJobRequest } from '../support/trusted-job-request.js';
 
 // docs/protocol.md §6: every result event about a job echoes the producer's metadata. Item events
 // are built by completeTask from the job row it updates; item.failed's webhook carries the same
@@ -53,28 +54,8 @@ async function jobWithOneTask(jobId: string, meta?: object) {
     { allowHttp: true, allowPrivate: true },
     { tenantId: tenant, url: 'http://127.0.0.1:9/hook', events: ['item.failed'] },
   );
-  const job = {
-    version: 1,
-    input: { bucket: 'in-a', key: `${jobId}.jpg` },
-    output: { bucket: 'out-a', prefix: '' },
-    ...(meta === undefined ? {} : { metadata: meta }),
-  };
   const [decision] = await store.db.transaction((tx) =>
-    admitBatch(
-      tx,
-      [
-        {
-          tenantId: tenant,
-          jobId,
-          keyId: null,
-          nonce: null,
-          body: { value: job },
-          repeated: false,
-          origin: { source: 'job' },
-        },
-      ],
-      { now: new Date(), catalog },
-    ),
+    admitBatch(tx, [trustedJobRequest(tenant, jobId, meta)], { now: new Date(), catalog }),
   );
   expect(decision?.outcome).toBe('accepted');
   const released = await releaseTasks(store.db, { quantum: 10, maxTenants: 100, leaseMs: 60_000 });

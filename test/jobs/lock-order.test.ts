@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admitBatch } from '../../src/admission/admit.js';
-import type { AdmissionRequest } from '../../src/admission/request.js';
 import type { Queryable } from '../../src/db/database.js';
 import { completeTask } from '../../src/jobs/task-completion.js';
 import { releaseTasks, taskOutbox } from '../../src/jobs/task-queue.js';
 import { modelCatalog } from '../../src/models/catalog.js';
 import { addGrant } from '../../src/policy/grant-admin.js';
 import { type MigratedDatabase, migratedDatabase } from '../policy/migrated-database.js';
+import { trustedJobRequest } from '../support/trusted-job-request.js';
 import { untilValue } from '../support/until.js';
 
 // The lock order of docs/jobs.md ("Lock order") on the real database: a worker ending a task with
@@ -27,7 +27,7 @@ async function tenantWithOneTaskInFlight(): Promise<{ tenant: string; taskId: st
   await addGrant(store.db, tenant, { bucket: 'in-a', prefix: '', access: 'read' });
   await addGrant(store.db, tenant, { bucket: 'out-a', prefix: '', access: 'write' });
   const [decision] = await store.db.transaction((tx) =>
-    admitBatch(tx, [request(tenant, 'first')], context()),
+    admitBatch(tx, [trustedJobRequest(tenant, 'first')], context()),
   );
   expect(decision?.outcome).toBe('accepted');
   const released = await releaseTasks(store.db, { quantum: 10, maxTenants: 100, leaseMs: 60_000 });
@@ -39,23 +39,6 @@ async function tenantWithOneTaskInFlight(): Promise<{ tenant: string; taskId: st
 // One clock for both admissions: the refund and the new reservation fall in the same windows.
 const now = new Date();
 const context = () => ({ now, catalog });
-
-function request(tenant: string, jobId: string): AdmissionRequest {
-  const job = {
-    version: 1,
-    input: { bucket: 'in-a', key: `${jobId}.jpg` },
-    output: { bucket: 'out-a', prefix: '' },
-  };
-  return {
-    tenantId: tenant,
-    jobId,
-    keyId: null,
-    nonce: null,
-    body: { value: job },
-    repeated: false,
-    origin: { source: 'job' },
-  };
-}
 
 /** Holds a transaction's queries just before the first one matching `at`, until `go` is called. */
 function gate(at: RegExp) {
@@ -113,7 +96,7 @@ async function interleave(holdBefore: RegExp) {
   const admission = settled(
     store.db.transaction(async (tx) => {
       admissionPid = (await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))[0]!.pid;
-      return admitBatch(tx, [request(tenant, 'second')], context());
+      return admitBatch(tx, [trustedJobRequest(tenant, 'second')], context());
     }),
   ).finally(() => {
     admissionDone = true;
@@ -167,7 +150,7 @@ describe('lock order: the dispatcher releasing several rounds in one transaction
     for (const tenant of [first!, second!]) {
       await addGrant(store.db, tenant, { bucket: 'in-a', prefix: '', access: 'read' });
       await addGrant(store.db, tenant, { bucket: 'out-a', prefix: '', access: 'write' });
-      await store.db.transaction((tx) => admitBatch(tx, [request(tenant, 'pending')], context()));
+      await store.db.transaction((tx) => admitBatch(tx, [trustedJobRequest(tenant, 'pending')], context()));
     }
     // Round one serves only the later tenant (served longest ago), round two the earlier one (before
     // the other tests' tenants, which were served today).
@@ -189,7 +172,11 @@ describe('lock order: the dispatcher releasing several rounds in one transaction
         admission = settled(
           store.db.transaction(async (tx) => {
             admissionPid = (await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))[0]!.pid;
-            return admitBatch(tx, [request(first!, 'more'), request(second!, 'more')], context());
+            return admitBatch(
+              tx,
+              [trustedJobRequest(first!, 'more'), trustedJobRequest(second!, 'more')],
+              context(),
+            );
           }),
         );
         await untilValue(
