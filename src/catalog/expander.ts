@@ -19,6 +19,7 @@ import {
   releaseExpandingJob,
   renewExpansionLease,
   tenantBacklog,
+  type UnreadableExpandingJob,
 } from './expansion-store.js';
 import { type InputEntry, inputEntries, isCatalogInput } from './input-entries.js';
 import { planPage } from './page-plan.js';
@@ -90,7 +91,29 @@ export function createExpander(options: ExpanderOptions): PollLoop {
   async function claim(): Promise<Turn | undefined> {
     const job = await claimExpandingJob(db, leaseMs, backlog);
     if (!job) return undefined;
+    if ('problem' in job) {
+      await endUnreadable(job);
+      return undefined;
+    }
     return { job, spec: job.spec, cursor: job.cursor, counted: job.expandedItems + job.skipped, pages: 0 };
+  }
+
+  /** Ends the listing of a job it cannot read as `invalid_job`, rather than retrying it for ever. */
+  async function endUnreadable(job: UnreadableExpandingJob) {
+    const truncated = { code: 'invalid_job', message: `${job.problem}; the listing ended here` };
+    const page = {
+      cursor: job.cursor,
+      created: 0,
+      skipped: 0,
+      reservedAt: new Date(),
+      finished: true,
+      truncated,
+    };
+    await recordPage(db, job, job.cursor, page, leaseMs);
+    log.error(
+      { tenant: job.tenantId, job: job.jobId, problem: job.problem },
+      'a catalog job no longer matches the job contract',
+    );
   }
 
   /**

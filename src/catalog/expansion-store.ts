@@ -1,7 +1,7 @@
 import { type Job, jobSchema } from '../contracts/job.js';
 import { storableText } from '../contracts/storable-text.js';
 import type { Queryable } from '../db/database.js';
-import { readStored } from '../db/stored-json.js';
+import { checkStored } from '../db/stored-json.js';
 
 // SQL of catalog expansion. A gateway leases one expanding job at a time; every page commits its
 // tasks, problems, quota and cursor in one transaction that moves the cursor only from where the
@@ -21,6 +21,12 @@ const jobColumns = `jobs.tenant_id AS "tenantId", jobs.id AS "jobId", jobs.spec,
   jobs.expansion_cursor AS cursor, jobs.expanded_items AS "expandedItems", jobs.skipped`;
 
 /**
+ * An expanding job whose stored spec fails the job contract (its row changed by hand, or a contract
+ * tightened since admission): it cannot be listed.
+ */
+export type UnreadableExpandingJob = Omit<ExpandingJob, 'spec'> & { readonly problem: string };
+
+/**
  * Leases an expanding job nobody lists whose tenant has fewer than `backlog` tasks waiting for the
  * dispatcher (listing further would only grow the table, not the throughput): a job of the tenant
  * served least recently (never served first), that tenant's oldest. So a tenant with a stuck or
@@ -30,7 +36,7 @@ export async function claimExpandingJob(
   q: Queryable,
   leaseMs: number,
   backlog: number,
-): Promise<ExpandingJob | undefined> {
+): Promise<ExpandingJob | UnreadableExpandingJob | undefined> {
   const [job] = await q.query<ExpandingJob>(
     `WITH picked AS (
        SELECT j.tenant_id, j.id FROM jobs j
@@ -47,9 +53,9 @@ export async function claimExpandingJob(
      RETURNING ${jobColumns}`,
     [leaseMs, backlog],
   );
-  return (
-    job && { ...job, spec: readStored(jobSchema, job.spec, `jobs.spec of job ${job.tenantId}/${job.jobId}`) }
-  );
+  if (!job) return undefined;
+  const spec = checkStored(jobSchema, job.spec, `jobs.spec of job ${job.tenantId}/${job.jobId}`);
+  return spec.ok ? { ...job, spec: spec.value } : { ...job, problem: spec.problem };
 }
 
 /**

@@ -6,6 +6,8 @@
 //   retry        retry queue with backoff; after CLEARCUT_MAX_ATTEMPTS the dead-letter queue
 //   dead-letter  straight to the dead-letter queue: the task message itself is unusable
 
+import { storableText } from './storable-text.js';
+
 export type ItemErrorDecision = 'fail' | 'retry' | 'dead-letter';
 
 export const itemErrorCodes = {
@@ -42,6 +44,11 @@ export const itemErrorCodes = {
   output_collision: 'fail',
   // The task message, and anything no code above describes (a bug, a dropped connection)
   invalid_task: 'dead-letter',
+  /**
+   * The job's stored spec no longer matches the job contract (its row changed by hand, or a
+   * contract tightened since admission): the dispatcher fails its tasks instead of publishing them.
+   */
+  invalid_job: 'fail',
   internal_error: 'retry',
 } as const satisfies Record<string, ItemErrorDecision>;
 
@@ -53,3 +60,8 @@ export function isItemErrorCode(value: unknown): value is ItemErrorCode {
 
 /** Longest error message an item carries (result event, task row, dead-letter header). */
 export const itemErrorMessageMax = 2000;
+
+/** A message as an item may carry it: storable in PostgreSQL, and cut to the contract's length. */
+export function itemErrorMessage(message: string): string {
+  return storableText(message).text.slice(0, itemErrorMessageMax);
+}

@@ -6,11 +6,13 @@ import { type Topology, taskLaneRoutingKeys } from '../queue/topology.js';
 import { jobRefKey } from './job-store.js';
 import { createPollLoop, type PollLoop } from './poll-loop.js';
 import {
+  isUnreadableJob,
   type JobForTasks,
   type ReleasedTask,
   type ReleaseOptions,
   type TaskOutbox,
   taskOutbox,
+  type UnreadableJob,
 } from './task-queue.js';
 
 /** What one dispatch round needs: the outbox, the broker, where tasks go. */
@@ -18,6 +20,8 @@ export interface DispatchRoundOptions extends ReleaseOptions {
   readonly publisher: Publisher;
   readonly names: Topology;
   readonly onPublished?: (lane: 'normal' | 'priority', count: number) => void;
+  /** A job whose stored spec fails its contract: its `tasks` were failed, not published. */
+  readonly onUnreadableJob?: (job: UnreadableJob, tasks: number) => void;
 }
 
 export interface DispatcherOptions extends DispatchRoundOptions {
@@ -39,7 +43,15 @@ export function createDispatcher(options: DispatcherOptions): PollLoop {
     name: 'task dispatcher',
     idleMs: options.idleMs,
     log: options.log,
-    step: () => dispatchRound(outbox, options),
+    step: () =>
+      dispatchRound(outbox, {
+        onUnreadableJob: (job, tasks) =>
+          options.log.error(
+            { tenant: job.tenantId, job: job.jobId, tasks, problem: job.problem },
+            'a job no longer matches the job contract: its tasks were failed with invalid_job',
+          ),
+        ...options,
+      }),
   });
 }
 
@@ -60,8 +72,18 @@ export async function dispatchRound(outbox: TaskOutbox, options: DispatchRoundOp
   if (tasks.length === 0) return 0;
   const refs = new Map(tasks.map((t) => [jobRefKey(t), t]));
   const jobs = new Map((await outbox.jobsForTasks([...refs.values()])).map((j) => [jobRefKey(j), j]));
-  const messages = tasks.map((task) => taskMessage(task, jobs.get(jobRefKey(task))!, options.names));
-  const ids = tasks.map((t) => t.id);
+  for (const job of [...jobs.values()].filter(isUnreadableJob)) {
+    const ids = tasks.filter((task) => jobRefKey(task) === jobRefKey(job)).map((task) => task.id);
+    await outbox.failTasksOfUnreadableJob(ids, job);
+    options.onUnreadableJob?.(job, ids.length);
+  }
+  const publishable = tasks.flatMap((task) => {
+    const job = jobs.get(jobRefKey(task))!;
+    return isUnreadableJob(job) ? [] : [[task, job] as const];
+  });
+  if (publishable.length === 0) return tasks.length;
+  const messages = publishable.map(([task, job]) => taskMessage(task, job, options.names));
+  const ids = publishable.map(([task]) => task.id);
   try {
     await options.publisher.publish(messages);
   } catch (error) {

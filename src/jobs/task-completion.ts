@@ -1,8 +1,8 @@
 import type { z } from 'zod';
-import { type Job, jobSchema } from '../contracts/job.js';
+import { jobSchema } from '../contracts/job.js';
 import type { itemFailedEventSchema, itemSucceededEventSchema } from '../contracts/result-event.js';
 import type { Queryable } from '../db/database.js';
-import { readStored } from '../db/stored-json.js';
+import { checkStored } from '../db/stored-json.js';
 import { refundImages } from '../policy/quotas.js';
 import { enqueueWebhooks } from '../webhooks/outbox.js';
 import { enqueueEvents } from './outbox.js';
@@ -34,7 +34,6 @@ export interface TaskCompletion {
     readonly succeeded: number;
     readonly failed: number;
     readonly completed: boolean;
-    readonly spec: Job;
   };
 }
 
@@ -74,7 +73,7 @@ interface CompletedRow {
   succeeded: number;
   failed: number;
   completed: boolean;
-  spec: Job;
+  spec: unknown;
   reservedAt: Date | null;
 }
 
@@ -106,7 +105,9 @@ export async function completeTask(
   ]);
   if (row === undefined) return { applied: false };
   const { tenantId, jobId, total, succeeded, failed: failedCount, completed } = row;
-  const spec = readStored(jobSchema, row.spec, `jobs.spec of job ${tenantId}/${jobId}`);
+  // Read back only for the events' metadata: a spec that fails its contract (the dispatcher fails
+  // such a job's tasks) must still let them end.
+  const spec = checkStored(jobSchema, row.spec, `jobs.spec of job ${tenantId}/${jobId}`);
   const about = {
     tenant: row.tenantId,
     jobId: row.jobId,
@@ -114,7 +115,7 @@ export async function completeTask(
     item: row.item,
     source: { bucket: row.sourceBucket, key: row.sourceKey },
     attempt: task.attempt,
-    ...metadataOf(spec),
+    ...metadataOf(spec.ok ? spec.value : undefined),
   };
   const events = [
     outcome.status === 'succeeded'
@@ -129,5 +130,5 @@ export async function completeTask(
     if (row.reservedAt !== null) await refundImages(tx, row.tenantId, 1, row.reservedAt);
     await tx.query(freeWindowSlotSql, [row.tenantId]);
   }
-  return { applied: true, job: { tenantId, jobId, total, succeeded, failed: failedCount, completed, spec } };
+  return { applied: true, job: { tenantId, jobId, total, succeeded, failed: failedCount, completed } };
 }

@@ -1,9 +1,12 @@
+import { itemErrorMessage } from '../contracts/item-errors.js';
 import { type Job, jobSchema } from '../contracts/job.js';
 import type { Database, Queryable } from '../db/database.js';
-import { readStored } from '../db/stored-json.js';
+import { checkStored } from '../db/stored-json.js';
+import { completeTask } from './task-completion.js';
 
 // SQL of the task outbox: releasing pending tasks within each tenant's in-flight window, round
-// robin, and recording their publication. Each function is one statement.
+// robin, and recording their publication. Each function is one statement, but failing the tasks
+// of a job that can no longer be read (one completion per task).
 
 export interface ReleasedTask {
   readonly id: string;
@@ -133,20 +136,55 @@ export interface JobForTasks {
   readonly createdAt: Date;
 }
 
-/** What every task of these jobs repeats (output, renditions, model), read once per job. */
+/**
+ * A job whose stored spec no longer matches the job contract: its row was changed by hand, or an
+ * upgrade tightened the contract after the job was admitted. Its tasks cannot be built.
+ */
+export interface UnreadableJob {
+  readonly tenantId: string;
+  readonly jobId: string;
+  readonly problem: string;
+}
+
+export const isUnreadableJob = (job: JobForTasks | UnreadableJob): job is UnreadableJob => 'problem' in job;
+
+/**
+ * What every task of these jobs repeats (output, renditions, model), read once per job. A spec
+ * that fails its contract comes back as an UnreadableJob instead of failing the read: one job's
+ * row must not stop every tenant's tasks.
+ */
 export async function jobsForTasks(
   q: Queryable,
   refs: readonly { tenantId: string; jobId: string }[],
-): Promise<JobForTasks[]> {
+): Promise<(JobForTasks | UnreadableJob)[]> {
   const rows = await q.query<JobForTasks & { spec: unknown }>(
     `SELECT tenant_id AS "tenantId", id AS "jobId", key_id AS "keyId", spec, model, lane, created_at AS "createdAt"
      FROM jobs WHERE (tenant_id, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
     [refs.map((r) => r.tenantId), refs.map((r) => r.jobId)],
   );
-  return rows.map((row) => ({
-    ...row,
-    spec: readStored(jobSchema, row.spec, `jobs.spec of job ${row.tenantId}/${row.jobId}`),
-  }));
+  return rows.map((row) => {
+    const spec = checkStored(jobSchema, row.spec, `jobs.spec of job ${row.tenantId}/${row.jobId}`);
+    if (!spec.ok) return { tenantId: row.tenantId, jobId: row.jobId, problem: spec.problem };
+    return { ...row, spec: spec.value };
+  });
+}
+
+/** Ends each task as failed with `invalid_job` (quota unit given back: it never ran), one transaction each. */
+async function failTasksOfUnreadableJob(
+  db: Pick<Database, 'transaction'>,
+  taskIds: readonly string[],
+  job: UnreadableJob,
+): Promise<void> {
+  const message = itemErrorMessage(`${job.problem}; its tasks were failed instead of published`);
+  for (const taskId of taskIds) {
+    await db.transaction((tx) =>
+      completeTask(
+        tx,
+        { taskId, attempt: 1 },
+        { status: 'failed', error: { code: 'invalid_job', message }, refund: true },
+      ),
+    );
+  }
 }
 
 /** The task outbox as the dispatcher uses it: the statements above on one database. */
@@ -161,7 +199,10 @@ export interface TaskOutbox {
     work: (release: (options: ReleaseOptions) => Promise<ReleasedTask[]>) => Promise<T>,
   ): Promise<T>;
   reclaimUnpublished(limit: number, leaseMs: number): Promise<ReleasedTask[]>;
-  jobsForTasks(refs: readonly { tenantId: string; jobId: string }[]): Promise<JobForTasks[]>;
+  jobsForTasks(
+    refs: readonly { tenantId: string; jobId: string }[],
+  ): Promise<(JobForTasks | UnreadableJob)[]>;
+  failTasksOfUnreadableJob(taskIds: readonly string[], job: UnreadableJob): Promise<void>;
   markPublished(ids: readonly string[]): Promise<void>;
   abandonLeases(ids: readonly string[]): Promise<void>;
 }
@@ -175,6 +216,7 @@ export function taskOutbox(q: Pick<Database, 'query' | 'transaction'>): TaskOutb
       }),
     reclaimUnpublished: (limit, leaseMs) => reclaimUnpublished(q, limit, leaseMs),
     jobsForTasks: (refs) => jobsForTasks(q, refs),
+    failTasksOfUnreadableJob: (taskIds, job) => failTasksOfUnreadableJob(q, taskIds, job),
     markPublished: (ids) => markPublished(q, ids),
     abandonLeases: (ids) => abandonLeases(q, ids),
   };

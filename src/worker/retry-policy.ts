@@ -4,9 +4,8 @@ import {
   type ItemErrorDecision,
   isItemErrorCode,
   itemErrorCodes,
-  itemErrorMessageMax,
+  itemErrorMessage,
 } from '../contracts/item-errors.js';
-import { storableText } from '../contracts/storable-text.js';
 import { errorMessage, PermanentError, TransientError } from '../errors.js';
 
 export interface Failure {
@@ -39,9 +38,7 @@ export function classifyFailure(error: unknown): Failure {
 }
 
 /** A message as an item may carry it: storable, and cut to the contract's length. */
-export function bounded(message: string): string {
-  return storableText(message).text.slice(0, itemErrorMessageMax);
-}
+export const bounded = itemErrorMessage;
 
 /** `retries` = times this task already went through a retry queue (from x-death). */
 export function decideFailure(failure: Failure, retries: number, maxAttempts: number): FailureDecision {

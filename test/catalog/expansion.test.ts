@@ -125,6 +125,22 @@ describe('manifest inputs', () => {
       truncated_code: 'not_found',
     });
   });
+
+  it('a job whose stored spec fails the job contract ends its listing as invalid_job, not retried for ever', async () => {
+    const tenant = await h.tenant({ grants: readable() });
+    const jobId = await h.job(tenant, { bucket, prefix: 'edited/' }, output);
+    await h.db.query(`UPDATE jobs SET spec = spec || '{"colour": "red"}' WHERE tenant_id = $1 AND id = $2`, [
+      tenant,
+      jobId,
+    ]);
+    await h.expand();
+    expect(await h.jobRow(tenant, jobId)).toMatchObject({
+      state: 'completed',
+      total: 0,
+      truncated_code: 'invalid_job',
+      truncated_message: `jobs.spec of job ${tenant}/${jobId} does not match its contract: (value): Unrecognized key: "colour"; the listing ended here`,
+    });
+  });
 });
 
 describe('resuming and racing', () => {

@@ -7,6 +7,7 @@ import {
   type ReleasedTask,
   type TaskOutbox,
   taskOutbox,
+  type UnreadableJob,
 } from '../../src/jobs/task-queue.js';
 import type { OutboundMessage, Publisher } from '../../src/queue/bus.js';
 import { taskLaneRoutingKeys, topologyNames } from '../../src/queue/topology.js';
@@ -46,7 +47,7 @@ const jobs: JobForTasks[] = [
   },
 ];
 let nextId = 1;
-const task = (job: JobForTasks): ReleasedTask => ({
+const task = (job: Pick<JobForTasks, 'tenantId' | 'jobId'>): ReleasedTask => ({
   id: String(nextId++),
   tenantId: job.tenantId,
   jobId: job.jobId,
@@ -55,10 +56,18 @@ const task = (job: JobForTasks): ReleasedTask => ({
   sourceKey: `photos/${nextId}.jpg`,
 });
 
+/** A job the outbox can no longer read (its stored spec fails the job contract). */
+const unreadable: UnreadableJob = {
+  tenantId: 'initech',
+  jobId: 'edited',
+  problem: 'jobs.spec of job … does not match',
+};
+
 interface FakeOutbox extends TaskOutbox {
   readonly calls: string[];
   readonly published: string[];
   readonly abandoned: string[];
+  readonly failed: string[];
 }
 
 /** An outbox whose release rounds hand out `rounds` in turn, then nothing; `reclaimable` once. */
@@ -66,10 +75,12 @@ function fakeOutbox(rounds: ReleasedTask[][], reclaimable: ReleasedTask[] = []):
   const calls: string[] = [];
   const published: string[] = [];
   const abandoned: string[] = [];
+  const failed: string[] = [];
   return {
     calls,
     published,
     abandoned,
+    failed,
     releasing: (work) =>
       work(async (given) => {
         calls.push(`release ${given.quantum}/${given.maxTenants}`);
@@ -83,9 +94,13 @@ function fakeOutbox(rounds: ReleasedTask[][], reclaimable: ReleasedTask[] = []):
     },
     async jobsForTasks(refs) {
       calls.push(`jobs ${refs.length}`);
-      return jobs.filter((job) =>
+      return [...jobs, unreadable].filter((job) =>
         refs.some((ref) => ref.tenantId === job.tenantId && ref.jobId === job.jobId),
       );
+    },
+    async failTasksOfUnreadableJob(ids, job) {
+      calls.push(`fail ${job.jobId}`);
+      failed.push(...ids);
     },
     async markPublished(ids) {
       calls.push('mark');
@@ -191,6 +206,37 @@ describe('a dispatch round', () => {
     expect(outbox.calls).toEqual(['release 2/3', `reclaim ${quantum * 3} 30000`]);
   });
 
+  it("fails the tasks of a job it cannot read and publishes the other jobs' tasks", async () => {
+    const [acme] = jobs as [JobForTasks];
+    const good = [task(acme), task(acme)];
+    const bad = [task(unreadable), task(unreadable)];
+    const outbox = fakeOutbox([[good[0]!, bad[0]!, good[1]!, bad[1]!]]);
+    const publisher = fakePublisher();
+    const reported: [string, number][] = [];
+
+    const count = await dispatchRound(outbox, {
+      ...options,
+      publisher,
+      onUnreadableJob: (job, tasks) => reported.push([job.jobId, tasks]),
+    });
+
+    expect(count).toBe(4);
+    expect(outbox.failed).toEqual(bad.map((t) => t.id));
+    expect(publisher.batches.map((batch) => batch.map((message) => message.messageId))).toEqual([
+      good.map((t) => t.id),
+    ]);
+    expect(outbox.published).toEqual(good.map((t) => t.id));
+    expect(reported).toEqual([['edited', 2]]);
+  });
+
+  it('publishes nothing when every task released belongs to a job it cannot read', async () => {
+    const outbox = fakeOutbox([[task(unreadable)]]);
+    const publisher = fakePublisher();
+    expect(await dispatchRound(outbox, { ...options, publisher })).toBe(1);
+    expect(publisher.batches).toEqual([]);
+    expect(outbox.calls).toEqual(['release 2/3', `reclaim ${quantum * 3} 30000`, 'jobs 1', 'fail edited']);
+  });
+
   it('gives the leases back at once when the broker refuses, marks nothing, and fails the round', async () => {
     const released = [task(jobs[0]!)];
     const outbox = fakeOutbox([released]);
@@ -221,11 +267,15 @@ describe('the task outbox', () => {
       const q = { query: async () => answer as never[] };
       return { ...q, transaction: <T>(work: (tx: typeof q) => Promise<T>) => work(q) };
     };
-    const outbox = taskOutbox(on(rows));
-    await expect(outbox.jobsForTasks([{ tenantId: 'acme', jobId: 'j1' }])).rejects.toThrow(
-      /^jobs\.spec of job acme\/j2 does not match its contract: renditions: /,
-    );
-    const good = taskOutbox(on([rows[0]]));
-    expect((await good.jobsForTasks([{ tenantId: 'acme', jobId: 'j1' }]))[0]!.spec).toEqual(spec);
+    const [good, bad] = await taskOutbox(on(rows)).jobsForTasks([
+      { tenantId: 'acme', jobId: 'j1' },
+      { tenantId: 'acme', jobId: 'j2' },
+    ]);
+    expect(good).toEqual({ ...row, spec });
+    expect(bad).toEqual({
+      tenantId: 'acme',
+      jobId: 'j2',
+      problem: expect.stringMatching(/^jobs\.spec of job acme\/j2 does not match its contract: renditions: /),
+    });
   });
 });
