@@ -49,9 +49,10 @@ export interface HttpClientOptions {
   /** With `oauth`: the API's issuer name, CLEARCUT_API_ISSUER (default `clearcut`). */
   readonly audience?: string;
   /**
-   * Attempts per call (default 4); the longest 429 Retry-After waited out by itself (default 10 s,
-   * a longer one is thrown as ApiError with `retryAfterSeconds`); the waits after no answer or a
-   * 5xx (default 250 ms doubling to 4 s). Every call is safe to repeat (Idempotency-Key).
+   * Attempts per call (default 4); the longest Retry-After of a 429 or 5xx waited out by itself
+   * (default 10 s, a longer one is thrown as ApiError with `retryAfterSeconds`); the waits after no
+   * answer or a 5xx without Retry-After (default 250 ms doubling to 4 s). Every call is safe to
+   * repeat (Idempotency-Key).
    */
   readonly retry?: {
     readonly attempts?: number;

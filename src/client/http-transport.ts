@@ -3,15 +3,15 @@ import { ApiError, ApiUnreachableError } from './errors.js';
 import type { Authorizer, OutgoingRequest } from './http-auth.js';
 
 // Sends one API call, authenticated afresh on each attempt, and decides what a failed attempt
-// means: a 429 is waited out when its Retry-After is short; no answer or a 5xx is tried again (every
-// call of the client is safe to repeat: reads change nothing, and POST /v1/jobs and /v1/remove carry
-// an Idempotency-Key); an expired token is renewed once; anything else is thrown as the
-// problem+json's reason code.
+// means: a 429 or a 5xx is tried again after its Retry-After when that is short (a 5xx without one,
+// or no answer, after a backoff; every call of the client is safe to repeat: reads change nothing,
+// and POST /v1/jobs and /v1/remove carry an Idempotency-Key); an expired token is renewed once;
+// anything else is thrown as the problem+json's reason code.
 
 export interface RetryPolicy {
   /** Attempts per call, the first included. */
   readonly attempts: number;
-  /** The longest Retry-After of a 429 the client waits out by itself; a longer one is thrown. */
+  /** The longest Retry-After (of a 429 or a 5xx) the client waits out by itself; a longer one is thrown. */
   readonly maxRetryAfterSeconds: number;
   /** Waits before trying again after no answer or a 5xx (doubling, the upper half random). */
   readonly backoff: BackoffPolicy;
@@ -58,16 +58,19 @@ export function createTransport({ baseUrl, auth, retry, timeoutMs }: TransportOp
       }
       if (response.ok) return response;
       const failure = await apiError(response);
-      if (failure.status === 429 && !last) {
-        const wait = failure.retryAfterSeconds ?? 1;
-        if (wait <= retry.maxRetryAfterSeconds) {
-          await pause(wait * 1000);
+      if ((failure.status === 429 || failure.status >= 500) && !last) {
+        // The server's Retry-After when it sends one (a 429, or a 503 while busy or shutting down);
+        // else 1 s for a 429 and the backoff for a 5xx. A longer wait than allowed is thrown.
+        const waitMs =
+          failure.retryAfterSeconds !== undefined
+            ? failure.retryAfterSeconds * 1000
+            : failure.status === 429
+              ? 1000
+              : backoffDelay(attempt - 1, retry.backoff);
+        if (waitMs <= retry.maxRetryAfterSeconds * 1000) {
+          await pause(waitMs);
           continue;
         }
-      }
-      if (failure.status >= 500 && !last) {
-        await pause(backoffDelay(attempt - 1, retry.backoff));
-        continue;
       }
       if (failure.reason === 'invalid_token' && !renewed && auth.renew()) {
         renewed = true;

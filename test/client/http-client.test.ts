@@ -209,6 +209,16 @@ describe('createHttpClient', () => {
         retry: { attempts: 2, backoff: { initialMs: 10, maxMs: 50 } },
       });
       await expect(giveUp.status('after-503')).rejects.toMatchObject({ status: 503, reason: 'http_503' });
+
+      // A 503's Retry-After is waited out when it is short, and thrown at once when it is longer.
+      front.fail('unavailable-1s');
+      const started = Date.now();
+      await sdk.status('after-503');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(950); // not the 10–50 ms backoff
+      const seen = front.seen.length;
+      front.fail('unavailable-60s');
+      await expect(sdk.status('after-503')).rejects.toMatchObject({ status: 503, retryAfterSeconds: 60 });
+      expect(front.seen.length).toBe(seen + 1);
     } finally {
       await front.close();
     }

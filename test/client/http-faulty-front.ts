@@ -3,11 +3,12 @@ import type { AddressInfo } from 'node:net';
 
 // An HTTP front before the real API that fails the requests a test lines up, the way networks and
 // load balancers do: `lose-answer` forwards the request, lets the API finish it, then cuts the
-// connection before the answer reaches the client; `unavailable` answers 503 without forwarding.
+// connection before the answer reaches the client; `unavailable` answers 503 without forwarding, and
+// `unavailable-1s` / `unavailable-60s` do so with that Retry-After.
 // Every other request passes through unchanged (method, target, headers and body bytes: signatures
 // bind them).
 
-export type Fault = 'lose-answer' | 'unavailable';
+export type Fault = 'lose-answer' | 'unavailable' | 'unavailable-1s' | 'unavailable-60s';
 
 export interface FaultyFront {
   readonly base: string;
@@ -25,8 +26,10 @@ export async function startFaultyFront(upstream: string): Promise<FaultyFront> {
     const body = await readBody(request);
     seen.push(`${request.method} ${request.url}`);
     const fault = faults.shift();
-    if (fault === 'unavailable') {
-      response.writeHead(503, { 'content-type': 'text/plain' }).end('upstream restarting');
+    if (fault?.startsWith('unavailable')) {
+      const retryAfter = { 'unavailable-1s': '1', 'unavailable-60s': '60' }[fault as string];
+      const headers = { 'content-type': 'text/plain', ...(retryAfter ? { 'retry-after': retryAfter } : {}) };
+      response.writeHead(503, headers).end('upstream restarting');
       return;
     }
     const answer = await fetch(`${upstream}${request.url}`, {
