@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { expect, it } from 'vitest';
 import { encodeAs } from '../../src/inference/encode.js';
-import { encodePng, pngEfforts } from '../../src/inference/png-encoding.js';
+import { crc32InJavaScript, encodePng, pngEfforts } from '../../src/inference/png-encoding.js';
 import { smallProductPng } from '../support/images.js';
 
 it('every PNG effort keeps the pixels exactly (efforts trade CPU for bytes only)', async () => {
@@ -67,4 +67,11 @@ it('the Up-filtered PNG is exact from a Buffer at any byte offset and when it ne
   const idatChunks = png.toString('latin1').split('IDAT').length - 1;
   expect(idatChunks).toBeGreaterThan(1);
   expect(new Uint8Array(await sharp(png).raw().toBuffer())).toEqual(pixels);
+});
+
+it('the CRC-32 for Node before 20.15 (no zlib.crc32) gives the standard check values, continued', () => {
+  const check = Buffer.from('123456789');
+  expect(crc32InJavaScript(check)).toBe(0xcbf43926);
+  expect(crc32InJavaScript(check.subarray(4), crc32InJavaScript(check.subarray(0, 4)))).toBe(0xcbf43926);
+  expect(crc32InJavaScript(Buffer.from('IEND', 'latin1'))).toBe(0xae426082); // every PNG's last CRC
 });
