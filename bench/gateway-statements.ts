@@ -1,9 +1,13 @@
 // npx tsx bench/gateway-statements.ts [-- --batches 30 --size 200 --tenants 1 --items 1]
 //
-// Where an admission batch's time goes, without the broker: admitBatch on batches of realistic
-// requests (a signed door's nonces and byte bodies) against the real database, each statement
-// timed as the client sees it (round trip included), and the node CPU per job of the whole
-// batch (planning, zod, parameter encoding). Prints a table per statement; writes
+// What each admitted job costs the database and the gateway, statement by statement, without the
+// broker: admitBatch on batches of realistic requests (a signed door's nonces and byte bodies),
+// then what the gateway does with them afterwards, a dispatcher round (release, read the jobs,
+// build the task messages, record them published; the broker replaced by a publisher that
+// confirms at once) and the outbox relay's statements (claim, delete). On ONE connection, so the
+// CPU of its PostgreSQL backend (from /proc) is measured per statement, beside the round trip as
+// the client sees it and this process's CPU; `BEGIN`/`COMMIT` and the rest are the difference
+// between a whole transaction and its statements. Prints a table per statement; writes
 // bench/results/gateway-statements-*.json.
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
@@ -12,11 +16,17 @@ import { admitBatch } from '../src/admission/admit.js';
 import { nonceLedger } from '../src/admission/nonces.js';
 import type { AdmissionRequest } from '../src/admission/request.js';
 import { loadConfig } from '../src/config.js';
-import type { Queryable } from '../src/db/database.js';
+import type { Database, Queryable } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
 import { createDatabase } from '../src/db/postgres.js';
+import { dispatchRound } from '../src/jobs/dispatcher.js';
+import { claimEvents, deleteEvents } from '../src/jobs/outbox.js';
+import { taskOutbox } from '../src/jobs/task-queue.js';
 import { modelCatalog } from '../src/models/catalog.js';
+import type { Publisher } from '../src/queue/bus.js';
+import { topologyNames } from '../src/queue/topology.js';
 import { createBenchTenant } from './support/bench-tenant.js';
+import { processCpuMs } from './support/process-cpu.js';
 import { markdownTable, writeResults } from './support/results.js';
 
 const { values } = parseArgs({
@@ -34,27 +44,59 @@ const items = Number(values.items);
 
 const schema = `bench_statements_${randomBytes(4).toString('hex')}`;
 const config = loadConfig({ ...process.env, CLEARCUT_DATABASE_SCHEMA: schema });
-const db = createDatabase(config.database);
+// One connection: its backend is the one whose CPU each statement is charged.
+const db = createDatabase({ ...config.database, poolSize: 1 });
 const catalog = modelCatalog({ defaultModel: 'u2netp' });
+const leaseMs = 30_000;
 
-/** Time per statement, keyed by the statement's first words. */
-const timings = new Map<string, { calls: number; ms: number }>();
-function timed(tx: Queryable): Queryable {
+let backendPid = 0;
+
+interface Cost {
+  calls: number;
+  ms: number;
+  backendCpuMs: number;
+  nodeCpuMs: number;
+}
+const costs = new Map<string, Cost>();
+/** What the statements charged now belong to. */
+let stage: 'admission' | 'dispatcher' | 'relay' = 'admission';
+/** Runs `work`, charging its round trip and both processes' CPU to `name`. */
+async function charged<T>(name: string, work: () => Promise<T>): Promise<T> {
+  const backend = await processCpuMs(backendPid);
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  try {
+    return await work();
+  } finally {
+    const ms = performance.now() - started;
+    const used = process.cpuUsage(cpu);
+    const cost = costs.get(name) ?? { calls: 0, ms: 0, backendCpuMs: 0, nodeCpuMs: 0 };
+    cost.calls += 1;
+    cost.ms += ms;
+    cost.nodeCpuMs += (used.user + used.system) / 1000;
+    cost.backendCpuMs += (await processCpuMs(backendPid)) - backend;
+    costs.set(name, cost);
+  }
+}
+
+const statementName = (text: string) => `${stage}: ${text.replace(/\s+/g, ' ').trim().slice(0, 50)}`;
+function timed(q: Queryable): Queryable {
+  return { query: (text, params) => charged(statementName(text), () => q.query(text, params)) };
+}
+const admissionWhole = '(admission transaction, whole)';
+const releaseWhole = '(release transaction, whole)';
+const dispatcherWhole = '(dispatcher round, whole)';
+/** `db` with every statement charged, and each transaction (the dispatcher's release) as a whole. */
+function timedDatabase(inner: Database): Database {
   return {
-    async query(text, params) {
-      const started = performance.now();
-      try {
-        return await tx.query(text, params);
-      } finally {
-        const name = text.replace(/\s+/g, ' ').trim().slice(0, 60);
-        const entry = timings.get(name) ?? { calls: 0, ms: 0 };
-        entry.calls += 1;
-        entry.ms += performance.now() - started;
-        timings.set(name, entry);
-      }
-    },
+    ...inner,
+    query: timed(inner).query,
+    transaction: (work) => charged(releaseWhole, () => inner.transaction((tx) => work(timed(tx)))),
   };
 }
+
+/** The broker as a dispatcher round sees it, confirming at once: only the gateway's own work is left. */
+const confirmingPublisher: Publisher = { publish: async () => {}, close: async () => {} };
 
 let serial = 0;
 function request(tenantId: string): AdmissionRequest {
@@ -83,54 +125,104 @@ try {
   await migrate(db);
   const tenants = Array.from({ length: tenantCount }, (_, n) => `bench-${n}`);
   for (const tenant of tenants) await createBenchTenant(db, tenant);
-  let batchMs = 0;
-  let cpuMicros = 0;
+  const [backend] = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  backendPid = backend!.pid;
+  const measured = timedDatabase(db);
+  const outbox = taskOutbox(measured);
+  const names = topologyNames('bench');
   for (let b = 0; b < batches + 3; b++) {
     const requests = Array.from({ length: size }, (_, n) => request(tenants[n % tenants.length]!));
-    if (b === 3) {
-      timings.clear(); // the first batches warm up the JIT and the plans
-      batchMs = 0;
-      cpuMicros = 0;
-    }
-    const cpu = process.cpuUsage();
-    const started = performance.now();
-    const decisions = await db.transaction((tx) =>
-      admitBatch(timed(tx), requests, { now: new Date(), catalog, nonces: nonceLedger }),
+    if (b === 3) costs.clear(); // the first batches warm up the JIT and the plans
+    stage = 'admission';
+    const decisions = await charged(admissionWhole, () =>
+      db.transaction((tx) =>
+        admitBatch(timed(tx), requests, { now: new Date(), catalog, nonces: nonceLedger }),
+      ),
     );
-    batchMs += performance.now() - started;
-    const used = process.cpuUsage(cpu);
-    cpuMicros += used.user + used.system;
     const refused = decisions.find((d) => d.outcome !== 'accepted');
     if (refused) throw new Error(`a bench job was not admitted: ${JSON.stringify(refused)}`);
+    // What follows every admission: the tasks released and published, the result events relayed.
+    stage = 'dispatcher';
+    // As the gateway's dispatcher does: rounds of the configured quantum, up to ten per publish.
+    for (let released = 0; released < size * items; ) {
+      released += await charged(dispatcherWhole, () =>
+        dispatchRound(outbox, {
+          publisher: confirmingPublisher,
+          names,
+          quantum: config.gateway.dispatchQuantum,
+          maxTenants: 100,
+          leaseMs,
+        }),
+      );
+    }
+    stage = 'relay';
+    const events = await claimEvents(measured, size, leaseMs);
+    await deleteEvents(
+      measured,
+      events.map((event) => event.id),
+    );
   }
   const jobs = batches * size;
-  const rows = [...timings].map(([statement, { calls, ms }]) => ({
+  const perJob = (ms: number) => Math.round((ms * 10_000) / jobs) / 10;
+  const rows = [...costs].map(([statement, cost]) => ({
     statement,
-    perBatch: calls / batches,
-    msPerBatch: Math.round((ms / batches) * 100) / 100,
+    perBatch: Math.round((cost.calls / batches) * 10) / 10,
+    msPerBatch: Math.round((cost.ms / batches) * 100) / 100,
+    backend: perJob(cost.backendCpuMs),
+    node: perJob(cost.nodeCpuMs),
   }));
-  console.log(`\n${batches} batches of ${size} jobs (${items} item(s) each), ${tenantCount} tenant(s):\n`);
-  console.log(
-    markdownTable([
-      ['statement', 'calls/batch', 'ms/batch'],
-      ...rows.map((r) => [r.statement, r.perBatch, r.msPerBatch]),
-    ]),
-  );
+  const wholes = [admissionWhole, releaseWhole, dispatcherWhole];
+  const statements = rows.filter((row) => !wholes.includes(row.statement));
+  const backendOf = (pick: (name: string) => boolean) =>
+    rows.filter((row) => pick(row.statement)).reduce((sum, row) => sum + row.backend, 0);
+  const nodeOf = (pick: (name: string) => boolean) =>
+    rows.filter((row) => pick(row.statement)).reduce((sum, row) => sum + row.node, 0);
+  // BEGIN and COMMIT (the WAL flush) are what a whole transaction costs beyond its statements.
+  const commits = [
+    {
+      statement: 'admission: BEGIN and COMMIT',
+      backend: backendOf((n) => n === admissionWhole) - backendOf((n) => n.startsWith('admission: ')),
+    },
+    {
+      statement: 'dispatcher: BEGIN and COMMIT of the release',
+      backend:
+        backendOf((n) => n === releaseWhole) -
+        backendOf((n) => n.startsWith('dispatcher: WITH served_first')),
+    },
+  ].map((row) => ({ ...row, backend: Math.round(row.backend * 10) / 10 }));
   const summary = {
-    msPerBatch: Math.round((batchMs / batches) * 10) / 10,
-    jobsPerSecondOneBatchAtATime: Math.round((jobs * 1000) / batchMs),
-    nodeCpuMsPerJob: Math.round(cpuMicros / jobs) / 1000,
+    backendCpuUsPerJob:
+      Math.round((backendOf((n) => !wholes.includes(n)) + commits[0]!.backend + commits[1]!.backend) * 10) /
+      10,
+    // The admission transaction and the dispatcher round as wholes, plus the relay's statements.
+    nodeCpuUsPerJob:
+      Math.round(
+        nodeOf((n) => n === admissionWhole || n === dispatcherWhole || n.startsWith('relay: ')) * 10,
+      ) / 10,
     loadAverage: loadavg(),
   };
   console.log(
-    `\nbatch ${summary.msPerBatch} ms (${summary.jobsPerSecondOneBatchAtATime} jobs/s one batch at a time), node CPU ${summary.nodeCpuMsPerJob} ms/job, load ${loadavg()[0]!.toFixed(1)}`,
+    `\n${batches} batches of ${size} jobs (${items} item(s) each), ${tenantCount} tenant(s), one connection; per admitted job:\n`,
+  );
+  console.log(
+    markdownTable([
+      ['statement', 'calls/batch', 'ms/batch (round trip)', 'postgres backend CPU µs/job', 'node CPU µs/job'],
+      ...statements.map((r) => [r.statement, r.perBatch, r.msPerBatch, r.backend, r.node]),
+      ...commits.map((r) => [r.statement, 1, '', r.backend, '']),
+      ...rows
+        .filter((row) => wholes.includes(row.statement))
+        .map((r) => [r.statement, r.perBatch, r.msPerBatch, r.backend, r.node]),
+    ]),
+  );
+  console.log(
+    `\nper job: PostgreSQL backend ${summary.backendCpuUsPerJob} µs, node ${summary.nodeCpuUsPerJob} µs (admission, dispatcher, relay; no broker); load ${loadavg()[0]!.toFixed(1)}`,
   );
   const path = await writeResults('gateway-statements', {
     batches,
     size,
     tenants: tenantCount,
     items,
-    statements: rows,
+    statements: [...rows, ...commits],
     ...summary,
   });
   console.log(`wrote ${path}`);

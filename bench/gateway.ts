@@ -1,4 +1,4 @@
-// npm run bench:gateway [-- --messages 20000 --items 1 --algorithms hmac-sha256,ed25519 --cpu-prof DIR]
+// npm run bench:gateway [-- --messages 20000 --items 1 --algorithms hmac-sha256,ed25519 --gateways 1,2 --cpu-prof DIR]
 //
 // 1. Signature verifications per second on one core, alone (HMAC-SHA256 and Ed25519): the
 //    canonical string, the body's SHA-256 and the check, for a realistic job body.
@@ -10,6 +10,7 @@
 //    this process publishing while the gateway admits (both share the machine's cores).
 // Prints Markdown tables; writes bench/results/gateway-*.json.
 import { randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
 import {
@@ -30,6 +31,8 @@ const { values } = parseArgs({
     messages: { type: 'string', default: '20000' },
     items: { type: 'string', default: '1' },
     algorithms: { type: 'string', default: 'hmac-sha256,ed25519' },
+    /** Gateway processes consuming the one inbox, each count measured in turn. */
+    gateways: { type: 'string', default: '1,2' },
     /** Writes a V8 CPU profile of the gateway process into this directory. */
     'cpu-prof': { type: 'string' },
   },
@@ -37,6 +40,7 @@ const { values } = parseArgs({
 const messageCount = Number(values.messages);
 const itemsPerJob = Number(values.items);
 const algorithms = values.algorithms.split(',') as KeyAlgorithm[];
+const gatewayCounts = values.gateways.split(',').map(Number);
 
 /** Verifications per second on this one thread, over about `seconds`. */
 function verificationRate(algorithm: KeyAlgorithm, seconds = 2): number {
@@ -79,30 +83,37 @@ console.log(
 
 const endToEndRows: EndToEnd[] = [];
 for (const algorithm of algorithms) {
-  endToEndRows.push(
-    ...(await measureGatewayEndToEnd({
-      algorithm,
-      messages: messageCount,
-      items: itemsPerJob,
-      cpuProfileDir: values['cpu-prof'],
-    })),
-  );
+  for (const gateways of gatewayCounts) {
+    endToEndRows.push(
+      ...(await measureGatewayEndToEnd({
+        algorithm,
+        messages: messageCount,
+        items: itemsPerJob,
+        gateways,
+        cpuProfileDir: values['cpu-prof'],
+      })),
+    );
+  }
 }
-console.log(`\nEnd to end, ${messageCount} jobs of ${itemsPerJob} item(s) each, one gateway process:\n`);
+console.log(
+  `\nEnd to end, ${messageCount} jobs of ${itemsPerJob} item(s) each, ${availableParallelism()} cores; gateways = processes consuming the one inbox:\n`,
+);
 console.log(
   markdownTable([
     [
       'algorithm',
       'mode',
+      'gateways',
       'admitted jobs/s (tasks durable)',
       'tasks published/s',
       'result events out/s',
-      'CPU ms/job: gateway · its postgres backends · rabbitmq · bench · machine',
+      'CPU ms/job: gateways · their postgres backends · rabbitmq · bench · machine',
       'load 1 min',
     ],
     ...endToEndRows.map((row) => [
       row.algorithm,
       row.mode,
+      row.gateways,
       row.admittedPerSecond,
       row.tasksPublishedPerSecond,
       row.eventsPublishedPerSecond,

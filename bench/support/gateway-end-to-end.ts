@@ -45,13 +45,16 @@ export interface GatewayEndToEndOptions {
   readonly messages: number;
   /** Items per job. */
   readonly items: number;
-  /** Writes a V8 CPU profile of the gateway process into this directory. */
+  /** Writes a V8 CPU profile of each gateway process into this directory. */
   readonly cpuProfileDir?: string | undefined;
+  /** Gateway processes consuming the one inbox, as a horizontal deployment runs them (default 1). */
+  readonly gateways?: number;
 }
 
 export interface EndToEnd {
   algorithm: KeyAlgorithm;
   mode: 'backlog' | 'live';
+  gateways: number;
   messages: number;
   items: number;
   admittedPerSecond: number;
@@ -95,9 +98,10 @@ async function startGatewayProcess(
   return { child, startedAt };
 }
 
-/** One gateway process on a schema and broker prefix of its own, both modes; returns two rows. */
+/** Gateway processes on a schema and broker prefix of their own, both modes; returns two rows. */
 export async function measureGatewayEndToEnd(options: GatewayEndToEndOptions): Promise<EndToEnd[]> {
   const { algorithm, messages: messageCount, items: itemsPerJob } = options;
+  const gatewayCount = options.gateways ?? 1;
   const suffix = randomBytes(4).toString('hex');
   const env: Record<string, string> = {
     CLEARCUT_DATABASE_SCHEMA: `bench_gateway_${suffix}`,
@@ -135,12 +139,14 @@ export async function measureGatewayEndToEnd(options: GatewayEndToEndOptions): P
       startedAt: number,
       total: number,
       cpuAtStart: CpuGroups,
+      /** The jobs this window covers: a backlog's less those admitted before the last gateway was up. */
+      jobs = messageCount,
     ) => {
       const admitted = await waitFor(
         async () => (await count(db, 'SELECT count(*) AS n FROM jobs')) >= total,
         'admission',
       );
-      const cpuMsPerJob = cpuPer(cpuAtStart, await cpuTimes(await pids()), messageCount);
+      const cpuMsPerJob = cpuPer(cpuAtStart, await cpuTimes(await pids()), jobs);
       const published = await waitFor(
         async () => (await count(db, 'SELECT count(*) AS n FROM tasks WHERE published_at IS NULL')) === 0,
         'task publication',
@@ -149,14 +155,15 @@ export async function measureGatewayEndToEnd(options: GatewayEndToEndOptions): P
         async () => (await count(db, 'SELECT count(*) AS n FROM outbox')) === 0,
         'outbox',
       );
-      const rate = (at: number) => Math.round((messageCount * 1000) / (at - startedAt));
+      const rate = (at: number) => Math.round((jobs * 1000) / (at - startedAt));
       rows.push({
         algorithm,
         mode,
+        gateways: gatewayCount,
         messages: messageCount,
         items: itemsPerJob,
         admittedPerSecond: rate(admitted),
-        tasksPublishedPerSecond: Math.round((messageCount * itemsPerJob * 1000) / (published - startedAt)),
+        tasksPublishedPerSecond: Math.round((jobs * itemsPerJob * 1000) / (published - startedAt)),
         eventsPublishedPerSecond: rate(drained),
         cpuMsPerJob,
         loadAverage: loadavg(),
@@ -164,15 +171,21 @@ export async function measureGatewayEndToEnd(options: GatewayEndToEndOptions): P
       await channel.purgeQueue(names.tasksQueue);
     };
 
-    // Backlog: the whole flood waits in the inbox, then a gateway starts.
+    // Backlog: the whole flood waits in the inbox, then the gateways start. Those up first admit
+    // some before the last is: the rate and CPU count from the last start, the jobs left then.
     await publish(sign(messageCount));
-    const backlog = await startGatewayProcess(env, options.cpuProfileDir);
+    const gateways = await Promise.all(
+      Array.from({ length: gatewayCount }, () => startGatewayProcess(env, options.cpuProfileDir)),
+    );
     const pids = async () => ({
-      gateway: backlog.child.pid,
+      gateway: gateways.map((g) => g.child.pid!),
       'postgres for the gateway': await backendPids(db, `bench_gateway_${suffix}`),
       bench: process.pid,
     });
-    await measure('backlog', backlog.startedAt, messageCount, await cpuTimes(await pids()));
+    const cpuAtStart = await cpuTimes(await pids());
+    const before = await count(db, 'SELECT count(*) AS n FROM jobs');
+    const lastStart = Math.max(...gateways.map((g) => g.startedAt));
+    await measure('backlog', lastStart, messageCount, cpuAtStart, messageCount - before);
 
     // Live: the gateway is running while this process signs and publishes.
     const live = sign(messageCount);
@@ -181,8 +194,8 @@ export async function measureGatewayEndToEnd(options: GatewayEndToEndOptions): P
     await publish(live);
     await measure('live', liveStart, 2 * messageCount, liveCpu);
 
-    backlog.child.kill('SIGTERM');
-    await once(backlog.child, 'exit');
+    for (const { child } of gateways) child.kill('SIGTERM');
+    await Promise.all(gateways.map(({ child }) => once(child, 'exit')));
     await publisher.close();
   } finally {
     const { queues, exchanges } = gatewayTopology(names);

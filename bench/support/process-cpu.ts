@@ -33,6 +33,18 @@ export async function backendPids(db: Queryable, applicationName: string): Promi
   return rows.map((row) => row.pid);
 }
 
+/** User + system CPU ms in a /proc/<pid>/stat line. */
+function statCpuMs(stat: string): number {
+  // The command name is in parentheses and may hold spaces: fields are counted after it.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
+}
+
+/** CPU ms of one process so far (10 ms ticks: sum it over many calls). */
+export async function processCpuMs(pid: number): Promise<number> {
+  return statCpuMs(await readFile(`/proc/${pid}/stat`, 'utf8'));
+}
+
 /**
  * `pids` names processes of our own (a name may stand for several: the backends of one process);
  * `postgres` and `rabbitmq` are found by their command name.
@@ -51,10 +63,8 @@ export async function cpuTimes(
     if (!Number.isInteger(pid)) continue;
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
     if (stat === undefined) continue;
-    // The command name is in parentheses and may hold spaces: fields are counted after it.
     const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
+    const ms = statCpuMs(stat);
     // A backend of ours counts in its own group and in the server's.
     const server = comm === 'postgres' ? 'postgres' : comm === 'beam.smp' ? 'rabbitmq' : undefined;
     for (const group of new Set([own.get(pid), server])) {

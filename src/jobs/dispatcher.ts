@@ -64,6 +64,13 @@ export async function dispatchRound(outbox: TaskOutbox, options: DispatchRoundOp
       const batch = await release(options);
       tasks.push(...batch);
       if (batch.length < options.quantum) break;
+      // One tenant alone filled the round: nobody to take turns with, so its other rounds are one
+      // statement (each round locks and updates its counter row: 10 rounds of 50 cost PostgreSQL
+      // ~20 µs more per task than one of 500, bench/gateway-statements.ts).
+      if (round === 0 && batch.every((task) => task.tenantId === batch[0]!.tenantId)) {
+        tasks.push(...(await release({ ...options, quantum: options.quantum * (roundsPerPublish - 1) })));
+        break;
+      }
     }
     return tasks;
   });

@@ -166,6 +166,27 @@ describe('a dispatch round', () => {
     ]);
   });
 
+  it('takes the other nine rounds in one statement when one tenant alone filled the first', async () => {
+    const [acme] = jobs as [JobForTasks];
+    const first = [task(acme), task(acme)];
+    const rest = Array.from({ length: 18 }, () => task(acme));
+    const outbox = fakeOutbox([first, rest, [task(acme)]]);
+    const publisher = fakePublisher();
+
+    expect(await dispatchRound(outbox, { ...options, publisher })).toBe(20);
+    // 2 in the first round, then up to 9 × 2 at once; the third batch is never asked for.
+    expect(outbox.calls).toEqual([
+      'release 2/3',
+      'release 18/3',
+      `reclaim ${quantum * 3} 30000`,
+      'jobs 1',
+      'mark',
+    ]);
+    expect(publisher.batches[0]!.map((message) => message.messageId)).toEqual(
+      [...first, ...rest].map((t) => t.id),
+    );
+  });
+
   it('publishes each task as the task contract, to its job lane, with the task id as message id', async () => {
     const [acme, globex] = jobs as [JobForTasks, JobForTasks];
     const released = [task(acme), task(globex)];
