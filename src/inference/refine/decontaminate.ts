@@ -74,7 +74,7 @@ export function decontaminateColours(image: DecodedImage, alpha: Uint8Array, rgb
   }
   const blockRadii = [...new Set(radii.map((radius) => Math.max(1, Math.round(radius / step))))];
   const means = (colour: Float32Array[], weight: Float32Array) =>
-    sureMeans(colour, weight, columns, rows, blockRadii);
+    sureMeans(colour, weight, columns, rows, blockRadii).means;
   const front = means(frontColour, frontWeight);
   const back = means(backColour, backWeight);
   const corners = noCorners();

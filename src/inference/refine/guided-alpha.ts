@@ -1,11 +1,10 @@
-// Edge refinement: alpha in the band re-solved at full resolution with a colour guided filter
-// (He, Sun & Tang, "Guided Image Filtering", 2013): the model's mask is the filter's input and the
-// source image its guide, so within each window alpha becomes a linear function of colour. It
-// follows strands, spokes and blurred edges the model saw only at its own input size. The
-// coefficients are fitted on a grid of about 1024 px a side (the "fast guided filter", He & Sun
-// 2015) and applied to full-resolution colours, in the band only; elsewhere the model's alpha is
-// kept as it is. (Colour sampling of the nearest sure subject and background colours, alone or as
-// the filter's input, scored worse on the soft-edge set: docs/inference.md.)
+// The last step of edge refinement: alpha in the band re-fitted at full resolution with a colour
+// guided filter (He, Sun & Tang, "Guided Image Filtering", 2013): the alpha from colour
+// (colour-alpha.ts) is the filter's input and the source image its guide, so within each window
+// alpha becomes a linear function of colour — it smooths the per-pixel estimate along the colour
+// edge. The coefficients are fitted on blocks a third of the filter radius wide (the "fast guided
+// filter", He & Sun 2015) and applied to full-resolution colours, in the band only; elsewhere the
+// input is kept as it is.
 import type { DecodedImage } from '../../images/decode.js';
 import { bandRegion, edgeBand, forEachTile, maskTiles, tilesNearEdges } from './band.js';
 import { boxMean } from './box-filter.js';
@@ -30,8 +29,8 @@ export function filterRadius(width: number, height: number): number {
   return Math.max(2, Math.round(Math.max(width, height) / 200));
 }
 
-/** A refined copy of `mask` (one byte per pixel of `image`); pixels outside the band are the mask's. */
-export function refineEdges(image: DecodedImage, mask: Uint8Array, options: EdgeRefinement = {}): Uint8Array {
+/** A filtered copy of `mask` (one byte per pixel of `image`); pixels outside its band are the mask's. */
+export function guidedAlpha(image: DecodedImage, mask: Uint8Array, options: EdgeRefinement = {}): Uint8Array {
   const { width, height } = image;
   if (mask.length !== width * height) {
     throw new RangeError(`mask has ${mask.length} values for ${width * height} pixels`);

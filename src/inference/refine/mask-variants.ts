@@ -5,7 +5,7 @@
 import type { EditOptions } from '../../contracts/renditions.js';
 import type { DecodedImage } from '../../images/decode.js';
 import { cleanMask } from '../mask-cleanup.js';
-import { refineEdges } from './guided-alpha.js';
+import { refineEdges } from './refine-edges.js';
 
 /** The mask for `options`: refined first (on the model's soft mask), then cleaned. */
 export function maskVariants(image: DecodedImage, mask: Uint8Array): (options: EditOptions) => Uint8Array {

@@ -13,32 +13,43 @@ export function doublingRadii(first: number, widest: number): number[] {
   return radii;
 }
 
+export interface SureMeans {
+  /** Per plane given, its weighted mean in each pixel's window. */
+  readonly means: Float32Array[];
+  /** 1 where the window held sure pixels, 0 where even the widest did not (its means are then unreliable). */
+  readonly found: Uint8Array;
+}
+
 export function sureMeans(
-  colour: readonly Float32Array[],
+  planes: readonly Float32Array[],
   weight: Float32Array,
   width: number,
   height: number,
   radii: readonly number[],
-): [Float32Array, Float32Array, Float32Array] {
+): SureMeans {
   const count = weight.length;
-  const out: [Float32Array, Float32Array, Float32Array] = [
-    new Float32Array(count),
-    new Float32Array(count),
-    new Float32Array(count),
-  ];
+  const means = planes.map(() => new Float32Array(count));
+  const found = new Uint8Array(count);
   const settled = new Uint8Array(count);
-  const weighted = colour.map((plane) => plane.map((value, i) => value * weight[i]!));
+  const weighted = planes.map((plane) => plane.map((value, i) => value * weight[i]!));
+  const meanWeight = new Float32Array(count);
+  const windowMeans = planes.map(() => new Float32Array(count));
+  const rows = new Float32Array(count);
+  let unsettled = count;
   for (const [index, radius] of radii.entries()) {
+    if (unsettled === 0) break; // every pixel found its window: wider ones would change nothing
     const last = index === radii.length - 1;
-    const meanWeight = boxMean(weight, width, height, radius);
-    const means = weighted.map((plane) => boxMean(plane, width, height, radius));
+    boxMean(weight, width, height, radius, meanWeight, rows);
+    for (const [p, plane] of weighted.entries()) boxMean(plane, width, height, radius, windowMeans[p]!, rows);
     for (let i = 0; i < count; i++) {
       if (settled[i]) continue;
       const sure = meanWeight[i]! >= holdsSure;
       if (!sure && !last) continue;
       settled[i] = 1;
-      for (let c = 0; c < 3; c++) out[c]![i] = means[c]![i]! / (meanWeight[i]! + 1e-6);
+      unsettled--;
+      found[i] = sure ? 1 : 0;
+      for (let p = 0; p < planes.length; p++) means[p]![i] = windowMeans[p]![i]! / (meanWeight[i]! + 1e-6);
     }
   }
-  return out;
+  return { means, found };
 }
