@@ -10,7 +10,8 @@
 // worker, u2netp, N small photos, RSS growth from the first 10% to the end. --fanout N: time for
 // the gateway to expand an N-key JSONL manifest into task rows. --profile N: CPU time of each of a
 // worker's steps on N photos, one step at a time (support/stage-cpu.ts). The end-to-end runs also
-// print the CPU per image of each process. Prints Markdown tables; writes bench/results/pipeline-*.json.
+// print the CPU per image of each process, and the CPU ratio: the bare loop's CPU per image ÷ the
+// worker's, gateway's and S3 server's, which a busy neighbour skews far less than the img/s ratio. Prints Markdown tables; writes bench/results/pipeline-*.json.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -113,8 +114,11 @@ async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 
   }
 }
 
-/** Bare ORT: the same model and threads, one 1×3×S×S tensor after another; images per second. */
-async function bareRate(config: Config, model: string, threads: number, runs: number): Promise<number> {
+/**
+ * Bare ORT: the same model and threads, one 1×3×S×S tensor after another; images per second, and
+ * the CPU (this process, every thread) each image took.
+ */
+async function bareRun(config: Config, model: string, threads: number, runs: number) {
   const resolved = await resolveModel(config.models, model);
   const session = await ort.InferenceSession.create(resolved.path, {
     intraOpNumThreads: threads,
@@ -124,10 +128,12 @@ async function bareRate(config: Config, model: string, threads: number, runs: nu
   const tensor = new ort.Tensor('float32', new Float32Array(3 * size * size).fill(0.5), [1, 3, size, size]);
   await session.run({ [session.inputNames[0]!]: tensor }); // warm-up
   const started = performance.now();
+  const cpu = process.cpuUsage();
   for (let run = 0; run < runs; run++) await session.run({ [session.inputNames[0]!]: tensor });
+  const { user, system } = process.cpuUsage(cpu);
   const seconds = (performance.now() - started) / 1000;
   await session.release();
-  return runs / seconds;
+  return { imagesPerSecond: runs / seconds, cpuMsPerImage: (user + system) / 1000 / runs };
 }
 
 interface Submitter {
@@ -334,6 +340,7 @@ try {
       'pipeline img/s',
       'bare ORT img/s × workers',
       'ratio',
+      'CPU ratio',
       'peak RSS MiB',
       'MB out',
       'load 1m',
@@ -347,8 +354,8 @@ try {
     const threads = Math.max(1, Math.floor(cores / workerCount));
     for (let round = 1; round <= rounds; round++) {
       // Bare ORT once per round: every variant of the round is divided by the same rate.
-      const bare =
-        (await bareRate(config, values.model, threads, Math.max(4, Math.min(count, 16)))) * workerCount;
+      const bareRound = await bareRun(config, values.model, threads, Math.max(4, Math.min(count, 16)));
+      const bare = bareRound.imagesPerSecond * workerCount;
       for (const variant of variants) {
         const run = await pipelineRun(
           db,
@@ -363,6 +370,13 @@ try {
           variant,
         );
         const ratio = run.imagesPerSecond / bare;
+        // Robust to a neighbour's load, which the rates are not: the model's CPU per image alone ÷
+        // what the pipeline's own processes spent per image (postgres and rabbitmq are shared).
+        const ours = ['worker', 'gateway', 'bench (S3)'].reduce(
+          (sum, group) => sum + run.cpuMsPerImage[group]!,
+          0,
+        );
+        const cpuRatio = bareRound.cpuMsPerImage / ours;
         const load = loadavg()[0]!;
         rows.push([
           variant.name,
@@ -373,6 +387,7 @@ try {
           +run.imagesPerSecond.toFixed(3),
           +bare.toFixed(3),
           +ratio.toFixed(2),
+          +cpuRatio.toFixed(2),
           run.peakRssMiB.join(' / '),
           +(run.outputBytes / 1e6).toFixed(1),
           +load.toFixed(1),
@@ -394,7 +409,9 @@ try {
           images: count,
           ...run,
           bareImagesPerSecond: bare,
+          bareCpuMsPerImage: bareRound.cpuMsPerImage,
           ratio,
+          cpuRatio,
           loadAverage1m: load,
           samples: undefined,
         });
