@@ -1,5 +1,5 @@
 // Every rendition of one image from its mask: one inference, many outputs.
-import sharp, { type Sharp } from 'sharp';
+import type { Sharp } from 'sharp';
 import {
   contentTypes,
   type EditOptions,
@@ -13,8 +13,8 @@ import {
 import { errorMessage, PermanentError } from '../errors.js';
 import type { DecodedImage } from '../images/decode.js';
 import { backgroundSpecOf, limit, onBackground } from './backgrounds.js';
-import { encodeAs } from './encode.js';
-import { type Box, type Size, subjectBox } from './geometry.js';
+import { encodeAs, pipelineOf } from './encode.js';
+import { type Box, fitInside, subjectBox } from './geometry.js';
 import {
   checkOutputSizes,
   contractOutputLimits,
@@ -22,7 +22,7 @@ import {
   type OutputLimits,
   outputSize,
 } from './output-size.js';
-import { defaultPngEffort, type PngEffort } from './png-encoding.js';
+import { defaultPngEffort, type PngEffort, type RawImage } from './png-encoding.js';
 import { decontaminateColours } from './refine/decontaminate.js';
 import { maskVariants } from './refine/mask-variants.js';
 
@@ -133,9 +133,21 @@ export async function renderRenditions(
 
   const render = async ({ index, rendition, size }: RenditionOutputSpec): Promise<RenditionOutput> => {
     const { rgba, alpha, subject } = compositionFor(rendition);
-    const cutout = () => sharp(rgba, { raw: { width: image.width, height: image.height, channels: 4 } });
+    const raw = (pixels: Uint8Array, channels: 1 | 4): RawImage => ({
+      width: image.width,
+      height: image.height,
+      channels,
+      pixels,
+    });
+    const cutout = () => pipelineOf(raw(rgba, 4));
+    // At the source's size the pixels go to the encoder as they are; else through the resize.
+    const limited = (pixels: RawImage, maxSize: number | undefined) => {
+      const target = fitInside(image, maxSize);
+      const asIs = target.width === image.width && target.height === image.height;
+      return asIs ? pixels : limit(pipelineOf(pixels), image, maxSize);
+    };
     const started = performance.now();
-    const finish = async (pipeline: Sharp, format: ImageFormat, quality?: number) => {
+    const finish = async (pipeline: Sharp | RawImage, format: ImageFormat, quality?: number) => {
       const { data, width, height } = await encodeAs(pipeline, format, quality, pngEffort);
       return {
         rendition: renditions[index]!,
@@ -149,9 +161,9 @@ export async function renderRenditions(
     };
     switch (rendition.kind) {
       case 'cutout':
-        return finish(limit(cutout(), image, rendition.maxSize), rendition.format, rendition.quality);
+        return finish(limited(raw(rgba, 4), rendition.maxSize), rendition.format, rendition.quality);
       case 'mask':
-        return finish(limit(grayscale(alpha, image), image, rendition.maxSize), rendition.format);
+        return finish(limited(raw(alpha, 1), rendition.maxSize), rendition.format);
       case 'white':
       case 'background':
         return finish(
@@ -185,9 +197,4 @@ export async function renderRenditions(
     }
   };
   return { subject, outputs: await Promise.all(specs.map(renderOrRefuse)) };
-}
-
-/** One 8-bit gray channel: sharp would otherwise widen one-channel data to RGB on output. */
-function grayscale(alpha: Uint8Array, size: Size): Sharp {
-  return sharp(alpha, { raw: { width: size.width, height: size.height, channels: 1 } }).toColourspace('b-w');
 }

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { expect, it } from 'vitest';
-import { encodeAs } from '../../src/inference/encode.js';
+import { encodeAs, pipelineOf } from '../../src/inference/encode.js';
 import { crc32InJavaScript, encodePng, pngEfforts } from '../../src/inference/png-encoding.js';
 import { smallProductPng } from '../support/images.js';
 
@@ -14,6 +14,33 @@ it('every PNG effort keeps the pixels exactly (efforts trade CPU for bytes only)
     const png = await encodeAs(sharp(rgba, raw), 'png', undefined, effort);
     expect([png.width, png.height], effort).toEqual([info.width, info.height]);
     expect(await sharp(png.data).ensureAlpha().raw().toBuffer(), effort).toEqual(rgba);
+  }
+});
+
+it('raw pixels encode to the same bytes as the same pixels through a sharp pipeline, in every format', async () => {
+  const { data: rgba, info } = await sharp(await smallProductPng(3))
+    .ensureAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const { width, height } = info;
+  const alpha = Uint8Array.from({ length: width * height }, (_, i) => rgba[i * 4 + 3]!);
+  for (const [channels, pixels] of [
+    [4, rgba],
+    [1, alpha],
+  ] as const) {
+    for (const [format, effort] of [
+      ['png', 'balanced'],
+      ['png', 'smallest'],
+      ['webp', undefined],
+      ['jpeg', undefined],
+    ] as const) {
+      if (format === 'jpeg' && channels === 4) continue; // JPEG has no alpha: sharp flattens
+      const raw = { width, height, channels, pixels };
+      const direct = await encodeAs(raw, format, undefined, effort);
+      const piped = await encodeAs(pipelineOf(raw), format, undefined, effort);
+      expect(direct.data.equals(piped.data), `${channels} channels, ${format} ${effort ?? ''}`).toBe(true);
+      expect([direct.width, direct.height]).toEqual([width, height]);
+    }
   }
 });
 
