@@ -52,6 +52,17 @@ export function maskTiles(mask: Uint8Array, width: number, height: number): Tile
   return { columns, rows, kind };
 }
 
+/** A mask's tiles and its band of unsure pixels (radius 0), computed once for the refinement steps. */
+export interface BandArea {
+  readonly tiles: Tiles;
+  readonly band: Uint8Array;
+}
+
+export function unsureArea(mask: Uint8Array, width: number, height: number): BandArea {
+  const tiles = maskTiles(mask, width, height);
+  return { tiles, band: edgeBand(mask, width, height, 0, tiles) };
+}
+
 /**
  * 1 for every tile with a pixel within `reach` px of an edge (a tile of kind 2, or a sure subject
  * tile beside a sure background one), else 0.

@@ -7,20 +7,20 @@
 // B̂ is the mean of the nearest sure background (alpha < unsureAbove) in the smallest window that
 // holds some, up to 1/5 of the longer side, or — on a plain backdrop — a quadratic colour field
 // fitted to it (plain-background.ts). F̂ likewise from sure subject pixels, less those the colour of
-// the backdrop behind them (the model calling backdrop subject). Everything is on blocks of 1/250
-// of the longer side (8 px at 2000²), read back bilinearly.
+// the backdrop behind them (the model calling backdrop subject). Everything is on blocks of 1/125
+// of the longer side (16 px at 2000²), read back bilinearly.
 // Colour alpha is trusted per pixel by how well colour can tell: F̂ and B̂ far apart against the
 // spread of the sure colours around them, and I either near B̂ or off it toward F̂; elsewhere (a red
 // car on red brick) the model's alpha stays, by that share.
 import type { DecodedImage } from '../../images/decode.js';
 import {
+  type BandArea,
   bandRegion,
-  edgeBand,
   forEachTile,
-  maskTiles,
   type Region,
   tilesNearEdges,
   unsureAbove,
+  unsureArea,
   unsureBelow,
 } from './band.js';
 import { atCorners, cornersAt, noCorners } from './grid.js';
@@ -37,12 +37,14 @@ const minCosine = 0.5;
 const backdropFloor = 0.002;
 
 /** The mask with every band pixel's alpha re-estimated from colour (see above); the rest as it was. */
-export function colourAlpha(image: DecodedImage, mask: Uint8Array): Uint8Array {
+export function colourAlpha(
+  image: DecodedImage,
+  mask: Uint8Array,
+  { tiles, band }: BandArea = unsureArea(mask, image.width, image.height),
+): Uint8Array {
   const { width, height, pixels, channels } = image;
-  const tiles = maskTiles(mask, width, height);
-  const band = edgeBand(mask, width, height, 0, tiles);
   const longer = Math.max(width, height);
-  const step = Math.max(1, Math.round(longer / 250));
+  const step = Math.max(1, Math.round(longer / 125));
   const reach = Math.max(1, Math.round(longer / 5 / step));
   const region = bandRegion(band, width, height, (reach + 1) * step);
   const out = Uint8Array.from(mask);

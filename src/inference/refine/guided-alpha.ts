@@ -6,7 +6,7 @@
 // filter", He & Sun 2015) and applied to full-resolution colours, in the band only; elsewhere the
 // input is kept as it is.
 import type { DecodedImage } from '../../images/decode.js';
-import { bandRegion, edgeBand, forEachTile, maskTiles, tilesNearEdges } from './band.js';
+import { type BandArea, bandRegion, edgeBand, forEachTile, maskTiles, tilesNearEdges } from './band.js';
 import { boxMean } from './box-filter.js';
 import { atCorners, cornersAt, type Grid, gridStep, noCorners, toGrid } from './grid.js';
 
@@ -29,16 +29,24 @@ export function filterRadius(width: number, height: number): number {
   return Math.max(2, Math.round(Math.max(width, height) / 200));
 }
 
-/** A filtered copy of `mask` (one byte per pixel of `image`); pixels outside its band are the mask's. */
-export function guidedAlpha(image: DecodedImage, mask: Uint8Array, options: EdgeRefinement = {}): Uint8Array {
+/**
+ * A filtered copy of `mask` (one byte per pixel of `image`); pixels outside its band are the mask's.
+ * `area`: the tiles and band (radius 0) when the caller has them.
+ */
+export function guidedAlpha(
+  image: DecodedImage,
+  mask: Uint8Array,
+  options: EdgeRefinement = {},
+  area?: BandArea,
+): Uint8Array {
   const { width, height } = image;
   if (mask.length !== width * height) {
     throw new RangeError(`mask has ${mask.length} values for ${width * height} pixels`);
   }
   const radius = options.bandRadius ?? 0;
   const windowRadius = options.filterRadius ?? filterRadius(width, height);
-  const tiles = maskTiles(mask, width, height);
-  const band = edgeBand(mask, width, height, radius, tiles);
+  const tiles = area?.tiles ?? maskTiles(mask, width, height);
+  const band = area?.band ?? edgeBand(mask, width, height, radius, tiles);
   const out = Uint8Array.from(mask);
   const step = options.gridStep ?? gridStep(windowRadius);
   const gridRadius = Math.max(1, Math.round(windowRadius / step));
