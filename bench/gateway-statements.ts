@@ -2,9 +2,9 @@
 //
 // What each admitted job costs the database and the gateway, statement by statement, without the
 // broker: admitBatch on batches of realistic requests (a signed door's nonces and byte bodies),
-// then what the gateway does with them afterwards, a dispatcher round (release, read the jobs,
-// build the task messages, record them published; the broker replaced by a publisher that
-// confirms at once) and the outbox relay's statements (claim, delete). On ONE connection, so the
+// then what the gateway does with them afterwards, a dispatcher round (release, read the jobs it
+// did not admit itself, build the task messages, record them published; the broker replaced by a
+// publisher that confirms at once) and the outbox relay's statements (claim, delete). On ONE connection, so the
 // CPU of its PostgreSQL backend (from /proc) is measured per statement, beside the round trip as
 // the client sees it and this process's CPU; `BEGIN`/`COMMIT` and the rest are the difference
 // between a whole transaction and its statements. Prints a table per statement; writes
@@ -19,9 +19,10 @@ import { loadConfig } from '../src/config.js';
 import type { Database, Queryable } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
 import { createDatabase } from '../src/db/postgres.js';
+import { createAdmittedJobs } from '../src/gateway/admitted-jobs.js';
 import { dispatchRound } from '../src/jobs/dispatcher.js';
 import { claimEvents, deleteEvents } from '../src/jobs/outbox.js';
-import { taskOutbox } from '../src/jobs/task-queue.js';
+import { type JobForTasks, taskOutbox } from '../src/jobs/task-queue.js';
 import { modelCatalog } from '../src/models/catalog.js';
 import type { Publisher } from '../src/queue/bus.js';
 import { topologyNames } from '../src/queue/topology.js';
@@ -128,17 +129,28 @@ try {
   const [backend] = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
   backendPid = backend!.pid;
   const measured = timedDatabase(db);
-  const outbox = taskOutbox(measured);
+  // As the gateway does: its dispatcher reads back only jobs it did not admit itself.
+  const admittedJobs = createAdmittedJobs();
+  const outbox = admittedJobs.serving(taskOutbox(measured));
   const names = topologyNames('bench');
   for (let b = 0; b < batches + 3; b++) {
     const requests = Array.from({ length: size }, (_, n) => request(tenants[n % tenants.length]!));
     if (b === 3) costs.clear(); // the first batches warm up the JIT and the plans
     stage = 'admission';
+    let admitted: readonly JobForTasks[] = [];
     const decisions = await charged(admissionWhole, () =>
       db.transaction((tx) =>
-        admitBatch(timed(tx), requests, { now: new Date(), catalog, nonces: nonceLedger }),
+        admitBatch(timed(tx), requests, {
+          now: new Date(),
+          catalog,
+          nonces: nonceLedger,
+          onAdmitted: (jobs) => {
+            admitted = jobs;
+          },
+        }),
       ),
     );
+    admittedJobs.remember(admitted);
     const refused = decisions.find((d) => d.outcome !== 'accepted');
     if (refused) throw new Error(`a bench job was not admitted: ${JSON.stringify(refused)}`);
     // What follows every admission: the tasks released and published, the result events relayed.

@@ -10,6 +10,7 @@ import {
   unboundedInFlight,
 } from '../jobs/job-store.js';
 import { metadataOf } from '../jobs/result-events.js';
+import type { JobForTasks } from '../jobs/task-queue.js';
 import type { ModelCatalog } from '../models/catalog.js';
 import type { Grant } from '../policy/grants.js';
 import type { EffectivePolicy } from '../policy/quotas.js';
@@ -30,6 +31,11 @@ export interface AdmissionContext {
   readonly catalog: ModelCatalog;
   /** Needed when a request carries a nonce. */
   readonly nonces?: NonceLedger;
+  /**
+   * Hears the admitted jobs as the dispatcher reads them back to build their tasks, before the
+   * transaction commits: a door keeps them only once it has (src/gateway/admitted-jobs.ts).
+   */
+  readonly onAdmitted?: (jobs: readonly JobForTasks[]) => void;
 }
 
 interface Candidate {
@@ -72,7 +78,7 @@ export async function admitBatch(
     );
     if (refusal) decide(c, refusal);
   }
-  await insertNewJobs(tx, open(), policies, context.now, decide);
+  const inserted = await insertNewJobs(tx, open(), policies, context.now, decide);
   await checkQuotas(tx, open(), policies, context.now, decide);
   await insertTasks(
     tx,
@@ -87,7 +93,9 @@ export async function admitBatch(
     ),
     new Map([...policies].map(([tenant, policy]) => [tenant, policy.maxInFlight ?? unboundedInFlight])),
   );
-  for (const c of open()) {
+  const accepted = open();
+  context.onAdmitted?.(accepted.map((c) => inserted.get(jobRefKey(refOf(c)))!));
+  for (const c of accepted) {
     decide(c, {
       outcome: 'accepted',
       job: {
@@ -211,7 +219,7 @@ async function insertNewJobs(
     if (first.has(key)) duplicate(c);
     else first.set(key, c);
   }
-  const jobs: NewJob[] = [...first.values()].map((c) => ({
+  const jobs = [...first.values()].map((c) => ({
     ...refOf(c),
     keyId: c.request.keyId,
     nonce: c.request.nonce?.value ?? null,
@@ -223,15 +231,25 @@ async function insertNewJobs(
     ...(c.plan!.expands ? {} : { total: c.plan!.sources.length }),
     imagesReserved: c.plan!.sources.length,
     reservedAt: now,
-  }));
-  const inserted = await insertJobs(tx, jobs);
-  const existing = [...first.values()].filter((c) => !inserted.has(jobRefKey(refOf(c))));
+  })) satisfies NewJob[];
+  const created = await insertJobs(tx, jobs);
+  const existing = [...first.values()].filter((c) => !created.has(jobRefKey(refOf(c))));
   const origins = await jobOrigins(tx, existing.map(refOf));
   for (const c of existing) {
     // The same origin made it: a repeat that raced its first copy (another gateway, another batch).
     if (sameOrigin(c, origins.get(jobRefKey(refOf(c))))) decide(c, quietly);
     else duplicate(c);
   }
+  /** The rows inserted, as the dispatcher reads them, by jobRefKey. */
+  const inserted = new Map<string, JobForTasks>();
+  for (const job of jobs) {
+    const key = jobRefKey(job);
+    const createdAt = created.get(key);
+    if (createdAt === undefined) continue;
+    const { tenantId, jobId, keyId, model, lane } = job;
+    inserted.set(key, { tenantId, jobId, keyId, spec: job.spec, model, lane, createdAt });
+  }
+  return inserted;
 }
 
 /** Quotas last: a refused job's row (inserted above, in this transaction) goes again. */

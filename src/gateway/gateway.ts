@@ -8,6 +8,7 @@ import { requireSchemaCurrent } from '../db/schema-check.js';
 import { createJobFinalizer } from '../jobs/job-finalizer.js';
 import { createPollLoop } from '../jobs/poll-loop.js';
 import { createPublishingLoops } from '../jobs/publishing.js';
+import { taskOutbox } from '../jobs/task-queue.js';
 import { createKeyStore } from '../keys/key-store.js';
 import { requireMasterKey } from '../keys/secret-box.js';
 import type { Logger } from '../log.js';
@@ -23,6 +24,7 @@ import {
 import { gatewayTopology, topologyNames } from '../queue/topology.js';
 import { createRetentionSweeper } from '../retention/retention-sweeper.js';
 import { createS3BlobStore } from '../storage/s3-blob-store.js';
+import { createAdmittedJobs } from './admitted-jobs.js';
 import { createJobConsumer } from './job-consumer.js';
 import { createGatewayMetrics } from './metrics.js';
 
@@ -67,12 +69,14 @@ export async function startGateway(
     const registry = shared ?? createMetricsRegistry('gateway');
     const metrics = createGatewayMetrics(registry);
     const idleMs = config.gateway.dispatchIntervalMs;
+    const admittedJobs = createAdmittedJobs();
     const { dispatcher, relay } = createPublishingLoops({
       settings: config.gateway,
       db,
       publisher,
       names,
       log,
+      outbox: admittedJobs.serving(taskOutbox(db)),
       onTasksPublished: (lane, count) => {
         metrics.tasksPublished.inc({ lane }, count);
         // A listing held back by its tenant's backlog may go on now (else it waits for its idle timer).
@@ -119,6 +123,7 @@ export async function startGateway(
       log,
       metrics,
       now: now ?? clock.now,
+      onJobsAdmitted: (jobs) => admittedJobs.remember(jobs),
       onCommitted: (decided) => {
         if (decided.some((d) => d.decision.outcome === 'accepted')) {
           dispatcher.nudge();

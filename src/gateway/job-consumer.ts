@@ -3,6 +3,7 @@ import { reject } from '../admission/decision.js';
 import { nonceLedger } from '../admission/nonces.js';
 import { type RefusalBudget, recordRefusals } from '../admission/refusals.js';
 import type { Database } from '../db/database.js';
+import type { JobForTasks } from '../jobs/task-queue.js';
 import type { SigningKey } from '../keys/signing-key.js';
 import type { Logger } from '../log.js';
 import type { ModelCatalog } from '../models/catalog.js';
@@ -31,6 +32,8 @@ export interface JobConsumerOptions {
   readonly metrics: GatewayMetrics;
   /** A batch committed with admitted jobs: the dispatcher and relay have work. */
   readonly onCommitted: (batch: readonly Decided[]) => void;
+  /** Hears the jobs of each batch that committed, as the dispatcher reads them back. */
+  readonly onJobsAdmitted?: (jobs: readonly JobForTasks[]) => void;
   /** The consumer's channel died on a bus that does not reconnect by itself. */
   readonly onLost?: (error: Error) => void;
   readonly now?: () => Date;
@@ -60,11 +63,19 @@ export function createJobConsumer(options: JobConsumerOptions): JobConsumer {
       ),
     );
     const verified = screened.flatMap((s) => (s.verified ? [s] : []));
-    return options.db.transaction(async (tx) => {
+    let jobs: readonly JobForTasks[] = [];
+    const decided = await options.db.transaction(async (tx) => {
       const admitted = await admitBatch(
         tx,
         verified.map((v) => admissionRequest(v, settings.timestampWindowMs)),
-        { now: at, catalog: options.catalog, nonces: nonceLedger },
+        {
+          now: at,
+          catalog: options.catalog,
+          nonces: nonceLedger,
+          onAdmitted: (inserted) => {
+            jobs = inserted;
+          },
+        },
       );
       const refused = screened.flatMap((s) => (s.verified ? [] : [s]));
       await recordRefusals(tx, refused.map(refusalOf), at, options.refusals);
@@ -77,6 +88,8 @@ export function createJobConsumer(options: JobConsumerOptions): JobConsumer {
         }),
       );
     });
+    options.onJobsAdmitted?.(jobs);
+    return decided;
   }
 
   /** The one message that breaks its transaction every time is rejected, so it cannot block the queue. */

@@ -26,6 +26,8 @@ export interface DispatchRoundOptions extends ReleaseOptions {
 
 export interface DispatcherOptions extends DispatchRoundOptions {
   readonly db: Database;
+  /** The task outbox on `db`, when its owner serves some of it from memory (default: all SQL). */
+  readonly outbox?: TaskOutbox;
   readonly idleMs: number;
   readonly log: Logger;
 }
@@ -38,7 +40,7 @@ export interface DispatcherOptions extends DispatchRoundOptions {
 const roundsPerPublish = 10;
 
 export function createDispatcher(options: DispatcherOptions): PollLoop {
-  const outbox = taskOutbox(options.db);
+  const outbox = options.outbox ?? taskOutbox(options.db);
   return createPollLoop({
     name: 'task dispatcher',
     idleMs: options.idleMs,

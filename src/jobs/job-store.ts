@@ -38,11 +38,11 @@ export function byJobRef<T extends JobRef>(refs: readonly T[]): T[] {
   return [...refs].sort((a, b) => (key.get(a)! < key.get(b)! ? -1 : key.get(a)! > key.get(b)! ? 1 : 0));
 }
 
-/** Inserts the jobs whose id is new for their tenant; returns the keys (jobRefKey) of those inserted. */
-export async function insertJobs(q: Queryable, unsorted: readonly NewJob[]): Promise<Set<string>> {
-  if (unsorted.length === 0) return new Set();
+/** Inserts the jobs whose id is new for their tenant; returns their `created_at` by key (jobRefKey). */
+export async function insertJobs(q: Queryable, unsorted: readonly NewJob[]): Promise<Map<string, Date>> {
+  if (unsorted.length === 0) return new Map();
   const jobs = byJobRef(unsorted);
-  const rows = await q.query<{ tenant_id: string; id: string }>(
+  const rows = await q.query<{ tenant_id: string; id: string; created_at: Date }>(
     `INSERT INTO jobs (tenant_id, id, key_id, nonce, state, spec, model, lane, total, images_reserved, reserved_at)
      SELECT tenant_id, id, key_id, nonce, CASE WHEN total IS NULL THEN 'expanding' ELSE 'running' END,
             spec, model, lane, total, images_reserved, reserved_at
@@ -50,7 +50,7 @@ export async function insertJobs(q: Queryable, unsorted: readonly NewJob[]): Pro
                  $8::int[], $9::int[], $10::timestamptz[])
        AS j(tenant_id, id, key_id, nonce, spec, model, lane, total, images_reserved, reserved_at)
      ON CONFLICT (tenant_id, id) DO NOTHING
-     RETURNING tenant_id, id`,
+     RETURNING tenant_id, id, created_at`,
     [
       jobs.map((j) => j.tenantId),
       jobs.map((j) => j.jobId),
@@ -64,7 +64,7 @@ export async function insertJobs(q: Queryable, unsorted: readonly NewJob[]): Pro
       jobs.map((j) => j.reservedAt),
     ],
   );
-  return new Set(rows.map((row) => jobRefKey({ tenantId: row.tenant_id, jobId: row.id })));
+  return new Map(rows.map((row) => [jobRefKey({ tenantId: row.tenant_id, jobId: row.id }), row.created_at]));
 }
 
 /** Key id and nonce of the message that admitted each existing job, by jobRefKey. */

@@ -7,7 +7,7 @@ import { createDispatcher } from './dispatcher.js';
 import { createOutboxRelay } from './outbox-relay.js';
 import { createPollLoop, type PollLoop } from './poll-loop.js';
 import { completeTask } from './task-completion.js';
-import { requeueStuckTasks, stuckForGood } from './task-queue.js';
+import { requeueStuckTasks, stuckForGood, type TaskOutbox } from './task-queue.js';
 
 // What every process that admits jobs runs beside its consumer: the dispatcher (tasks → the
 // task queue, fairly per tenant, with the stuck-task sweeper beside it) and the outbox relay
@@ -72,6 +72,8 @@ export interface PublishingOptions {
   readonly publisher: Publisher;
   readonly names: Topology;
   readonly log: Logger;
+  /** The dispatcher's task outbox, when the caller serves part of it from memory. */
+  readonly outbox?: TaskOutbox;
   readonly onTasksPublished?: (lane: 'normal' | 'priority', count: number) => void;
   readonly onEventsPublished?: (count: number) => void;
 }
@@ -90,6 +92,7 @@ export function createPublishingLoops(options: PublishingOptions): PublishingLoo
     names: options.names,
     quantum: settings.dispatchQuantum,
     maxTenants: maxTenantsPerRound,
+    ...(options.outbox ? { outbox: options.outbox } : {}),
     ...(options.onTasksPublished ? { onPublished: options.onTasksPublished } : {}),
   });
   // Tasks in flight for longer than CLEARCUT_TASK_STUCK_AFTER go back to the dispatcher.

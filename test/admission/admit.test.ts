@@ -5,6 +5,7 @@ import { listAudit } from '../../src/audit/audit.js';
 import type { Database } from '../../src/db/database.js';
 import { migrate } from '../../src/db/migrate.js';
 import { createDatabase } from '../../src/db/postgres.js';
+import { type JobForTasks, jobsForTasks } from '../../src/jobs/task-queue.js';
 import { modelCatalog } from '../../src/models/catalog.js';
 import { addGrant } from '../../src/policy/grant-admin.js';
 import { createTenant } from '../../src/tenants/tenants.js';
@@ -107,5 +108,34 @@ describe('admission core', () => {
     ]);
     expect(repeat).toEqual({ outcome: 'redelivered' });
     expect(other).toMatchObject({ outcome: 'rejected', rejection: { reason: 'duplicate' } });
+  });
+  it('tells its caller the jobs it admitted exactly as the dispatcher reads them back', async () => {
+    const job = {
+      version: 1,
+      input: { bucket: 'in-a', key: 'z.jpg' },
+      output: { bucket: 'out-a', prefix: 'o/' },
+    };
+    const [bytes, value] = both({ ...job, metadata: { sku: 7 } });
+    const again = { ...request({ value: job }, 'event'), jobId: bytes.jobId };
+    const invalid = request({ bytes: Buffer.from('{') }, 'job');
+    let heard: readonly JobForTasks[] = [];
+    const decisions = await db.transaction((tx) =>
+      admitBatch(tx, [bytes, value, again, invalid], {
+        now: new Date(),
+        catalog,
+        onAdmitted: (jobs) => {
+          heard = jobs;
+        },
+      }),
+    );
+    expect(decisions.map((d) => d.outcome)).toEqual(['accepted', 'accepted', 'rejected', 'rejected']);
+    expect(heard.map((j) => j.jobId)).toEqual([bytes.jobId, value.jobId]);
+    expect(heard).toEqual(await jobsForTasks(db, heard));
+    expect(heard[0]).toMatchObject({
+      keyId: null,
+      model: 'u2net',
+      lane: 'priority',
+      spec: { model: 'u2net' },
+    });
   });
 });
