@@ -3,33 +3,16 @@
 // model filled, a subject the colour of its backdrop (colour cannot tell: the model's alpha stays);
 // and the plain-backdrop fit behind it.
 import { describe, expect, it } from 'vitest';
-import type { DecodedImage } from '../../src/images/decode.js';
 import { edgeBand } from '../../src/inference/refine/band.js';
 import { colourAlpha } from '../../src/inference/refine/colour-alpha.js';
 import { plainBackground, plainRms, solveLinear } from '../../src/inference/refine/plain-background.js';
 import { refineEdges } from '../../src/inference/refine/refine-edges.js';
 import { sureMeans } from '../../src/inference/refine/sure-means.js';
+import { blended, type Rgb } from '../support/blended-image.js';
 
-type Rgb = readonly [number, number, number];
 const red: Rgb = [200, 40, 40];
 const blue: Rgb = [30, 160, 220];
 const grey: Rgb = [150, 150, 150];
-
-/** `foreground` over `background` by `alpha` (0–255), rounded per channel. */
-function blended(
-  width: number,
-  height: number,
-  alpha: Uint8Array,
-  foreground: Rgb,
-  background: Rgb,
-): DecodedImage {
-  const pixels = Buffer.alloc(width * height * 3);
-  for (let i = 0; i < width * height; i++) {
-    const a = alpha[i]! / 255;
-    for (let c = 0; c < 3; c++) pixels[i * 3 + c] = Math.round(foreground[c]! * a + background[c]! * (1 - a));
-  }
-  return { width, height, channels: 3, pixels, format: 'png' };
-}
 
 function filled(width: number, height: number, value: (x: number, y: number) => number): Uint8Array {
   const out = new Uint8Array(width * height);

@@ -7,26 +7,10 @@ import { edgeBand } from '../../src/inference/refine/band.js';
 import { decontaminateColours } from '../../src/inference/refine/decontaminate.js';
 import { guidedAlpha } from '../../src/inference/refine/guided-alpha.js';
 import { composeCutout } from '../../src/inference/render.js';
+import { blended, type Rgb } from '../support/blended-image.js';
 
-type Rgb = readonly [number, number, number];
 const red: Rgb = [200, 40, 40];
 const blue: Rgb = [30, 160, 220];
-
-/** A width × height image of `foreground` blended over `background` by `alpha` (0–255), rounded. */
-function blended(
-  width: number,
-  height: number,
-  alpha: Uint8Array,
-  foreground: Rgb,
-  background: Rgb,
-): DecodedImage {
-  const pixels = Buffer.alloc(width * height * 3);
-  for (let i = 0; i < width * height; i++) {
-    const a = alpha[i]! / 255;
-    for (let c = 0; c < 3; c++) pixels[i * 3 + c] = Math.round(foreground[c]! * a + background[c]! * (1 - a));
-  }
-  return { width, height, channels: 3, pixels, format: 'png' };
-}
 
 /** 255 left of column `edge`, 0 from it on. */
 function step(width: number, height: number, edge: number): Uint8Array {
