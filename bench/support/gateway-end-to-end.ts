@@ -122,6 +122,7 @@ export async function measureGatewayEndToEnd(options: GatewayEndToEndOptions): P
   const names = topologyNames(config.broker.prefix);
   const channel = await bus.channel();
   const rows: EndToEnd[] = [];
+  let gateways: { child: ChildProcess; startedAt: number }[] = [];
   try {
     await migrate(db);
     const tenant = await createBenchTenant(db);
@@ -174,7 +175,7 @@ export async function measureGatewayEndToEnd(options: GatewayEndToEndOptions): P
     // Backlog: the whole flood waits in the inbox, then the gateways start. Those up first admit
     // some before the last is: the rate and CPU count from the last start, the jobs left then.
     await publish(sign(messageCount));
-    const gateways = await Promise.all(
+    gateways = await Promise.all(
       Array.from({ length: gatewayCount }, () => startGatewayProcess(env, options.cpuProfileDir)),
     );
     const pids = async () => ({
@@ -184,6 +185,11 @@ export async function measureGatewayEndToEnd(options: GatewayEndToEndOptions): P
     });
     const cpuAtStart = await cpuTimes(await pids());
     const before = await count(db, 'SELECT count(*) AS n FROM jobs');
+    if (before > messageCount / 2) {
+      throw new Error(
+        `${before} of ${messageCount} jobs were admitted before the last gateway started: use more --messages`,
+      );
+    }
     const lastStart = Math.max(...gateways.map((g) => g.startedAt));
     await measure('backlog', lastStart, messageCount, cpuAtStart, messageCount - before);
 
@@ -198,6 +204,7 @@ export async function measureGatewayEndToEnd(options: GatewayEndToEndOptions): P
     await Promise.all(gateways.map(({ child }) => once(child, 'exit')));
     await publisher.close();
   } finally {
+    for (const { child } of gateways) if (child.exitCode === null) child.kill('SIGKILL');
     const { queues, exchanges } = gatewayTopology(names);
     for (const queue of queues) await channel.deleteQueue(queue.name).catch(() => {});
     for (const exchange of exchanges) await channel.deleteExchange(exchange.name).catch(() => {});
