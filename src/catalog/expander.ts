@@ -3,6 +3,7 @@ import type { Database, Queryable } from '../db/database.js';
 import { errorMessage, PermanentError } from '../errors.js';
 import { insertTasks, unboundedInFlight } from '../jobs/job-store.js';
 import { createPollLoop, type PollLoop } from '../jobs/poll-loop.js';
+import { unreadableForGood } from '../jobs/unreadable-jobs.js';
 import type { Logger } from '../log.js';
 import { reserveImages } from '../policy/quotas.js';
 import { loadTenantRules } from '../policy/tenant-rules.js';
@@ -89,17 +90,36 @@ export function createExpander(options: ExpanderOptions): PollLoop {
   }
 
   async function claim(): Promise<Turn | undefined> {
-    const job = await claimExpandingJob(db, leaseMs, backlog);
-    if (!job) return undefined;
-    if ('problem' in job) {
-      await endUnreadable(job);
-      return undefined;
+    for (;;) {
+      const job = await claimExpandingJob(db, leaseMs, backlog);
+      if (!job) return undefined;
+      if (!('problem' in job)) {
+        return {
+          job,
+          spec: job.spec,
+          cursor: job.cursor,
+          counted: job.expandedItems + job.skipped,
+          pages: 0,
+        };
+      }
+      await passOver(job); // and claim the next one
     }
-    return { job, spec: job.spec, cursor: job.cursor, counted: job.expandedItems + job.skipped, pages: 0 };
   }
 
-  /** Ends the listing of a job it cannot read as `invalid_job`, rather than retrying it for ever. */
-  async function endUnreadable(job: UnreadableExpandingJob) {
+  /**
+   * A job it cannot read: one no process can read by now ends its listing as `invalid_job`; a
+   * younger one keeps its lease, for another (perhaps newer) gateway once that runs out.
+   */
+  async function passOver(job: UnreadableExpandingJob) {
+    const failed = unreadableForGood(job);
+    const about = { tenant: job.tenantId, job: job.jobId, problem: job.problem };
+    if (!failed) {
+      log.warn(
+        about,
+        'a catalog job does not match this version of the job contract: left to other gateways for now',
+      );
+      return;
+    }
     const truncated = { code: 'invalid_job', message: `${job.problem}; the listing ended here` };
     const page = {
       cursor: job.cursor,
@@ -110,10 +130,7 @@ export function createExpander(options: ExpanderOptions): PollLoop {
       truncated,
     };
     await recordPage(db, job, job.cursor, page, leaseMs);
-    log.error(
-      { tenant: job.tenantId, job: job.jobId, problem: job.problem },
-      'a catalog job no longer matches the job contract',
-    );
+    log.error(about, 'a catalog job no longer matches the job contract: its listing ended as invalid_job');
   }
 
   /**

@@ -15,15 +15,14 @@ export interface ExpandingJob {
   readonly cursor: string | null;
   readonly expandedItems: number;
   readonly skipped: number;
+  readonly createdAt: Date;
 }
 
 const jobColumns = `jobs.tenant_id AS "tenantId", jobs.id AS "jobId", jobs.spec, jobs.lane,
-  jobs.expansion_cursor AS cursor, jobs.expanded_items AS "expandedItems", jobs.skipped`;
+  jobs.expansion_cursor AS cursor, jobs.expanded_items AS "expandedItems", jobs.skipped,
+  jobs.created_at AS "createdAt"`;
 
-/**
- * An expanding job whose stored spec fails the job contract (its row changed by hand, or a contract
- * tightened since admission): it cannot be listed.
- */
+/** An expanding job whose stored spec fails the job contract (src/jobs/unreadable-jobs.ts): it cannot be listed. */
 export type UnreadableExpandingJob = Omit<ExpandingJob, 'spec'> & { readonly problem: string };
 
 /**

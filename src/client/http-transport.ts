@@ -59,16 +59,12 @@ export function createTransport({ baseUrl, auth, retry, timeoutMs }: TransportOp
       if (response.ok) return response;
       const failure = await apiError(response);
       if ((failure.status === 429 || failure.status >= 500) && !last) {
-        // The server's Retry-After when it sends one (a 429, or a 503 while busy or shutting down);
-        // else 1 s for a 429 and the backoff for a 5xx. A longer wait than allowed is thrown.
-        const waitMs =
-          failure.retryAfterSeconds !== undefined
-            ? failure.retryAfterSeconds * 1000
-            : failure.status === 429
-              ? 1000
-              : backoffDelay(attempt - 1, retry.backoff);
-        if (waitMs <= retry.maxRetryAfterSeconds * 1000) {
-          await pause(waitMs);
+        // The server's Retry-After when it sends one (a 429, or a 503 while busy or shutting down),
+        // thrown when longer than allowed; else 1 s for a 429 and the backoff for a 5xx.
+        const asked = failure.retryAfterSeconds;
+        if (asked === undefined || asked <= retry.maxRetryAfterSeconds) {
+          const fallbackMs = failure.status === 429 ? 1000 : backoffDelay(attempt - 1, retry.backoff);
+          await pause(asked === undefined ? fallbackMs : asked * 1000);
           continue;
         }
       }

@@ -12,16 +12,19 @@ import {
   type ReleaseOptions,
   type TaskOutbox,
   taskOutbox,
-  type UnreadableJob,
 } from './task-queue.js';
+import { type UnreadableJob, unreadableForGood } from './unreadable-jobs.js';
 
 /** What one dispatch round needs: the outbox, the broker, where tasks go. */
 export interface DispatchRoundOptions extends ReleaseOptions {
   readonly publisher: Publisher;
   readonly names: Topology;
   readonly onPublished?: (lane: 'normal' | 'priority', count: number) => void;
-  /** A job whose stored spec fails its contract: its `tasks` were failed, not published. */
-  readonly onUnreadableJob?: (job: UnreadableJob, tasks: number) => void;
+  /**
+   * A job whose stored spec fails its contract: its `tasks` were not published; `failed` when they
+   * were failed with invalid_job (else they wait for their lease to run out: unreadable-jobs.ts).
+   */
+  readonly onUnreadableJob?: (job: UnreadableJob, tasks: number, failed: boolean) => void;
 }
 
 export interface DispatcherOptions extends DispatchRoundOptions {
@@ -47,10 +50,12 @@ export function createDispatcher(options: DispatcherOptions): PollLoop {
     log: options.log,
     step: () =>
       dispatchRound(outbox, {
-        onUnreadableJob: (job, tasks) =>
-          options.log.error(
+        onUnreadableJob: (job, tasks, failed) =>
+          options.log[failed ? 'error' : 'warn'](
             { tenant: job.tenantId, job: job.jobId, tasks, problem: job.problem },
-            'a job no longer matches the job contract: its tasks were failed with invalid_job',
+            failed
+              ? 'a job no longer matches the job contract: its tasks were failed with invalid_job'
+              : 'a job does not match this version of the job contract: its tasks are left to other gateways for now',
           ),
         ...options,
       }),
@@ -81,16 +86,28 @@ export async function dispatchRound(outbox: TaskOutbox, options: DispatchRoundOp
   if (tasks.length === 0) return 0;
   const refs = new Map(tasks.map((t) => [jobRefKey(t), t]));
   const jobs = new Map((await outbox.jobsForTasks([...refs.values()])).map((j) => [jobRefKey(j), j]));
-  for (const job of [...jobs.values()].filter(isUnreadableJob)) {
-    const ids = tasks.filter((task) => jobRefKey(task) === jobRefKey(job)).map((task) => task.id);
-    await outbox.failTasksOfUnreadableJob(ids, job);
-    options.onUnreadableJob?.(job, ids.length);
-  }
   const publishable = tasks.flatMap((task) => {
     const job = jobs.get(jobRefKey(task))!;
     return isUnreadableJob(job) ? [] : [[task, job] as const];
   });
-  if (publishable.length === 0) return tasks.length;
+  if (publishable.length > 0) await publish(outbox, publishable, options);
+  // After the others went out: a job no process can read by now fails; a younger one keeps its
+  // lease, and another (perhaps newer) gateway's dispatcher takes its tasks once it runs out.
+  for (const job of [...jobs.values()].filter(isUnreadableJob)) {
+    const ids = tasks.filter((task) => jobRefKey(task) === jobRefKey(job)).map((task) => task.id);
+    const failed = unreadableForGood(job);
+    if (failed) await outbox.failTasksOfUnreadableJob(ids, job);
+    options.onUnreadableJob?.(job, ids.length, failed);
+  }
+  return tasks.length;
+}
+
+/** Publishes with confirms, then records; gives the leases back at once when the broker refuses. */
+async function publish(
+  outbox: TaskOutbox,
+  publishable: readonly (readonly [ReleasedTask, JobForTasks])[],
+  options: DispatchRoundOptions,
+): Promise<void> {
   const messages = publishable.map(([task, job]) => taskMessage(task, job, options.names));
   const ids = publishable.map(([task]) => task.id);
   try {
@@ -104,7 +121,6 @@ export async function dispatchRound(outbox: TaskOutbox, options: DispatchRoundOp
     const count = messages.filter((m) => m.routingKey === taskLaneRoutingKeys[lane]).length;
     if (count > 0) options.onPublished?.(lane, count);
   }
-  return tasks.length;
 }
 
 function taskMessage(task: ReleasedTask, job: JobForTasks, names: Topology): OutboundMessage {

@@ -1,4 +1,3 @@
-import type { Job } from '../contracts/job.js';
 import type { Queryable } from '../db/database.js';
 
 // SQL of job finalisation: which completed jobs still need their results manifest and
@@ -7,7 +6,9 @@ import type { Queryable } from '../db/database.js';
 export interface CompletedJob {
   readonly tenantId: string;
   readonly jobId: string;
-  readonly spec: Job;
+  /** As stored: the finaliser reads it through the job contract. */
+  readonly spec: unknown;
+  readonly createdAt: Date;
   readonly total: number;
   readonly succeeded: number;
   readonly failed: number;
@@ -17,7 +18,7 @@ export interface CompletedJob {
   readonly truncatedMessage: string | null;
 }
 
-const completedColumns = `tenant_id AS "tenantId", id AS "jobId", spec, total, succeeded, failed, skipped,
+const completedColumns = `tenant_id AS "tenantId", id AS "jobId", spec, created_at AS "createdAt", total, succeeded, failed, skipped,
   truncated_code AS "truncatedCode", truncated_message AS "truncatedMessage"`;
 
 /** Leases the oldest completed job not yet finalised that no other finaliser holds. */

@@ -1,5 +1,7 @@
+import { jobSchema } from '../contracts/job.js';
 import { storableText } from '../contracts/storable-text.js';
 import type { Database } from '../db/database.js';
+import { checkStored } from '../db/stored-json.js';
 import { PermanentError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { BlobStore } from '../storage/blob-store.js';
@@ -15,6 +17,7 @@ import { enqueueEvents } from './outbox.js';
 import { createPollLoop, type PollLoop } from './poll-loop.js';
 import { jobCompletedEvent, metadataOf } from './result-events.js';
 import { resultsManifestContentType, resultsManifestKey, resultsManifestLines } from './results-manifest.js';
+import { unreadableForGood } from './unreadable-jobs.js';
 
 // When a job's last item ends (task-completion sets state = 'completed'), the finaliser writes the
 // results manifest and THEN queues job.completed (and its webhooks), in a transaction that also
@@ -71,7 +74,14 @@ export async function finalizeJob(
   const { db, store, log } = options;
   const job = await unfinalizedJob(db, ref);
   if (!job) return false;
-  const output = job.spec.output;
+  const spec = checkStored(jobSchema, job.spec, `jobs.spec of job ${job.tenantId}/${job.jobId}`);
+  if (!spec.ok) {
+    // Perhaps a newer gateway's job (its lease runs out, another finaliser takes it); by now, one
+    // no process can read (its tasks failed as invalid_job): it names no output to write to.
+    if (!unreadableForGood(job)) return false;
+    return markAndQueue(db, job, undefined, storableText(`no results manifest: ${spec.problem}`).text, {});
+  }
+  const output = spec.value.output;
   const manifest = { bucket: output.bucket, key: resultsManifestKey(output.prefix, job.jobId) };
   const truncated =
     job.truncatedCode === null ? undefined : { code: job.truncatedCode, message: job.truncatedMessage ?? '' };
@@ -89,9 +99,20 @@ export async function finalizeJob(
     manifestError = storableText(`${error.code}: ${error.message}`).text;
     log.warn({ err: error, tenant: job.tenantId, job: job.jobId }, 'results manifest not written');
   }
+  const written = manifestError === undefined ? manifest : undefined;
+  return markAndQueue(db, job, written, manifestError, metadataOf(spec.value));
+}
+
+/** Marks the job finalised and queues job.completed (and its webhooks); false when another finaliser had. */
+function markAndQueue(
+  db: Database,
+  job: CompletedJob,
+  manifest: { bucket: string; key: string } | undefined,
+  manifestError: string | undefined,
+  metadata: ReturnType<typeof metadataOf>,
+): Promise<boolean> {
   return db.transaction(async (tx) => {
-    const written = manifestError === undefined ? manifest : undefined;
-    if (!(await markFinalized(tx, job, written, manifestError))) return false;
+    if (!(await markFinalized(tx, job, manifest, manifestError))) return false;
     const events = [
       jobCompletedEvent(
         {
@@ -100,8 +121,8 @@ export async function finalizeJob(
           total: job.total,
           succeeded: job.succeeded,
           failed: job.failed,
-          manifest: written ?? null,
-          ...metadataOf(job.spec),
+          manifest: manifest ?? null,
+          ...metadata,
         },
         new Date(),
       ),

@@ -3,6 +3,7 @@ import { type Job, jobSchema } from '../contracts/job.js';
 import type { Database, Queryable } from '../db/database.js';
 import { checkStored } from '../db/stored-json.js';
 import { completeTask } from './task-completion.js';
+import type { UnreadableJob } from './unreadable-jobs.js';
 
 // SQL of the task outbox: releasing pending tasks within each tenant's in-flight window, round
 // robin, and recording their publication. Each function is one statement, but failing the tasks
@@ -136,16 +137,6 @@ export interface JobForTasks {
   readonly createdAt: Date;
 }
 
-/**
- * A job whose stored spec no longer matches the job contract: its row was changed by hand, or an
- * upgrade tightened the contract after the job was admitted. Its tasks cannot be built.
- */
-export interface UnreadableJob {
-  readonly tenantId: string;
-  readonly jobId: string;
-  readonly problem: string;
-}
-
 export const isUnreadableJob = (job: JobForTasks | UnreadableJob): job is UnreadableJob => 'problem' in job;
 
 /**
@@ -164,12 +155,17 @@ export async function jobsForTasks(
   );
   return rows.map((row) => {
     const spec = checkStored(jobSchema, row.spec, `jobs.spec of job ${row.tenantId}/${row.jobId}`);
-    if (!spec.ok) return { tenantId: row.tenantId, jobId: row.jobId, problem: spec.problem };
+    if (!spec.ok)
+      return { tenantId: row.tenantId, jobId: row.jobId, createdAt: row.createdAt, problem: spec.problem };
     return { ...row, spec: spec.value };
   });
 }
 
-/** Ends each task as failed with `invalid_job` (quota unit given back: it never ran), one transaction each. */
+/**
+ * Ends the tasks as failed with `invalid_job` (quota units given back: they never ran). One
+ * transaction each, as a worker's completion: several in one would take a task row after the
+ * tenant's counters, against the lock order (docs/jobs.md).
+ */
 async function failTasksOfUnreadableJob(
   db: Pick<Database, 'transaction'>,
   taskIds: readonly string[],

@@ -126,13 +126,23 @@ describe('manifest inputs', () => {
     });
   });
 
-  it('a job whose stored spec fails the job contract ends its listing as invalid_job, not retried for ever', async () => {
+  it('a job whose stored spec fails the job contract is left to other gateways, then ends as invalid_job', async () => {
     const tenant = await h.tenant({ grants: readable() });
     const jobId = await h.job(tenant, { bucket, prefix: 'edited/' }, output);
-    await h.db.query(`UPDATE jobs SET spec = spec || '{"colour": "red"}' WHERE tenant_id = $1 AND id = $2`, [
-      tenant,
-      jobId,
-    ]);
+    const other = await h.job(tenant, { bucket, prefix: 'nothing-here-either/' }, output);
+    const edit = (set: string) =>
+      h.db.query(`UPDATE jobs SET ${set} WHERE tenant_id = $1 AND id = $2`, [tenant, jobId]);
+    await edit(`spec = spec || '{"colour": "red"}'`);
+
+    // Young: perhaps a newer gateway's job. This expander passes over it (keeping its lease) to the next.
+    await h.expand({ until: (pages) => pages.length > 0 });
+    expect(await h.jobRow(tenant, other)).toMatchObject({ state: 'completed', total: 0 });
+    const left = await h.jobRow(tenant, jobId);
+    expect(left).toMatchObject({ state: 'expanding', truncated_code: null });
+    expect(left.expansion_lease_until).not.toBeNull();
+
+    // Older than any rolling upgrade takes, and its lease run out: no gateway can list it.
+    await edit(`created_at = now() - interval '1 hour', expansion_lease_until = NULL`);
     await h.expand();
     expect(await h.jobRow(tenant, jobId)).toMatchObject({
       state: 'completed',

@@ -210,6 +210,16 @@ describe('createHttpClient', () => {
       });
       await expect(giveUp.status('after-503')).rejects.toMatchObject({ status: 503, reason: 'http_503' });
 
+      // A 5xx without Retry-After keeps its backoff whatever the longest Retry-After allowed.
+      front.fail('unavailable');
+      const impatient = createHttpClient({
+        url: front.base,
+        keyId: key.keyId,
+        secret: key.secret,
+        retry: { maxRetryAfterSeconds: 0, backoff: { initialMs: 10, maxMs: 50 } },
+      });
+      expect(await impatient.status('after-503')).toMatchObject({ jobId: 'after-503' });
+
       // A 503's Retry-After is waited out when it is short, and thrown at once when it is longer.
       front.fail('unavailable-1s');
       const started = Date.now();

@@ -7,8 +7,8 @@ import {
   type ReleasedTask,
   type TaskOutbox,
   taskOutbox,
-  type UnreadableJob,
 } from '../../src/jobs/task-queue.js';
+import { type UnreadableJob, unreadableJobGraceMs } from '../../src/jobs/unreadable-jobs.js';
 import type { OutboundMessage, Publisher } from '../../src/queue/bus.js';
 import { taskLaneRoutingKeys, topologyNames } from '../../src/queue/topology.js';
 
@@ -56,11 +56,17 @@ const task = (job: Pick<JobForTasks, 'tenantId' | 'jobId'>): ReleasedTask => ({
   sourceKey: `photos/${nextId}.jpg`,
 });
 
-/** A job the outbox can no longer read (its stored spec fails the job contract). */
+/** Jobs the outbox cannot read (their stored specs fail the job contract), admitted long ago and just now. */
 const unreadable: UnreadableJob = {
   tenantId: 'initech',
   jobId: 'edited',
+  createdAt: new Date('2026-01-01T00:00:00Z'),
   problem: 'jobs.spec of job … does not match',
+};
+const unreadableYoung: UnreadableJob = {
+  ...unreadable,
+  jobId: 'newer',
+  createdAt: new Date(Date.now() - unreadableJobGraceMs / 2),
 };
 
 interface FakeOutbox extends TaskOutbox {
@@ -94,7 +100,7 @@ function fakeOutbox(rounds: ReleasedTask[][], reclaimable: ReleasedTask[] = []):
     },
     async jobsForTasks(refs) {
       calls.push(`jobs ${refs.length}`);
-      return [...jobs, unreadable].filter((job) =>
+      return [...jobs, unreadable, unreadableYoung].filter((job) =>
         refs.some((ref) => ref.tenantId === job.tenantId && ref.jobId === job.jobId),
       );
     },
@@ -227,27 +233,34 @@ describe('a dispatch round', () => {
     expect(outbox.calls).toEqual(['release 2/3', `reclaim ${quantum * 3} 30000`]);
   });
 
-  it("fails the tasks of a job it cannot read and publishes the other jobs' tasks", async () => {
+  it("publishes the other jobs' tasks, then fails those of an old job it cannot read and leaves a young one's", async () => {
     const [acme] = jobs as [JobForTasks];
     const good = [task(acme), task(acme)];
     const bad = [task(unreadable), task(unreadable)];
-    const outbox = fakeOutbox([[good[0]!, bad[0]!, good[1]!, bad[1]!]]);
+    const young = task(unreadableYoung);
+    const outbox = fakeOutbox([[good[0]!, bad[0]!, young, good[1]!, bad[1]!]]);
     const publisher = fakePublisher();
-    const reported: [string, number][] = [];
+    const reported: [string, number, boolean][] = [];
 
     const count = await dispatchRound(outbox, {
       ...options,
       publisher,
-      onUnreadableJob: (job, tasks) => reported.push([job.jobId, tasks]),
+      onUnreadableJob: (job, tasks, failed) => reported.push([job.jobId, tasks, failed]),
     });
 
-    expect(count).toBe(4);
-    expect(outbox.failed).toEqual(bad.map((t) => t.id));
+    expect(count).toBe(5);
     expect(publisher.batches.map((batch) => batch.map((message) => message.messageId))).toEqual([
       good.map((t) => t.id),
     ]);
     expect(outbox.published).toEqual(good.map((t) => t.id));
-    expect(reported).toEqual([['edited', 2]]);
+    // Failed only after the others were published; the young job's task keeps its lease.
+    expect(outbox.calls.slice(-2)).toEqual(['mark', 'fail edited']);
+    expect(outbox.failed).toEqual(bad.map((t) => t.id));
+    expect(outbox.abandoned).toEqual([]);
+    expect(reported).toEqual([
+      ['edited', 2, true],
+      ['newer', 1, false],
+    ]);
   });
 
   it('publishes nothing when every task released belongs to a job it cannot read', async () => {
@@ -296,6 +309,7 @@ describe('the task outbox', () => {
     expect(bad).toEqual({
       tenantId: 'acme',
       jobId: 'j2',
+      createdAt: row.createdAt,
       problem: expect.stringMatching(/^jobs\.spec of job acme\/j2 does not match its contract: renditions: /),
     });
   });
