@@ -5,7 +5,7 @@
 // mask across a whole window (a filled bicycle wheel, a blurred car) no longer anchors the answer,
 // as it does the guided filter's.
 // B̂ is the mean of the nearest sure background (alpha < unsureAbove) in the smallest window that
-// holds some, up to 1/5 of the longer side, or — on a plain backdrop — a quadratic colour field
+// holds some, within the band's box grown by 1/5 of the longer side, or — on a plain backdrop — a quadratic colour field
 // fitted to it (plain-background.ts). F̂ likewise from sure subject pixels, less those the colour of
 // the backdrop behind them (the model calling backdrop subject). Everything is on blocks of 1/125
 // of the longer side (16 px at 2000²), read back bilinearly.
@@ -29,7 +29,7 @@ import { doublingRadii, sureMeans } from './sure-means.js';
 
 /** Sure subject pixels within this distance (colour 0–1) of B̂ are taken for backdrop the model misread. */
 const backdropLike = 0.08;
-/** Added to the spread of sure colours when weighing F̂ − B̂: colours nearer than ~8 levels never count. */
+/** Added to the spread of sure colours when weighing F̂ − B̂: F̂ and B̂ ~8 levels apart are trusted half. */
 const separationFloor = 0.001;
 /** I − B̂ at under 60° from F̂ − B̂ is trusted fully, at 90° or more not at all (unless I is B̂ itself). */
 const minCosine = 0.5;
