@@ -5,7 +5,9 @@ import sharp, { type OverlayOptions, type Sharp } from 'sharp';
 import { aspectRatio, parseColour, type Rgba } from '../contracts/backgrounds.js';
 import type { Rendition } from '../contracts/renditions.js';
 import type { DecodedImage } from '../images/decode.js';
+import { pipelineOf } from './encode.js';
 import { type Box, type CanvasShape, canvasLayout, fitInside, type Size } from './geometry.js';
+import type { RawImage } from './png-encoding.js';
 import { type ShadowSpec, scaledShadow, shadowLayer } from './shadows.js';
 
 export interface BackgroundSpec {
@@ -136,10 +138,15 @@ function backgroundLayer(canvas: Size, background: Rgba | DecodedImage): Sharp {
     .resize(canvas.width, canvas.height, { fit: 'cover', position: 'centre', kernel: 'lanczos3' });
 }
 
-/** Scales down to fit `maxSize` (never up). */
-export function limit(pipeline: Sharp, from: Size, maxSize: number | undefined): Sharp {
+/** Scales down to fit `maxSize` (never up); raw pixels that fit stay raw (encodeAs takes them as they are). */
+export function limit<T extends Sharp | RawImage>(
+  image: T,
+  from: Size,
+  maxSize: number | undefined,
+): T | Sharp {
   const target = fitInside(from, maxSize);
-  if (target.width === from.width && target.height === from.height) return pipeline;
+  if (target.width === from.width && target.height === from.height) return image;
+  const pipeline: Sharp = 'pixels' in image ? pipelineOf(image) : image;
   return pipeline.resize(target.width, target.height, { fit: 'fill', kernel: 'lanczos3' });
 }
 

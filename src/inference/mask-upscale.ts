@@ -95,8 +95,7 @@ export function upscaleMask(mask: Uint8Array, size: number, width: number, heigh
   const down = tapsFor(size, height, scales, false);
   // Pass 1: every source row filtered across to the output's width, rounded, not clipped (as libvips).
   // Into one buffer kept between calls (they never overlap: this function does not yield).
-  if (scratch.length < size * width) scratch = new Int32Array(size * width);
-  const rows = scratch;
+  const rows = size * width <= keptScratch ? scratchOf(size * width) : new Int32Array(size * width);
   for (let row = 0; row < size; row++) {
     const source = row * size;
     const target = row * width;
@@ -154,6 +153,14 @@ export function upscaleMask(mask: Uint8Array, size: number, width: number, heigh
 
 /** Pass 1's rows: 2.5 MB for a 2000-wide output that would otherwise be garbage after each image. */
 let scratch = new Int32Array(0);
+
+/** Rows kept between calls at most (16 MB: a 1024² model's mask to 4096 wide); larger ones are not kept. */
+const keptScratch = 4 * 1024 * 1024;
+
+function scratchOf(length: number): Int32Array {
+  if (scratch.length < length) scratch = new Int32Array(length);
+  return scratch;
+}
 
 /** Shorter runs are computed: filling them saves less than finding them costs. */
 const shortestRun = 16;

@@ -14,7 +14,7 @@ import { errorMessage, PermanentError } from '../errors.js';
 import type { DecodedImage } from '../images/decode.js';
 import { backgroundSpecOf, limit, onBackground } from './backgrounds.js';
 import { encodeAs, pipelineOf } from './encode.js';
-import { type Box, fitInside, subjectBox } from './geometry.js';
+import { type Box, subjectBox } from './geometry.js';
 import {
   checkOutputSizes,
   contractOutputLimits,
@@ -140,12 +140,6 @@ export async function renderRenditions(
       pixels,
     });
     const cutout = () => pipelineOf(raw(rgba, 4));
-    // At the source's size the pixels go to the encoder as they are; else through the resize.
-    const limited = (pixels: RawImage, maxSize: number | undefined) => {
-      const target = fitInside(image, maxSize);
-      const asIs = target.width === image.width && target.height === image.height;
-      return asIs ? pixels : limit(pipelineOf(pixels), image, maxSize);
-    };
     const started = performance.now();
     const finish = async (pipeline: Sharp | RawImage, format: ImageFormat, quality?: number) => {
       const { data, width, height } = await encodeAs(pipeline, format, quality, pngEffort);
@@ -161,9 +155,9 @@ export async function renderRenditions(
     };
     switch (rendition.kind) {
       case 'cutout':
-        return finish(limited(raw(rgba, 4), rendition.maxSize), rendition.format, rendition.quality);
+        return finish(limit(raw(rgba, 4), image, rendition.maxSize), rendition.format, rendition.quality);
       case 'mask':
-        return finish(limited(raw(alpha, 1), rendition.maxSize), rendition.format);
+        return finish(limit(raw(alpha, 1), image, rendition.maxSize), rendition.format);
       case 'white':
       case 'background':
         return finish(
