@@ -14,7 +14,7 @@ import { machineInfo } from './support/results.js';
 /** Each benchmark's short form: minutes, not hours, on a 2-core machine. */
 const shortForms: readonly { readonly name: string; readonly args: readonly string[] }[] = [
   { name: 'inference', args: ['--models', 'u2net', '--count', '2'] },
-  { name: 'gateway', args: ['--messages', '5000'] },
+  { name: 'gateway', args: ['--messages', '5000', '--gateways', '1'] },
   { name: 'api', args: ['--jobs', '500', '--clients', '4', '--remove-samples', '3'] },
   { name: 'manifest', args: ['--lines', '10000'] },
   {
