@@ -80,7 +80,7 @@ const cleanup = z
 const refine = z
   .enum(['edges'], { error: 'expected "edges" (alpha re-solved around the edge), or no refine at all' })
   .describe(
-    'edges: alpha re-solved at full resolution in a band around the mask edge (colour guided filter); absent: the mask as is',
+    'edges: alpha re-solved at full resolution in a band around the mask edge (from the colours of the sure subject and backdrop, then a guided filter); absent: the mask as is',
   );
 
 /** Colour decontamination: the subject's own colour where alpha is partial (no halo of the old background). */
