@@ -24,6 +24,15 @@ export function createDatabase(
     query,
     async transaction(work) {
       const client = await pool.connect();
+      // The pool listens for errors of idle clients only: a connection the server ends while this
+      // one is checked out (a restart mid-transaction) would be an uncaught 'error' event. Its
+      // next query fails anyway; the broken client is released as such, so the pool drops it.
+      let lost: Error | undefined;
+      const onLost = (error: Error) => {
+        lost = error;
+        onError(error);
+      };
+      client.on('error', onLost);
       try {
         await client.query('BEGIN');
         const result = await work({
@@ -35,7 +44,8 @@ export function createDatabase(
         await client.query('ROLLBACK').catch(() => {});
         throw error;
       } finally {
-        client.release();
+        client.off('error', onLost);
+        client.release(lost);
       }
     },
     async listen(channel, onNotify, onLost) {
