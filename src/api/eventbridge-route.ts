@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, preHandlerAsyncHookHandler } from 'fastify';
 import { recordAudit } from '../audit/audit.js';
 import type { Database } from '../db/database.js';
+import { announceAdmissions } from '../jobs/admission-notices.js';
 import type { Logger } from '../log.js';
 import type { ModelCatalog } from '../models/catalog.js';
 import { admitEvents, type EventDecision, isRetriableRefusal } from '../object-events/admission.js';
@@ -75,6 +76,9 @@ export function registerEventBridgeRoute(app: FastifyInstance, deps: EventBridge
       const [decided] = await deps.db.transaction((tx) =>
         admitEvents(tx, [parsed.event], { now, catalog: deps.catalog, tenantId }),
       );
+      if (decided!.jobs.some((job) => job.decision.outcome === 'accepted')) {
+        await announceAdmissions(deps.db).catch(() => {}); // else the next idle round takes them
+      }
       deps.log.debug(
         { eventId: parsed.id, bucket: parsed.event.bucket, key: parsed.event.key, outcome: decided!.outcome },
         'EventBridge S3 event decided',

@@ -4,6 +4,7 @@ import { nonceLedger } from '../admission/nonces.js';
 import { recordDecisions } from '../admission/record.js';
 import type { AdmissionRequest } from '../admission/request.js';
 import type { Database, Queryable } from '../db/database.js';
+import { announceAdmissions } from '../jobs/admission-notices.js';
 import type { ModelCatalog } from '../models/catalog.js';
 import { bodyDigest } from '../signing/index.js';
 import { admittedDigest, recordIdempotency } from './idempotency-store.js';
@@ -65,6 +66,12 @@ export async function submitJobs(
     }
     return out;
   });
+  if (
+    decided.some((submission) => submission.kind === 'decided' && submission.decision.outcome === 'accepted')
+  ) {
+    // The job is admitted whatever becomes of the notice: without it, the next idle round takes it.
+    await announceAdmissions(context.db).catch(() => {});
+  }
   return Promise.all(decided.map((submission, index) => settled(submission, prepared[index]!, context.db)));
 }
 

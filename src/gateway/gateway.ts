@@ -4,7 +4,9 @@ import { sweepNonces } from '../admission/nonces.js';
 import { createRefusalBudget } from '../admission/refusals.js';
 import { createExpander } from '../catalog/expander.js';
 import type { Config } from '../config.js';
+import { listenLasting } from '../db/lasting-listen.js';
 import { requireSchemaCurrent } from '../db/schema-check.js';
+import { admissionsChannel } from '../jobs/admission-notices.js';
 import { createJobFinalizer } from '../jobs/job-finalizer.js';
 import { createPollLoop } from '../jobs/poll-loop.js';
 import { createPublishingLoops } from '../jobs/publishing.js';
@@ -145,6 +147,12 @@ export async function startGateway(
       loop.start();
       cleanups.add(() => loop.stop());
     }
+    // Jobs the API admitted: their tasks and listings now, not at the next idle round.
+    const admissions = await listenLasting(db, admissionsChannel, () => {
+      dispatcher.nudge();
+      expander.nudge();
+    });
+    cleanups.add(() => admissions.stop());
     await consumer.start();
     cleanups.add(() => consumer.stop());
     log.info({ queue: names.jobsQueue, httpPort: ops.port }, 'gateway started');

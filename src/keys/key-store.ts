@@ -1,4 +1,5 @@
 import type { Database } from '../db/database.js';
+import { listenLasting } from '../db/lasting-listen.js';
 import { isKeyId } from '../signing/keys.js';
 import { keyChangesChannel, loadSigningKey } from './key-rows.js';
 import { matchesStoredCheckValue, requireMatchingMasterKey } from './master-key-check.js';
@@ -44,26 +45,18 @@ export async function createKeyStore(
   const cache = new Map<string, { key: Promise<SigningKey | undefined>; expiresAt: number }>();
   let closing: Promise<void> | undefined;
   const unreadable = new Set<string>();
-  let unlisten: (() => Promise<void>) | undefined;
-  let retry: NodeJS.Timeout | undefined;
-  const listen = async () => {
-    unlisten = await db.listen(
-      keyChangesChannel,
-      (keyId) => cache.delete(keyId),
-      () => {
-        // Changes may have gone unheard: forget everything, cache nothing until listening again.
-        unlisten = undefined;
-        cache.clear();
-        resubscribe(250);
-      },
-    );
-  };
-  const resubscribe = (delayMs: number) => {
-    if (closing) return;
-    retry = setTimeout(() => listen().catch(() => resubscribe(Math.min(delayMs * 2, 5000))), delayMs);
-  };
+  let listening = false;
   // Listen before the first read: a change between read and subscribe would otherwise go unheard.
-  await listen();
+  const changes = await listenLasting(db, keyChangesChannel, (keyId) => cache.delete(keyId), {
+    onSubscribed: () => {
+      listening = true;
+    },
+    onLost: () => {
+      // Changes may have gone unheard: forget everything, cache nothing until listening again.
+      listening = false;
+      cache.clear();
+    },
+  });
 
   return {
     get(keyId) {
@@ -82,7 +75,7 @@ export async function createKeyStore(
           throw error;
         },
       );
-      if (unlisten === undefined) return key;
+      if (!listening) return key;
       const entry = { key, expiresAt: now() + cacheTtlMs };
       cache.set(keyId, entry);
       // A failed read is not an answer: forget it (only if a NOTIFY has not replaced it meanwhile).
@@ -94,9 +87,8 @@ export async function createKeyStore(
     secretsReadable: async () => unreadable.size === 0 && (await matchesStoredCheckValue(db, masterKey)),
     close() {
       closing ??= (async () => {
-        clearTimeout(retry);
         cache.clear();
-        await unlisten?.();
+        await changes.stop();
       })();
       return closing;
     },

@@ -1,0 +1,47 @@
+import type { Database } from './database.js';
+
+// A LISTEN that outlives its connection: when the connection is lost (PostgreSQL restarting) it
+// subscribes again, after 250 ms and then twice as long each time up to 5 s, until stopped.
+// Notices sent while it was not listening are lost: a listener must still poll or re-read.
+
+export interface LastingListenHooks {
+  /** Each time the listen is in place, the first time included. */
+  readonly onSubscribed?: () => void;
+  /** Each time the connection was lost (notices may go unheard until the next onSubscribed). */
+  readonly onLost?: () => void;
+}
+
+export interface LastingListen {
+  stop(): Promise<void>;
+}
+
+export async function listenLasting(
+  db: Pick<Database, 'listen'>,
+  channel: string,
+  onNotify: (payload: string) => void,
+  { onSubscribed, onLost }: LastingListenHooks = {},
+): Promise<LastingListen> {
+  let unlisten: (() => Promise<void>) | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const subscribe = async () => {
+    unlisten = await db.listen(channel, onNotify, () => {
+      unlisten = undefined;
+      onLost?.();
+      subscribeLater(250);
+    });
+    onSubscribed?.();
+  };
+  const subscribeLater = (delayMs: number) => {
+    if (stopped) return;
+    retry = setTimeout(() => subscribe().catch(() => subscribeLater(Math.min(delayMs * 2, 5000))), delayMs);
+  };
+  await subscribe();
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(retry);
+      await unlisten?.();
+    },
+  };
+}
