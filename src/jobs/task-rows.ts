@@ -30,8 +30,9 @@ export function taskRows(db: Database): TaskRows {
 /**
  * A dead-lettered task goes back to work (`clearcut dlq replay`): a failed row becomes queued again
  * (its job counts it as pending, its tenant's in-flight window takes it back) under a publishing
- * lease of `leaseMs`. Returns the status it had, so the caller can tell no row, or one that
- * succeeded since, from a reopened one.
+ * lease of `leaseMs`, with the stuck-task sweeper's hand-backs counted afresh (a replay is a new
+ * try). Returns the status it had, so the caller can tell no row, or one that succeeded since,
+ * from a reopened one.
  */
 export async function reopenFailedTask(
   db: Database,
@@ -49,7 +50,7 @@ export async function reopenFailedTask(
       await tx.query(
         `WITH reopened AS (
            UPDATE tasks SET status = 'queued', finished_at = NULL, error_code = NULL, error_message = NULL,
-             outputs = NULL, published_at = NULL,
+             outputs = NULL, published_at = NULL, stuck_requeues = 0,
              lease_until = now() + make_interval(secs => $2::double precision / 1000)
            WHERE id = $1 RETURNING tenant_id, job_id
          ), job AS (
