@@ -1,7 +1,7 @@
-import { type Job, jobSchema } from '../contracts/job.js';
+import type { Job } from '../contracts/job.js';
 import { storableText } from '../contracts/storable-text.js';
 import type { Queryable } from '../db/database.js';
-import { checkStored } from '../db/stored-json.js';
+import { checkJobSpec } from '../jobs/unreadable-jobs.js';
 
 // SQL of catalog expansion. A gateway leases one expanding job at a time; every page commits its
 // tasks, problems, quota and cursor in one transaction that moves the cursor only from where the
@@ -53,7 +53,7 @@ export async function claimExpandingJob(
     [leaseMs, backlog],
   );
   if (!job) return undefined;
-  const spec = checkStored(jobSchema, job.spec, `jobs.spec of job ${job.tenantId}/${job.jobId}`);
+  const spec = checkJobSpec(job.spec, job);
   return spec.ok ? { ...job, spec: spec.value } : { ...job, problem: spec.problem };
 }
 

@@ -1,7 +1,5 @@
-import { jobSchema } from '../contracts/job.js';
 import { storableText } from '../contracts/storable-text.js';
 import type { Database } from '../db/database.js';
-import { checkStored } from '../db/stored-json.js';
 import { PermanentError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { BlobStore } from '../storage/blob-store.js';
@@ -17,7 +15,7 @@ import { enqueueEvents } from './outbox.js';
 import { createPollLoop, type PollLoop } from './poll-loop.js';
 import { jobCompletedEvent, metadataOf } from './result-events.js';
 import { resultsManifestContentType, resultsManifestKey, resultsManifestLines } from './results-manifest.js';
-import { unreadableForGood } from './unreadable-jobs.js';
+import { checkJobSpec, unreadableForGood } from './unreadable-jobs.js';
 
 // When a job's last item ends (task-completion sets state = 'completed'), the finaliser writes the
 // results manifest and THEN queues job.completed (and its webhooks), in a transaction that also
@@ -74,7 +72,7 @@ export async function finalizeJob(
   const { db, store, log } = options;
   const job = await unfinalizedJob(db, ref);
   if (!job) return false;
-  const spec = checkStored(jobSchema, job.spec, `jobs.spec of job ${job.tenantId}/${job.jobId}`);
+  const spec = checkJobSpec(job.spec, job);
   if (!spec.ok) {
     // Perhaps a newer gateway's job (its lease runs out, another finaliser takes it); by now, one
     // no process can read (its tasks failed as invalid_job): it names no output to write to.

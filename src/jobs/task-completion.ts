@@ -1,12 +1,11 @@
 import type { z } from 'zod';
-import { jobSchema } from '../contracts/job.js';
 import type { itemFailedEventSchema, itemSucceededEventSchema } from '../contracts/result-event.js';
 import type { Queryable } from '../db/database.js';
-import { checkStored } from '../db/stored-json.js';
 import { refundImages } from '../policy/quotas.js';
 import { enqueueWebhooks } from '../webhooks/outbox.js';
 import { enqueueEvents } from './outbox.js';
 import { itemFailedEvent, itemSucceededEvent, metadataOf } from './result-events.js';
+import { checkJobSpec } from './unreadable-jobs.js';
 
 // What a worker calls when a task ends (issue 4). Call it inside the transaction that records the
 // task's result, and ack the task message only after that transaction commits.
@@ -107,7 +106,7 @@ export async function completeTask(
   const { tenantId, jobId, total, succeeded, failed: failedCount, completed } = row;
   // Read back only for the events' metadata: a spec that fails its contract (the dispatcher fails
   // such a job's tasks) must still let them end.
-  const spec = checkStored(jobSchema, row.spec, `jobs.spec of job ${tenantId}/${jobId}`);
+  const spec = checkJobSpec(row.spec, { tenantId, jobId });
   const about = {
     tenant: row.tenantId,
     jobId: row.jobId,

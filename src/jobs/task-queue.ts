@@ -1,9 +1,8 @@
 import { itemErrorMessage } from '../contracts/item-errors.js';
-import { type Job, jobSchema } from '../contracts/job.js';
+import type { Job } from '../contracts/job.js';
 import type { Database, Queryable } from '../db/database.js';
-import { checkStored } from '../db/stored-json.js';
 import { completeTask } from './task-completion.js';
-import type { UnreadableJob } from './unreadable-jobs.js';
+import { checkJobSpec, type UnreadableJob } from './unreadable-jobs.js';
 
 // SQL of the task outbox: releasing pending tasks within each tenant's in-flight window, round
 // robin, and recording their publication. Each function is one statement, but failing the tasks
@@ -154,7 +153,7 @@ export async function jobsForTasks(
     [refs.map((r) => r.tenantId), refs.map((r) => r.jobId)],
   );
   return rows.map((row) => {
-    const spec = checkStored(jobSchema, row.spec, `jobs.spec of job ${row.tenantId}/${row.jobId}`);
+    const spec = checkJobSpec(row.spec, row);
     if (!spec.ok)
       return { tenantId: row.tenantId, jobId: row.jobId, createdAt: row.createdAt, problem: spec.problem };
     return { ...row, spec: spec.value };

@@ -4,6 +4,14 @@
 // newer processes read it fine. The two look alike, so such a job is left to other processes for a
 // while and failed as `invalid_job` only once it is older than any rolling upgrade takes.
 
+import { type Job, jobSchema } from '../contracts/job.js';
+import { checkStored, type StoredValue } from '../db/stored-json.js';
+
+/** A job's stored spec read back through the job contract, or the problem naming the job's row. */
+export function checkJobSpec(spec: unknown, job: { tenantId: string; jobId: string }): StoredValue<Job> {
+  return checkStored(jobSchema, spec, `jobs.spec of job ${job.tenantId}/${job.jobId}`);
+}
+
 export interface UnreadableJob {
   readonly tenantId: string;
   readonly jobId: string;
