@@ -120,7 +120,10 @@ export function createExpander(options: ExpanderOptions): PollLoop {
       );
       return;
     }
-    const truncated = { code: 'invalid_job', message: `${job.problem}; the listing ended here` };
+    const truncated = {
+      code: 'invalid_job',
+      message: `${job.problem}; the listing ended here: submit the job again (admission names anything this release refuses in it)`,
+    };
     const page = {
       cursor: job.cursor,
       created: 0,

@@ -170,7 +170,9 @@ async function failTasksOfUnreadableJob(
   taskIds: readonly string[],
   job: UnreadableJob,
 ): Promise<void> {
-  const message = itemErrorMessage(`${job.problem}; its tasks were failed instead of published`);
+  const message = itemErrorMessage(
+    `${job.problem}; its tasks were failed instead of published: submit the job again (admission names anything this release refuses in it)`,
+  );
   for (const taskId of taskIds) {
     await db.transaction((tx) =>
       completeTask(

@@ -148,7 +148,7 @@ describe('manifest inputs', () => {
       state: 'completed',
       total: 0,
       truncated_code: 'invalid_job',
-      truncated_message: `jobs.spec of job ${tenant}/${jobId} does not match its contract: (value): Unrecognized key: "colour"; the listing ended here`,
+      truncated_message: `jobs.spec of job ${tenant}/${jobId} does not match its contract: (value): Unrecognized key: "colour"; the listing ended here: submit the job again (admission names anything this release refuses in it)`,
     });
   });
 });

@@ -81,7 +81,7 @@ describe('a job whose stored spec fails the job contract', () => {
         tenant_id: broken,
         status: 'failed',
         error_code: 'invalid_job',
-        error_message: `${problem(broken, 'edited')}; its tasks were failed instead of published`,
+        error_message: `${problem(broken, 'edited')}; its tasks were failed instead of published: submit the job again (admission names anything this release refuses in it)`,
         published: false,
       },
       // Still leased: once the lease runs out any dispatcher takes it again.
