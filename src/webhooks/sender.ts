@@ -61,10 +61,16 @@ export function sendWebhook(
         ...outcome,
       });
     };
-    const total = setTimeout(
-      () => finish({ broken: true, error: `no complete answer within ${limits.timeoutMs} ms` }),
-      Math.max(0, leftMs),
-    );
+    // Node's timers count whole milliseconds of the loop's clock and can fire up to 1 ms before
+    // performance.now() says the time is up: wait out what is left, so the latency recorded with
+    // "no complete answer within N ms" is never below N.
+    const deadline = started + Math.max(0, leftMs);
+    const expire = () => {
+      const left = deadline - performance.now();
+      if (left > 0) total = setTimeout(expire, Math.ceil(left));
+      else finish({ broken: true, error: `no complete answer within ${limits.timeoutMs} ms` });
+    };
+    let total = setTimeout(expire, Math.max(0, leftMs));
     const connecting = setTimeout(
       () => finish({ broken: true, error: `no connection within ${limits.connectTimeoutMs} ms` }),
       limits.connectTimeoutMs,
