@@ -39,25 +39,29 @@ export interface AuditEntry {
 const insertSql = `
 INSERT INTO audit_log (at, tenant_id, key_id, message_id, source, outcome, reason, detail, count)
 SELECT COALESCE(at, now()), tenant_id, key_id, message_id, source, outcome, reason, detail, COALESCE(count, 1)
-FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-            $9::int[])
-  AS r(at, tenant_id, key_id, message_id, source, outcome, reason, detail, count)
+FROM json_to_recordset($1::json)
+  AS r(at timestamptz, tenant_id text, key_id text, message_id text, source text, outcome text, reason text,
+       detail text, count int)
 RETURNING id::text`;
 
 /** Inserts the rows; returns their ids in row order. */
 export async function recordAudit(q: Queryable, rows: readonly AuditRow[]): Promise<string[]> {
   if (rows.length === 0) return [];
-  const column = <T>(pick: (row: AuditRow) => T | undefined) => rows.map((row) => pick(row) ?? null);
+  // One JSON parameter (a missing field is NULL): cheaper for pg to send than nine escaped arrays.
   const inserted = await q.query<{ id: string }>(insertSql, [
-    column((row) => row.at),
-    column((row) => row.tenantId),
-    column((row) => row.keyId),
-    column((row) => row.messageId),
-    column((row) => row.source),
-    column((row) => row.outcome),
-    column((row) => row.reason),
-    column((row) => row.detail),
-    column((row) => row.count),
+    JSON.stringify(
+      rows.map((row) => ({
+        at: row.at,
+        tenant_id: row.tenantId,
+        key_id: row.keyId,
+        message_id: row.messageId,
+        source: row.source,
+        outcome: row.outcome,
+        reason: row.reason,
+        detail: row.detail,
+        count: row.count,
+      })),
+    ),
   ]);
   return inserted.map((row) => row.id);
 }

@@ -15,10 +15,11 @@ export interface ClaimedEvent extends OutboxEvent {
 /** Queues events in the caller's transaction: they are published only if it commits. */
 export async function enqueueEvents(q: Queryable, events: readonly OutboxEvent[]): Promise<void> {
   if (events.length === 0) return;
+  // One JSON parameter: as elements of a text array, pg would escape every body's quotes again.
   await q.query(
     `INSERT INTO outbox (routing_key, message_id, body)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[])`,
-    [events.map((e) => e.routingKey), events.map((e) => e.messageId), events.map((e) => e.body)],
+     SELECT "routingKey", "messageId", body FROM json_to_recordset($1::json) AS e("routingKey" text, "messageId" text, body text)`,
+    [JSON.stringify(events.map(({ routingKey, messageId, body }) => ({ routingKey, messageId, body })))],
   );
 }
 
