@@ -1,12 +1,19 @@
 import type { KeyPurpose, SigningKey } from '../keys/signing-key.js';
 
 /** What a caller may do; a signed request may do all a signing key may, a token what it was issued for. */
-export const apiScopes = ['jobs:write', 'jobs:read', 'usage:read', 'events:write'] as const;
+export const apiScopes = [
+  'jobs:write',
+  'jobs:read',
+  'usage:read',
+  'webhooks:write',
+  'webhooks:read',
+  'events:write',
+] as const;
 export type ApiScope = (typeof apiScopes)[number];
 
 /** A signing key's scopes, and an event-source key's (POST /v1/events/s3 only). */
 export const scopesByPurpose: Record<KeyPurpose, readonly ApiScope[]> = {
-  signing: ['jobs:write', 'jobs:read', 'usage:read'],
+  signing: ['jobs:write', 'jobs:read', 'usage:read', 'webhooks:write', 'webhooks:read'],
   'event-source': ['events:write'],
 };
 

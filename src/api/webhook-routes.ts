@@ -28,7 +28,8 @@ import {
 
 // /v1/webhooks: a tenant lists, adds and removes its own webhook endpoints and reads their
 // delivery log, with the same checks as `clearcut webhooks` (URL shape, every resolved address).
-// Reads need jobs:read, changes jobs:write. Another tenant's endpoint is 404, like an unknown one.
+// Reads need webhooks:read, changes webhooks:write: a token made to submit jobs cannot send the
+// tenant's events to a new address. Another tenant's endpoint is 404, like an unknown one.
 
 export interface WebhookRouteDeps {
   readonly db: Database;
@@ -83,7 +84,7 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: WebhookRouteDe
 
   app.get(
     '/v1/webhooks',
-    { preHandler: deps.authenticate({ scope: 'jobs:read' }) },
+    { preHandler: deps.authenticate({ scope: 'webhooks:read' }) },
     async (request): Promise<Answer<typeof webhookListSchema>> => {
       const endpoints = await listWebhookEndpoints(deps.db, { tenantId: principalOf(request).tenantId });
       return { endpoints: endpoints.map(wire) };
@@ -92,7 +93,7 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: WebhookRouteDe
 
   app.post(
     '/v1/webhooks',
-    { preHandler: deps.authenticate({ scope: 'jobs:write' }) },
+    { preHandler: deps.authenticate({ scope: 'webhooks:write' }) },
     async (request, reply): Promise<Answer<typeof webhookCreatedSchema>> => {
       if (!contentTypePattern.test(request.headers['content-type'] ?? '')) {
         throw new ProblemError(
@@ -121,7 +122,7 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: WebhookRouteDe
 
   app.delete<{ Params: { id: string } }>(
     '/v1/webhooks/:id',
-    { preHandler: deps.authenticate({ scope: 'jobs:write' }) },
+    { preHandler: deps.authenticate({ scope: 'webhooks:write' }) },
     async (request, reply) => {
       const { tenantId, keyId } = principalOf(request);
       await ownEndpoint(tenantId, request.params.id);
@@ -132,7 +133,7 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: WebhookRouteDe
 
   app.get<{ Params: { id: string }; Querystring: { limit?: string } }>(
     '/v1/webhooks/:id/deliveries',
-    { preHandler: deps.authenticate({ scope: 'jobs:read' }) },
+    { preHandler: deps.authenticate({ scope: 'webhooks:read' }) },
     async (request): Promise<Answer<typeof webhookDeliveryListSchema>> => {
       const { tenantId } = principalOf(request);
       const limit = request.query.limit ?? '20';

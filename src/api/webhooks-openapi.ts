@@ -25,12 +25,13 @@ const endpointId = { name: 'id', in: 'path', required: true, schema: { type: 'st
 export const webhookPaths = {
   '/v1/webhooks': {
     get: {
-      summary: 'Your webhook endpoints (scope jobs:read)',
+      summary: 'Your webhook endpoints (scope webhooks:read)',
       security: secured,
       responses: { 200: answer('Endpoints', 'WebhookList'), ...problems([401, 403]) },
     },
     post: {
-      summary: 'Add a webhook endpoint; the answer holds its signing secret, shown once (scope jobs:write)',
+      summary:
+        'Add a webhook endpoint; the answer holds its signing secret, shown once (scope webhooks:write)',
       security: secured,
       requestBody: { required: true, content: { 'application/json': { schema: component('NewWebhook') } } },
       responses: { 201: answer('Added', 'WebhookCreated'), ...problems([401, 403, 415, 422]) },
@@ -38,7 +39,7 @@ export const webhookPaths = {
   },
   '/v1/webhooks/{id}': {
     delete: {
-      summary: 'Remove a webhook endpoint: nothing more is sent to it (scope jobs:write)',
+      summary: 'Remove a webhook endpoint: nothing more is sent to it (scope webhooks:write)',
       security: secured,
       parameters: [endpointId],
       responses: { 204: { description: 'Removed' }, ...problems([401, 403, 404]) },
@@ -46,7 +47,7 @@ export const webhookPaths = {
   },
   '/v1/webhooks/{id}/deliveries': {
     get: {
-      summary: 'The delivery log of an endpoint, newest first (scope jobs:read)',
+      summary: 'The delivery log of an endpoint, newest first (scope webhooks:read)',
       security: secured,
       parameters: [
         endpointId,

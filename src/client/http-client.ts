@@ -44,7 +44,10 @@ export interface HttpClientOptions {
    * renewed before it expires (section 9.2).
    */
   readonly auth?: 'signed' | 'oauth';
-  /** With `oauth`: the scopes to ask for (default all: jobs:write jobs:read usage:read). */
+  /**
+   * With `oauth`: the scopes to ask for (default all the key may have: jobs:write jobs:read
+   * usage:read webhooks:write webhooks:read).
+   */
   readonly scopes?: readonly string[];
   /** With `oauth`: the API's issuer name, CLEARCUT_API_ISSUER (default `clearcut`). */
   readonly audience?: string;

@@ -67,7 +67,7 @@ describe('POST /oauth/token', () => {
       expect(decodeJwt(body.access_token)).toMatchObject({
         sub: key.keyId,
         tenant: 'acme',
-        scope: 'jobs:write jobs:read usage:read',
+        scope: 'jobs:write jobs:read usage:read webhooks:write webhooks:read',
         iss: 'clearcut',
       });
       const [audit] = await listAudit(h.db, { tenantId: 'acme', limit: 1 });

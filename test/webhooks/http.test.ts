@@ -146,16 +146,42 @@ describe('/v1/webhooks', () => {
     expect(limit.status).toBe(400);
   });
 
-  it('needs jobs:write to add', async () => {
-    const token = await accessToken(base, keys.acme!, 'jobs:read');
-    const answer = await fetch(`${base}/v1/webhooks`, {
+  it('needs webhooks:write to add or remove, webhooks:read to list: job scopes are not enough', async () => {
+    const jobsOnly = await accessToken(base, keys.acme!, 'jobs:write jobs:read');
+    const asJobs = (path: string, init: RequestInit = {}) =>
+      fetch(`${base}${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${jobsOnly}`, 'content-type': 'application/json' },
+      });
+    const add = await asJobs('/v1/webhooks', { method: 'POST', body: JSON.stringify({ url: receiver.url }) });
+    expect(add.status).toBe(403);
+    expect(await add.json()).toMatchObject({ reason: 'insufficient_scope' });
+    expect((await asJobs('/v1/webhooks')).status).toBe(403);
+    expect((await asJobs('/v1/webhooks/wh_x', { method: 'DELETE' })).status).toBe(403);
+    expect((await asJobs('/v1/webhooks/wh_x/deliveries')).status).toBe(403);
+
+    const readOnly = await accessToken(base, keys.acme!, 'webhooks:read');
+    const headers = { authorization: `Bearer ${readOnly}`, 'content-type': 'application/json' };
+    const refused = await fetch(`${base}/v1/webhooks`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      headers,
       body: JSON.stringify({ url: receiver.url }),
     });
-    expect(answer.status).toBe(403);
-    expect(await answer.json()).toMatchObject({ reason: 'insufficient_scope' });
-    const read = await fetch(`${base}/v1/webhooks`, { headers: { authorization: `Bearer ${token}` } });
-    expect(read.status).toBe(200);
+    expect(refused.status).toBe(403);
+    expect((await fetch(`${base}/v1/webhooks`, { headers })).status).toBe(200);
+
+    const full = await accessToken(base, keys.acme!);
+    const added = await fetch(`${base}/v1/webhooks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${full}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: receiver.url }),
+    });
+    expect(added.status).toBe(201);
+    const { id } = (await added.json()) as { id: string };
+    const removed = await fetch(`${base}/v1/webhooks/${id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${full}` },
+    });
+    expect(removed.status).toBe(204);
   });
 });
