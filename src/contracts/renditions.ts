@@ -106,6 +106,12 @@ const name = z
  */
 export const maxEditOptionSets = 2;
 
+/** Every rendition's output sizes: one maxSize, or several sizes from the one inference. */
+const sizeFields = { maxSize: maxSize.optional(), sizes: sizes.optional() };
+/** The mask edits a mask rendition may ask for; the others may also decontaminate colours. */
+const maskEditFields = { cleanup: cleanup.optional(), refine: refine.optional() };
+const editFields = { ...maskEditFields, decontaminate: decontaminate.optional() };
+
 /** Margin around the subject: whole pixels, or a percentage of the subject box's longer side ("10%"). */
 export const marginSchema = z.union([
   z.number().int().min(0).max(4096),
@@ -120,21 +126,16 @@ export const cutoutRenditionSchema = z.strictObject({
   name: name.optional(),
   format: z.enum(renditionFormats.cutout).default('png'),
   quality: quality.optional(),
-  maxSize: maxSize.optional(),
-  sizes: sizes.optional(),
-  cleanup: cleanup.optional(),
-  refine: refine.optional(),
-  decontaminate: decontaminate.optional(),
+  ...sizeFields,
+  ...editFields,
 });
 
 export const maskRenditionSchema = z.strictObject({
   kind: z.literal('mask'),
   name: name.optional(),
   format: z.literal('png').default('png'),
-  maxSize: maxSize.optional(),
-  sizes: sizes.optional(),
-  cleanup: cleanup.optional(),
-  refine: refine.optional(),
+  ...sizeFields,
+  ...maskEditFields,
 });
 
 export const whiteRenditionSchema = z.strictObject({
@@ -142,11 +143,8 @@ export const whiteRenditionSchema = z.strictObject({
   name: name.optional(),
   format: z.enum(renditionFormats.white).default('jpeg'),
   quality: quality.optional(),
-  maxSize: maxSize.optional(),
-  sizes: sizes.optional(),
-  cleanup: cleanup.optional(),
-  refine: refine.optional(),
-  decontaminate: decontaminate.optional(),
+  ...sizeFields,
+  ...editFields,
   /** Marketplace main image: a square canvas with the subject centred, filling `fill` of the frame. */
   square: z.boolean().default(false),
   fill: z.number().min(0.1).max(1).default(0.85),
@@ -164,11 +162,8 @@ export const cropRenditionSchema = z.strictObject({
   name: name.optional(),
   format: z.enum(renditionFormats.crop).default('png'),
   quality: quality.optional(),
-  maxSize: maxSize.optional(),
-  sizes: sizes.optional(),
-  cleanup: cleanup.optional(),
-  refine: refine.optional(),
-  decontaminate: decontaminate.optional(),
+  ...sizeFields,
+  ...editFields,
   margin: marginSchema.default(0),
 });
 
@@ -178,11 +173,8 @@ export const backgroundRenditionSchema = z.strictObject({
   name: name.optional(),
   format: z.enum(renditionFormats.background).default('png'),
   quality: quality.optional(),
-  maxSize: maxSize.optional(),
-  sizes: sizes.optional(),
-  cleanup: cleanup.optional(),
-  refine: refine.optional(),
-  decontaminate: decontaminate.optional(),
+  ...sizeFields,
+  ...editFields,
   background: backgroundSchema.default('#FFFFFF'),
   canvas: canvasSchema.optional().describe('Without it the output keeps the source frame'),
   shadow: shadowSchema.optional(),
