@@ -1,0 +1,31 @@
+// glibc reads its malloc tuning from the environment once, at process start, so a worker cannot
+// set it for itself: the image does (infra/Dockerfile). A worker started elsewhere without it
+// says so, because the sizing in docs/worker.md was measured with it.
+
+/** The settings the image starts workers with, and why each matters (docs/worker.md). */
+export const recommendedMalloc = {
+  MALLOC_ARENA_MAX: { value: '2', without: 'a malloc arena per thread: ~100 MiB more peak' },
+  MALLOC_MMAP_THRESHOLD_: {
+    value: '1048576',
+    without: "the model's load buffers kept in the heap: ~185 MiB more peak",
+  },
+} as const;
+
+export type MallocVariable = keyof typeof recommendedMalloc;
+
+/**
+ * The recommended variables this environment leaves unset (in a fixed order) and a warning naming
+ * what to set; undefined when all are set.
+ */
+export function mallocWarning(
+  env: NodeJS.ProcessEnv,
+): { readonly unset: MallocVariable[]; readonly message: string } | undefined {
+  const unset = (Object.keys(recommendedMalloc) as MallocVariable[]).filter((name) => !env[name]);
+  if (unset.length === 0) return undefined;
+  const costs = unset.map((name) => `${name} (${recommendedMalloc[name].without})`).join('; ');
+  const fix = unset.map((name) => `${name}=${recommendedMalloc[name].value}`).join(' ');
+  return {
+    unset,
+    message: `glibc malloc settings not set: ${costs}. Start the worker with ${fix}, as the image does (docs/worker.md)`,
+  };
+}
