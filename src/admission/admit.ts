@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/database.js';
 import {
+  type AdmissionRelease,
   deleteJobs,
   insertJobs,
   insertTasks,
@@ -9,8 +10,9 @@ import {
   type NewJob,
   unboundedInFlight,
 } from '../jobs/job-store.js';
+import type { ClaimedEvent } from '../jobs/outbox.js';
 import { metadataOf } from '../jobs/result-events.js';
-import type { JobForTasks } from '../jobs/task-queue.js';
+import type { JobForTasks, ReleasedTask } from '../jobs/task-queue.js';
 import type { ModelCatalog } from '../models/catalog.js';
 import type { Grant } from '../policy/grants.js';
 import type { EffectivePolicy } from '../policy/quotas.js';
@@ -36,6 +38,13 @@ export interface AdmissionContext {
    * transaction commits: a door keeps them only once it has (src/gateway/admitted-jobs.ts).
    */
   readonly onAdmitted?: (jobs: readonly JobForTasks[]) => void;
+  /**
+   * A door that publishes after its commit: tasks of tenants with room are released to it and its
+   * result events leased to it (job-store.ts insertTasks, outbox.ts enqueueEvents); `onReleased`
+   * hears them before the commit. The dispatcher and relays publish them if it does not in time.
+   */
+  readonly release?: AdmissionRelease;
+  readonly onReleased?: (tasks: readonly ReleasedTask[], events: readonly ClaimedEvent[]) => void;
 }
 
 interface Candidate {
@@ -80,7 +89,7 @@ export async function admitBatch(
   }
   const inserted = await insertNewJobs(tx, open(), policies, context.now, decide);
   await checkQuotas(tx, open(), policies, context.now, decide);
-  await insertTasks(
+  const tasks = await insertTasks(
     tx,
     open().flatMap((c) =>
       c.plan!.sources.map((source, item) => ({
@@ -92,6 +101,7 @@ export async function admitBatch(
       })),
     ),
     new Map([...policies].map(([tenant, policy]) => [tenant, policy.maxInFlight ?? unboundedInFlight])),
+    context.release,
   );
   const accepted = open();
   context.onAdmitted?.(accepted.map((c) => inserted.get(jobRefKey(refOf(c)))!));
@@ -109,7 +119,7 @@ export async function admitBatch(
     });
   }
   const decided = decisions.map((decision) => decision!);
-  await recordDecisions(
+  const events = await recordDecisions(
     tx,
     candidates.map(({ request, index, plan }) => ({
       request,
@@ -117,7 +127,9 @@ export async function admitBatch(
       ...metadataOf(plan?.job),
     })),
     context.now,
+    context.release?.leaseMs,
   );
+  context.onReleased?.(tasks, events);
   return decided;
 }
 

@@ -2,7 +2,7 @@ import { type AuditRow, recordAudit } from '../audit/audit.js';
 import type { Job } from '../contracts/job.js';
 import { storableText } from '../contracts/storable-text.js';
 import type { Queryable } from '../db/database.js';
-import { enqueueEvents, type OutboxEvent } from '../jobs/outbox.js';
+import { type ClaimedEvent, enqueueEvents, type OutboxEvent } from '../jobs/outbox.js';
 import { acceptedEvent, rejectedEvent } from '../jobs/result-events.js';
 import type { Decision, Rejection } from './decision.js';
 import type { AdmissionRequest } from './request.js';
@@ -23,7 +23,9 @@ export async function recordDecisions(
     readonly metadata?: Job['metadata'];
   }[],
   at: Date,
-): Promise<void> {
+  /** Leases the result events to the caller, who publishes them after the commit (outbox.ts). */
+  leaseMs?: number,
+): Promise<ClaimedEvent[]> {
   const audit: AuditRow[] = [];
   const events: OutboxEvent[] = [];
   for (const { request, decision, metadata } of decided) {
@@ -74,7 +76,7 @@ export async function recordDecisions(
     );
   }
   await recordAudit(tx, audit);
-  await enqueueEvents(tx, events);
+  return enqueueEvents(tx, events, leaseMs);
 }
 
 /** The audit row of a rejection, verified or not. */

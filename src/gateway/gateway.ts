@@ -72,7 +72,7 @@ export async function startGateway(
     const metrics = createGatewayMetrics(registry);
     const idleMs = config.gateway.dispatchIntervalMs;
     const admittedJobs = createAdmittedJobs();
-    const { dispatcher, relay } = createPublishingLoops({
+    const { dispatcher, relay, handOff } = createPublishingLoops({
       settings: config.gateway,
       db,
       publisher,
@@ -126,12 +126,20 @@ export async function startGateway(
       metrics,
       now: now ?? clock.now,
       onJobsAdmitted: (jobs) => admittedJobs.remember(jobs),
-      onCommitted: (decided) => {
-        if (decided.some((d) => d.decision.outcome === 'accepted')) {
-          dispatcher.nudge();
-          expander.nudge();
+      handOff,
+      // Wakes the loops only for what the hand-off did not take (each wake-up costs a round trip or more).
+      onCommitted: (decided, handedOff) => {
+        let tasks = 0;
+        let events = 0;
+        for (const { decision } of decided) {
+          if (decision.outcome === 'redelivered') continue;
+          events++;
+          if (decision.outcome !== 'accepted') continue;
+          if (decision.job.items === null) expander.nudge();
+          else tasks += decision.job.items;
         }
-        relay.nudge();
+        if (tasks > handedOff.tasks) dispatcher.nudge();
+        if (events > handedOff.events) relay.nudge();
       },
     });
     const ops = await startOpsServer({
@@ -153,6 +161,8 @@ export async function startGateway(
       expander.nudge();
     });
     cleanups.add(() => admissions.stop());
+    // Stopped after the consumer (cleanups run in reverse), before the publisher closes.
+    cleanups.add(() => handOff.settled());
     await consumer.start();
     cleanups.add(() => consumer.stop());
     log.info({ queue: names.jobsQueue, httpPort: ops.port }, 'gateway started');

@@ -3,7 +3,10 @@ import { reject } from '../admission/decision.js';
 import { nonceLedger } from '../admission/nonces.js';
 import { type RefusalBudget, recordRefusals } from '../admission/refusals.js';
 import type { Database } from '../db/database.js';
-import type { JobForTasks } from '../jobs/task-queue.js';
+import { jobRefKey } from '../jobs/job-store.js';
+import type { ClaimedEvent } from '../jobs/outbox.js';
+import type { HandOff } from '../jobs/publishing.js';
+import type { JobForTasks, ReleasedTask } from '../jobs/task-queue.js';
 import type { SigningKey } from '../keys/signing-key.js';
 import type { Logger } from '../log.js';
 import type { ModelCatalog } from '../models/catalog.js';
@@ -30,8 +33,13 @@ export interface JobConsumerOptions {
   readonly refusals: RefusalBudget;
   readonly log: Logger;
   readonly metrics: GatewayMetrics;
-  /** A batch committed with admitted jobs: the dispatcher and relay have work. */
-  readonly onCommitted: (batch: readonly Decided[]) => void;
+  /**
+   * A batch committed and was acked: the dispatcher and relay may have work, but for the tasks and
+   * events `handOff` took (counted in `handedOff`).
+   */
+  readonly onCommitted: (batch: readonly Decided[], handedOff: { tasks: number; events: number }) => void;
+  /** Publishes what admission released and leased to this gateway, after each commit. */
+  readonly handOff?: Pick<HandOff, 'release' | 'publish'>;
   /** Hears the jobs of each batch that committed, as the dispatcher reads them back. */
   readonly onJobsAdmitted?: (jobs: readonly JobForTasks[]) => void;
   /** The consumer's channel died on a bus that does not reconnect by itself. */
@@ -40,6 +48,11 @@ export interface JobConsumerOptions {
 }
 
 export type JobConsumer = BatchedConsumer;
+
+interface Committed {
+  readonly decided: Decided[];
+  readonly handedOff: { tasks: number; events: number };
+}
 
 /**
  * Decides job messages in batches (batched-consumer.ts): screening, then ONE transaction that
@@ -50,7 +63,7 @@ export function createJobConsumer(options: JobConsumerOptions): JobConsumer {
   const { settings, log } = options;
   const now = options.now ?? (() => new Date());
 
-  async function decideAndCommit(batch: readonly Delivery[]): Promise<Decided[]> {
+  async function decideAndCommit(batch: readonly Delivery[]): Promise<Committed> {
     const at = now();
     const screened = await Promise.all(
       batch.map((delivery) =>
@@ -64,6 +77,8 @@ export function createJobConsumer(options: JobConsumerOptions): JobConsumer {
     );
     const verified = screened.flatMap((s) => (s.verified ? [s] : []));
     let jobs: readonly JobForTasks[] = [];
+    let released: readonly ReleasedTask[] = [];
+    let leased: readonly ClaimedEvent[] = [];
     const decided = await options.db.transaction(async (tx) => {
       const admitted = await admitBatch(
         tx,
@@ -75,6 +90,15 @@ export function createJobConsumer(options: JobConsumerOptions): JobConsumer {
           onAdmitted: (inserted) => {
             jobs = inserted;
           },
+          ...(options.handOff
+            ? {
+                release: options.handOff.release,
+                onReleased: (tasks, events) => {
+                  released = tasks;
+                  leased = events;
+                },
+              }
+            : {}),
         },
       );
       const refused = screened.flatMap((s) => (s.verified ? [] : [s]));
@@ -89,11 +113,18 @@ export function createJobConsumer(options: JobConsumerOptions): JobConsumer {
       );
     });
     options.onJobsAdmitted?.(jobs);
-    return decided;
+    if (released.length > 0 || leased.length > 0) {
+      const byRef = new Map(jobs.map((job) => [jobRefKey(job), job]));
+      options.handOff!.publish(
+        released.map((task) => [task, byRef.get(jobRefKey(task))!] as const),
+        leased,
+      );
+    }
+    return { decided, handedOff: { tasks: released.length, events: leased.length } };
   }
 
   /** The one message that breaks its transaction every time is rejected, so it cannot block the queue. */
-  async function refuseUnstorable(delivery: Delivery, error: unknown): Promise<Decided[]> {
+  async function refuseUnstorable(delivery: Delivery, error: unknown): Promise<Committed> {
     log.error({ err: error }, 'a job message could not be stored; rejecting it');
     const decided = {
       delivery,
@@ -101,7 +132,7 @@ export function createJobConsumer(options: JobConsumerOptions): JobConsumer {
       decision: reject('invalid_body', 'the gateway could not store this job; check its contents'),
     };
     await options.db.transaction((tx) => recordRefusals(tx, [refusalOf(decided)], now(), options.refusals));
-    return [decided];
+    return { decided: [decided], handedOff: { tasks: 0, events: 0 } };
   }
 
   return createBatchedConsumer({
@@ -114,10 +145,12 @@ export function createJobConsumer(options: JobConsumerOptions): JobConsumer {
     commit: decideAndCommit,
     refuse: refuseUnstorable,
     onSettled(results, seconds) {
-      const decided = results.flat();
+      const decided = results.flatMap((result) => result.decided);
       options.metrics.batchSeconds.observe(seconds);
       options.metrics.countDecisions(decided);
-      options.onCommitted(decided);
+      const sum = (pick: (handedOff: Committed['handedOff']) => number) =>
+        results.reduce((total, result) => total + pick(result.handedOff), 0);
+      options.onCommitted(decided, { tasks: sum((h) => h.tasks), events: sum((h) => h.events) });
     },
   });
 }

@@ -40,7 +40,7 @@ export interface DispatcherOptions extends DispatchRoundOptions {
  * tenants, then publishes them with confirms. Publishing after the release commits means a crash
  * can publish a task twice (the lease runs out, another round republishes it) but never lose one.
  */
-const roundsPerPublish = 10;
+export const roundsPerPublish = 10;
 
 export function createDispatcher(options: DispatcherOptions): PollLoop {
   const outbox = options.outbox ?? taskOutbox(options.db);
@@ -90,7 +90,7 @@ export async function dispatchRound(outbox: TaskOutbox, options: DispatchRoundOp
     const job = jobs.get(jobRefKey(task))!;
     return isUnreadableJob(job) ? [] : [[task, job] as const];
   });
-  if (publishable.length > 0) await publish(outbox, publishable, options);
+  if (publishable.length > 0) await publishTasks(outbox, publishable, options);
   // After the others went out: a job no process can read by now fails; a younger one keeps its
   // lease, and another (perhaps newer) gateway's dispatcher takes its tasks once it runs out.
   for (const job of [...jobs.values()].filter(isUnreadableJob)) {
@@ -102,11 +102,14 @@ export async function dispatchRound(outbox: TaskOutbox, options: DispatchRoundOp
   return tasks.length;
 }
 
-/** Publishes with confirms, then records; gives the leases back at once when the broker refuses. */
-async function publish(
-  outbox: TaskOutbox,
+/**
+ * Publishes released tasks with confirms, then records them published; gives the leases back at
+ * once when the broker refuses. A dispatcher round's, or those admission released to its gateway.
+ */
+export async function publishTasks(
+  outbox: Pick<TaskOutbox, 'markPublished' | 'abandonLeases'>,
   publishable: readonly (readonly [ReleasedTask, JobForTasks])[],
-  options: DispatchRoundOptions,
+  options: Pick<DispatchRoundOptions, 'publisher' | 'names' | 'onPublished'>,
 ): Promise<void> {
   const messages = publishable.map(([task, job]) => taskMessage(task, job, options.names));
   const ids = publishable.map(([task]) => task.id);

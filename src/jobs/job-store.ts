@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/database.js';
+import type { ReleasedTask } from './task-queue.js';
 
 // Set-based writes for a whole admission batch: one statement per table, whatever the batch size.
 // Rows go in sorted by key, so two gateways writing overlapping keys wait for each other in the
@@ -101,44 +102,89 @@ export async function deleteJobs(q: Queryable, unsorted: readonly JobRef[]): Pro
   ]);
 }
 
-/** Inserts pending tasks and adds them to their tenants' dispatch counters, in one statement. */
+/**
+ * Releases a batch's tasks at admission: the admitting gateway publishes them right after its
+ * commit, skipping the dispatcher's release round. `most`: the largest number of one tenant's
+ * tasks released so (what one dispatcher publish gives a tenant alone).
+ */
+export interface AdmissionRelease {
+  readonly leaseMs: number;
+  readonly most: number;
+}
+
+/** The batch's tasks of the tenant, in ON CONFLICT's terms (its proposed row holds them in one column or the other). */
+const batch = '(EXCLUDED.pending + EXCLUDED.in_flight)';
+const released = `(d.pending = 0 AND d.in_flight + ${batch} <= EXCLUDED.max_in_flight AND ${batch} <= $5)`;
+
+// The dispatch counters first (by tenant, the lock order), each deciding whether its tenant's new
+// tasks go out at once: only when the tenant has nothing pending (so none of its older tasks is
+// passed over) and its window has room for all of them, at most `most` ($5; 0 never). Released, a
+// tenant's counter keeps pending 0, so `pending = 0` tells its tasks so. Ids follow the input order.
+const insertTasksSql = `
+WITH counts AS (
+  SELECT tenant_id, n, max_in_flight, n <= LEAST(max_in_flight, $5) AS direct
+  FROM unnest($2::text[], $3::int[], $4::int[]) AS c(tenant_id, n, max_in_flight)
+), dispatch AS (
+  INSERT INTO tenant_dispatch AS d (tenant_id, pending, in_flight, max_in_flight, last_released_at)
+  SELECT tenant_id, CASE WHEN direct THEN 0 ELSE n END, CASE WHEN direct THEN n ELSE 0 END, max_in_flight,
+         CASE WHEN direct THEN clock_timestamp() ELSE '-infinity' END
+  FROM counts
+  ON CONFLICT (tenant_id) DO UPDATE SET
+    pending = d.pending + CASE WHEN ${released} THEN 0 ELSE ${batch} END,
+    in_flight = d.in_flight + CASE WHEN ${released} THEN ${batch} ELSE 0 END,
+    max_in_flight = EXCLUDED.max_in_flight,
+    last_released_at = CASE WHEN ${released} THEN clock_timestamp() ELSE d.last_released_at END
+  RETURNING tenant_id, pending = 0 AS released
+), inserted AS (
+  INSERT INTO tasks (tenant_id, job_id, item, source_bucket, source_key, lane_rank, status, released_at, lease_until)
+  SELECT t."tenantId", t."jobId", t.item, t."sourceBucket", t."sourceKey", t."laneRank",
+         CASE WHEN d.released THEN 'queued' ELSE 'pending' END,
+         CASE WHEN d.released THEN now() END,
+         CASE WHEN d.released THEN now() + make_interval(secs => $6::double precision / 1000) END
+  FROM ROWS FROM (json_to_recordset($1::json)
+         AS ("tenantId" text, "jobId" text, item int, "sourceBucket" text, "sourceKey" text, "laneRank" smallint))
+       WITH ORDINALITY AS t("tenantId", "jobId", item, "sourceBucket", "sourceKey", "laneRank", ord)
+  JOIN dispatch d ON d.tenant_id = t."tenantId"
+  ORDER BY t.ord
+  RETURNING id, tenant_id, job_id, item, source_bucket, source_key, lane_rank, status
+)
+SELECT id::text, tenant_id AS "tenantId", job_id AS "jobId", item, source_bucket AS "sourceBucket",
+       source_key AS "sourceKey"
+FROM inserted WHERE status = 'queued' ORDER BY lane_rank, id`;
+
+/**
+ * Inserts tasks and adds them to their tenants' dispatch counters, in one statement: pending, or
+ * with `release` queued and leased to the caller as a dispatcher round would (see above). Returns
+ * the released ones, to publish in lane order (none without `release`).
+ */
 export async function insertTasks(
   q: Queryable,
   tasks: readonly NewTask[],
   maxInFlight: ReadonlyMap<string, number>,
-): Promise<void> {
-  if (tasks.length === 0) return;
+  release?: AdmissionRelease,
+): Promise<ReleasedTask[]> {
+  if (tasks.length === 0) return [];
   const perTenant = new Map<string, number>();
   for (const task of tasks) perTenant.set(task.tenantId, (perTenant.get(task.tenantId) ?? 0) + 1);
   const tenants = [...perTenant.keys()].sort();
-  await q.query(
-    `WITH inserted AS (
-       INSERT INTO tasks (tenant_id, job_id, item, source_bucket, source_key, lane_rank)
-       SELECT "tenantId", "jobId", item, "sourceBucket", "sourceKey", "laneRank"
-       FROM json_to_recordset($1::json)
-         AS t("tenantId" text, "jobId" text, item int, "sourceBucket" text, "sourceKey" text, "laneRank" smallint)
-     )
-     INSERT INTO tenant_dispatch AS d (tenant_id, pending, max_in_flight)
-     SELECT * FROM unnest($2::text[], $3::int[], $4::int[])
-     ON CONFLICT (tenant_id) DO UPDATE
-       SET pending = d.pending + EXCLUDED.pending, max_in_flight = EXCLUDED.max_in_flight`,
-    [
-      // One JSON parameter: cheaper for pg to send than six escaped arrays.
-      JSON.stringify(
-        tasks.map(({ tenantId, jobId, item, sourceBucket, sourceKey, laneRank }) => ({
-          tenantId,
-          jobId,
-          item,
-          sourceBucket,
-          sourceKey,
-          laneRank,
-        })),
-      ),
-      tenants,
-      tenants.map((t) => perTenant.get(t)),
-      tenants.map((t) => maxInFlight.get(t) ?? unboundedInFlight),
-    ],
-  );
+  return q.query<ReleasedTask>(insertTasksSql, [
+    // One JSON parameter: cheaper for pg to send than six escaped arrays.
+    JSON.stringify(
+      tasks.map(({ tenantId, jobId, item, sourceBucket, sourceKey, laneRank }) => ({
+        tenantId,
+        jobId,
+        item,
+        sourceBucket,
+        sourceKey,
+        laneRank,
+      })),
+    ),
+    tenants,
+    tenants.map((t) => perTenant.get(t)),
+    tenants.map((t) => maxInFlight.get(t) ?? unboundedInFlight),
+    release?.most ?? 0,
+    release?.leaseMs ?? 0,
+  ]);
 }
 
 /** Stands for "no in-flight limit" in tenant_dispatch.max_in_flight. */

@@ -12,15 +12,35 @@ export interface ClaimedEvent extends OutboxEvent {
   readonly id: string;
 }
 
-/** Queues events in the caller's transaction: they are published only if it commits. */
-export async function enqueueEvents(q: Queryable, events: readonly OutboxEvent[]): Promise<void> {
-  if (events.length === 0) return;
+/**
+ * Queues events in the caller's transaction: they are published only if it commits. With
+ * `leaseMs`, they are leased to the caller, who publishes them right after the commit (the relays
+ * take them if it has not within the lease), and returned with their ids, in order; else none are.
+ */
+export async function enqueueEvents(
+  q: Queryable,
+  events: readonly OutboxEvent[],
+  leaseMs?: number,
+): Promise<ClaimedEvent[]> {
+  if (events.length === 0) return [];
   // One JSON parameter: as elements of a text array, pg would escape every body's quotes again.
-  await q.query(
-    `INSERT INTO outbox (routing_key, message_id, body)
-     SELECT "routingKey", "messageId", body FROM json_to_recordset($1::json) AS e("routingKey" text, "messageId" text, body text)`,
-    [JSON.stringify(events.map(({ routingKey, messageId, body }) => ({ routingKey, messageId, body })))],
+  const values = JSON.stringify(
+    events.map(({ routingKey, messageId, body }) => ({ routingKey, messageId, body })),
   );
+  const rows = `SELECT "routingKey", "messageId", body
+     FROM json_to_recordset($1::json) AS e("routingKey" text, "messageId" text, body text)`;
+  if (leaseMs === undefined) {
+    await q.query(`INSERT INTO outbox (routing_key, message_id, body) ${rows}`, [values]);
+    return [];
+  }
+  const inserted = await q.query<{ id: string; messageId: string }>(
+    `INSERT INTO outbox (routing_key, message_id, body, lease_until)
+     SELECT e.*, now() + make_interval(secs => $2::double precision / 1000) FROM (${rows}) e
+     RETURNING id::text, message_id AS "messageId"`,
+    [values, leaseMs],
+  );
+  const ids = new Map(inserted.map((row) => [row.messageId, row.id]));
+  return events.map((event) => ({ ...event, id: ids.get(event.messageId)! }));
 }
 
 /** Leases up to `limit` events no other relay holds, oldest first. */

@@ -3,11 +3,19 @@ import type { Database } from '../db/database.js';
 import type { Logger } from '../log.js';
 import type { Publisher } from '../queue/bus.js';
 import type { Topology } from '../queue/topology.js';
-import { createDispatcher } from './dispatcher.js';
-import { createOutboxRelay } from './outbox-relay.js';
+import { createDispatcher, publishTasks, roundsPerPublish } from './dispatcher.js';
+import type { ClaimedEvent } from './outbox.js';
+import { createOutboxRelay, publishEvents } from './outbox-relay.js';
 import { createPollLoop, type PollLoop } from './poll-loop.js';
 import { completeTask } from './task-completion.js';
-import { requeueStuckTasks, stuckForGood, type TaskOutbox } from './task-queue.js';
+import {
+  type JobForTasks,
+  type ReleasedTask,
+  requeueStuckTasks,
+  stuckForGood,
+  type TaskOutbox,
+  taskOutbox,
+} from './task-queue.js';
 
 // What every process that admits jobs runs beside its consumer: the dispatcher (tasks → the
 // task queue, fairly per tenant, with the stuck-task sweeper beside it) and the outbox relay
@@ -61,6 +69,23 @@ function startedTogether(main: PollLoop, helper: PollLoop): PollLoop {
 export interface PublishingLoops {
   readonly dispatcher: PollLoop;
   readonly relay: PollLoop;
+  /** What the admitting consumer publishes itself right after its commit. */
+  readonly handOff: HandOff;
+}
+
+/**
+ * The admitting gateway's own publishing: the tasks admission released to it and the result events
+ * it leased to it (src/admission/admit.ts `release`), published right after the commit, in commit
+ * order, saving the dispatcher's release and the relay's claim. If this process dies first, or the
+ * broker refuses, the leases run out (or are given back) and the dispatcher and relays publish
+ * them, as after a crash of either.
+ */
+export interface HandOff {
+  /** How admission releases to this gateway (leases of CLEARCUT_PUBLISH_LEASE). */
+  readonly release: { readonly leaseMs: number; readonly most: number };
+  publish(tasks: readonly (readonly [ReleasedTask, JobForTasks])[], events: readonly ClaimedEvent[]): void;
+  /** Resolves once everything handed over has been published or given back. */
+  settled(): Promise<void>;
 }
 
 export interface PublishingOptions {
@@ -117,13 +142,47 @@ export function createPublishingLoops(options: PublishingOptions): PublishingLoo
       return requeued + (await failStuckForGood(db, settings.taskStuckAfterMs, log));
     },
   });
-  return {
-    dispatcher: startedTogether(dispatcher, stuckTasks),
-    relay: createOutboxRelay({
-      ...common,
-      exchange: options.names.resultsExchange,
-      batchSize: relayBatchSize,
-      ...(options.onEventsPublished ? { onPublished: options.onEventsPublished } : {}),
-    }),
+  const relay = createOutboxRelay({
+    ...common,
+    exchange: options.names.resultsExchange,
+    batchSize: relayBatchSize,
+    ...(options.onEventsPublished ? { onPublished: options.onEventsPublished } : {}),
+  });
+  const outbox = taskOutbox(db);
+  let chain = Promise.resolve();
+  const handOff: HandOff = {
+    release: { leaseMs: settings.publishLeaseMs, most: settings.dispatchQuantum * roundsPerPublish },
+    publish(tasks, events) {
+      const publishing = async () => {
+        // Events first: a task's `accepted` goes out before the task can reach a worker.
+        const published = publishEvents(events, {
+          db,
+          publisher,
+          exchange: options.names.resultsExchange,
+          ...(options.onEventsPublished ? { onPublished: options.onEventsPublished } : {}),
+        });
+        const tasksOut =
+          tasks.length === 0
+            ? Promise.resolve()
+            : publishTasks(outbox, tasks, {
+                publisher,
+                names: options.names,
+                ...(options.onTasksPublished ? { onPublished: options.onTasksPublished } : {}),
+              });
+        const results = await Promise.allSettled([published, tasksOut]);
+        const failed = results.find((result) => result.status === 'rejected');
+        if (failed) {
+          log.warn(
+            { err: failed.reason, tasks: tasks.length, events: events.length },
+            'publishing what admission handed over failed; the dispatcher and relay take it',
+          );
+          dispatcher.nudge();
+          relay.nudge();
+        }
+      };
+      chain = chain.then(publishing);
+    },
+    settled: () => chain,
   };
+  return { dispatcher: startedTogether(dispatcher, stuckTasks), relay, handOff };
 }
