@@ -47,7 +47,8 @@ describe('clearcut remove --refine', () => {
     const plain = (await pixelsOf(await readFile(join(plainOut, 'photo.mask.png')), 1)).data;
     const band = edgeBand(plain, 96, 64, 0);
     for (let i = 0; i < plain.length; i++) if (!band[i]) expect(mask[i]).toBe(plain[i]);
-  });
+    // Two whole CLI runs, each loading the model: at a load of 15 on two cores that took over 60 s.
+  }, 180_000);
 
   it.each([
     [['--refine', 'hair'], '--refine takes "edges", not "hair"'],
