@@ -8,6 +8,7 @@
 // coordinate is computed as libvips computes it (resample/affine.c, transform.c, bicubic.cpp),
 // in the same double arithmetic, so the tap positions and weights are the same. A sharp whose
 // libvips samples otherwise (8.19 moves the centre offset) fails test/inference/mask-upscale.test.ts.
+import { imageBuffers } from './buffer-pool.js';
 
 /** VIPS_TRANSFORM_SCALE: sub-pixel positions per pixel of the coefficient table. */
 const positions = 64;
@@ -115,8 +116,9 @@ export function upscaleMask(mask: Uint8Array, size: number, width: number, heigh
   // Pass 2: each output row from four filtered rows; a clamped array clips to 0–255 as libvips does.
   // Where the four rows hold one value v across a run of columns the output is v (the weights of
   // every position sum to within 8/4096 of one, so v × sum rounds back to v), filled, not computed:
-  // a product shot's mask is 0 or 255 almost everywhere but near the subject's outline.
-  const out = new Uint8ClampedArray(width * height);
+  // a product shot's mask is 0 or 255 almost everywhere but near the subject's outline. Every byte
+  // is written, so the output may come from the pool (its taker gives it back, buffer-pool.ts).
+  const out = new Uint8ClampedArray(imageBuffers.take(width * height).buffer, 0, width * height);
   let group = -1;
   let flat: number[] = [];
   for (let y = 0; y < height; y++) {
@@ -148,7 +150,7 @@ export function upscaleMask(mask: Uint8Array, size: number, width: number, heigh
       out.fill(flat[run + 2]!, target + end, target + x);
     }
   }
-  return new Uint8Array(out.buffer);
+  return new Uint8Array(out.buffer, 0, out.length);
 }
 
 /** Pass 1's rows: 2.5 MB for a 2000-wide output that would otherwise be garbage after each image. */

@@ -6,6 +6,7 @@
 // costs a few milliseconds in 32-bit lanes; zlib level 1 then compresses it on the libuv pool.
 import * as zlib from 'node:zlib';
 import type { PngOptions } from 'sharp';
+import { imageBuffers } from './buffer-pool.js';
 
 export const pngEfforts = ['fastest', 'balanced', 'smallest'] as const;
 export type PngEffort = (typeof pngEfforts)[number];
@@ -74,8 +75,8 @@ export async function encodePng({ width, height, channels, pixels }: RawImage): 
   // Two pieces in turn: one is filtered while zlib compresses the other on the libuv pool, and is
   // filled again only once zlib has consumed it (its write callback). A new piece per 64 rows was
   // the whole image again in garbage (16 MB per 2000² cutout), and V8 runs a full collection for
-  // about every 64 MB of such buffers.
-  const pieces = [0, 1].map(() => new Uint8Array((stride + 1) * Math.min(rowsPerPiece, height)));
+  // about every 64 MB of such buffers; the two come from the pool and go back to it at the end.
+  const pieces = [0, 1].map(() => imageBuffers.take((stride + 1) * Math.min(rowsPerPiece, height)));
   const upRow = upFilterRow(pixels, stride);
   let inFlight = Promise.resolve();
   for (let first = 0, index = 0; first < height; first += rowsPerPiece, index++) {
@@ -91,6 +92,7 @@ export async function encodePng({ width, height, channels, pixels }: RawImage): 
   await inFlight;
   deflate.end();
   await ended;
+  imageBuffers.give(...pieces);
   parts.push(...chunk('IEND', Buffer.alloc(0)));
   return Buffer.concat(parts);
 }

@@ -3,6 +3,7 @@
 import type { Rendition } from '../contracts/renditions.js';
 import { type DecodedImage, decodeImage, type ImageLimits } from '../images/decode.js';
 import type { SupportedFormat } from '../images/sniff.js';
+import { imageBuffers } from './buffer-pool.js';
 import type { Engine, MaskTimings } from './engine.js';
 import type { Box } from './geometry.js';
 import {
@@ -12,7 +13,7 @@ import {
   type OutputLimits,
 } from './output-size.js';
 import type { PngEffort } from './png-encoding.js';
-import { type RenditionOutput, renderRenditions } from './render.js';
+import { type RenderResult, type RenditionOutput, renderRenditions } from './render.js';
 
 export interface StageTimings extends MaskTimings {
   decodeMs: number;
@@ -62,14 +63,21 @@ export async function removeBackground(
   checkOutputSizes(leastOutputSizes(renditions, image), outputLimits, true);
   const mask = await engine.predictMask(image, timings);
   started = performance.now();
-  const { subject, outputs } = await renderRenditions(
-    image,
-    mask,
-    renditions,
-    outputLimits,
-    backgroundImages,
-    limits.pngEffort,
-  );
+  let rendered: RenderResult;
+  try {
+    rendered = await renderRenditions(
+      image,
+      mask,
+      renditions,
+      outputLimits,
+      backgroundImages,
+      limits.pngEffort,
+    );
+  } finally {
+    // Every rendition has settled (renderRenditions waits for all): the next image may reuse the mask.
+    imageBuffers.give(mask);
+  }
+  const { subject, outputs } = rendered;
   timings.renderMs = performance.now() - started;
   return { width: image.width, height: image.height, sourceFormat: image.format, subject, outputs, timings };
 }
