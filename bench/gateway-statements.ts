@@ -1,10 +1,13 @@
-// npx tsx bench/gateway-statements.ts [-- --batches 30 --size 200 --tenants 1 --items 1]
+// npx tsx bench/gateway-statements.ts [-- --batches 30 --size 200 --tenants 1 --items 1 --path hand-off]
 //
 // What each admitted job costs the database and the gateway, statement by statement, without the
 // broker: admitBatch on batches of realistic requests (a signed door's nonces and byte bodies),
 // then what the gateway does with them afterwards, a dispatcher round (release, read the jobs it
 // did not admit itself, build the task messages, record them published; the broker replaced by a
-// publisher that confirms at once) and the outbox relay's statements (claim, delete). On ONE connection, so the
+// publisher that confirms at once) and the outbox relay's statements (claim, delete). `--path
+// hand-off` (the gateway's, the default): admission releases the tasks and leases the events to the
+// gateway, which publishes them itself (src/jobs/publishing.ts HandOff), and the dispatcher and
+// relay run only for what it did not take; `--path dispatcher`: the other doors'. On ONE connection, so the
 // CPU of its PostgreSQL backend (from /proc) is measured per statement, beside the round trip as
 // the client sees it and this process's CPU; `BEGIN`/`COMMIT` and the rest are the difference
 // between a whole transaction and its statements. Prints a table per statement; writes
@@ -20,9 +23,11 @@ import type { Database, Queryable } from '../src/db/database.js';
 import { migrate } from '../src/db/migrate.js';
 import { createDatabase } from '../src/db/postgres.js';
 import { createAdmittedJobs } from '../src/gateway/admitted-jobs.js';
-import { dispatchRound } from '../src/jobs/dispatcher.js';
-import { claimEvents, deleteEvents } from '../src/jobs/outbox.js';
-import { type JobForTasks, taskOutbox } from '../src/jobs/task-queue.js';
+import { dispatchRound, publishTasks, roundsPerPublish } from '../src/jobs/dispatcher.js';
+import { jobRefKey } from '../src/jobs/job-store.js';
+import { type ClaimedEvent, claimEvents, deleteEvents } from '../src/jobs/outbox.js';
+import { publishEvents } from '../src/jobs/outbox-relay.js';
+import { type JobForTasks, type ReleasedTask, taskOutbox } from '../src/jobs/task-queue.js';
 import { modelCatalog } from '../src/models/catalog.js';
 import type { Publisher } from '../src/queue/bus.js';
 import { topologyNames } from '../src/queue/topology.js';
@@ -36,8 +41,13 @@ const { values } = parseArgs({
     size: { type: 'string', default: '200' },
     tenants: { type: 'string', default: '1' },
     items: { type: 'string', default: '1' },
+    path: { type: 'string', default: 'hand-off' },
   },
 });
+if (values.path !== 'hand-off' && values.path !== 'dispatcher') {
+  throw new Error(`--path ${values.path}: expected hand-off or dispatcher`);
+}
+const handOff = values.path === 'hand-off';
 const batches = Number(values.batches);
 const size = Number(values.size);
 const tenantCount = Number(values.tenants);
@@ -60,7 +70,7 @@ interface Cost {
 }
 const costs = new Map<string, Cost>();
 /** What the statements charged now belong to. */
-let stage: 'admission' | 'dispatcher' | 'relay' = 'admission';
+let stage: 'admission' | 'hand-off' | 'dispatcher' | 'relay' = 'admission';
 /** Runs `work`, charging its round trip and both processes' CPU to `name`. */
 async function charged<T>(name: string, work: () => Promise<T>): Promise<T> {
   const backend = await processCpuMs(backendPid);
@@ -87,6 +97,7 @@ function timed(q: Queryable): Queryable {
 const admissionWhole = '(admission transaction, whole)';
 const releaseWhole = '(release transaction, whole)';
 const dispatcherWhole = '(dispatcher round, whole)';
+const handOffWhole = '(hand-off, whole)';
 /** `db` with every statement charged, and each transaction (the dispatcher's release) as a whole. */
 function timedDatabase(inner: Database): Database {
   return {
@@ -138,6 +149,10 @@ try {
     if (b === 3) costs.clear(); // the first batches warm up the JIT and the plans
     stage = 'admission';
     let admitted: readonly JobForTasks[] = [];
+    let handed: { tasks: readonly ReleasedTask[]; events: readonly ClaimedEvent[] } = {
+      tasks: [],
+      events: [],
+    };
     const decisions = await charged(admissionWhole, () =>
       db.transaction((tx) =>
         admitBatch(timed(tx), requests, {
@@ -147,6 +162,14 @@ try {
           onAdmitted: (jobs) => {
             admitted = jobs;
           },
+          ...(handOff
+            ? {
+                release: { leaseMs, most: config.gateway.dispatchQuantum * roundsPerPublish },
+                onReleased: (tasks: readonly ReleasedTask[], events: readonly ClaimedEvent[]) => {
+                  handed = { tasks, events };
+                },
+              }
+            : {}),
         }),
       ),
     );
@@ -154,9 +177,26 @@ try {
     const refused = decisions.find((d) => d.outcome !== 'accepted');
     if (refused) throw new Error(`a bench job was not admitted: ${JSON.stringify(refused)}`);
     // What follows every admission: the tasks released and published, the result events relayed.
+    if (handOff) {
+      stage = 'hand-off';
+      const jobOf = new Map(admitted.map((job) => [jobRefKey(job), job]));
+      const { tasks, events } = handed;
+      await charged(handOffWhole, async () => {
+        await publishEvents(events, {
+          db: measured,
+          publisher: confirmingPublisher,
+          exchange: names.resultsExchange,
+        });
+        await publishTasks(
+          taskOutbox(measured),
+          tasks.map((task) => [task, jobOf.get(jobRefKey(task))!] as const),
+          { publisher: confirmingPublisher, names },
+        );
+      });
+    }
     stage = 'dispatcher';
     // As the gateway's dispatcher does: rounds of the configured quantum, up to ten per publish.
-    for (let released = 0; released < size * items; ) {
+    for (let released = handed.tasks.length; released < size * items; ) {
       released += await charged(dispatcherWhole, () =>
         dispatchRound(outbox, {
           publisher: confirmingPublisher,
@@ -167,12 +207,14 @@ try {
         }),
       );
     }
-    stage = 'relay';
-    const events = await claimEvents(measured, size, leaseMs);
-    await deleteEvents(
-      measured,
-      events.map((event) => event.id),
-    );
+    if (handed.events.length < size) {
+      stage = 'relay';
+      const events = await claimEvents(measured, size, leaseMs);
+      await deleteEvents(
+        measured,
+        events.map((event) => event.id),
+      );
+    }
   }
   const jobs = batches * size;
   const perJob = (ms: number) => Math.round((ms * 10_000) / jobs) / 10;
@@ -183,7 +225,7 @@ try {
     backend: perJob(cost.backendCpuMs),
     node: perJob(cost.nodeCpuMs),
   }));
-  const wholes = [admissionWhole, releaseWhole, dispatcherWhole];
+  const wholes = [admissionWhole, releaseWhole, dispatcherWhole, handOffWhole];
   const statements = rows.filter((row) => !wholes.includes(row.statement));
   const backendOf = (pick: (name: string) => boolean) =>
     rows.filter((row) => pick(row.statement)).reduce((sum, row) => sum + row.backend, 0);
@@ -209,12 +251,15 @@ try {
     // The admission transaction and the dispatcher round as wholes, plus the relay's statements.
     nodeCpuUsPerJob:
       Math.round(
-        nodeOf((n) => n === admissionWhole || n === dispatcherWhole || n.startsWith('relay: ')) * 10,
+        nodeOf(
+          (n) =>
+            n === admissionWhole || n === dispatcherWhole || n === handOffWhole || n.startsWith('relay: '),
+        ) * 10,
       ) / 10,
     loadAverage: loadavg(),
   };
   console.log(
-    `\n${batches} batches of ${size} jobs (${items} item(s) each), ${tenantCount} tenant(s), one connection; per admitted job:\n`,
+    `\n${batches} batches of ${size} jobs (${items} item(s) each), ${tenantCount} tenant(s), one connection, ${values.path} path; per admitted job:\n`,
   );
   console.log(
     markdownTable([
@@ -227,9 +272,10 @@ try {
     ]),
   );
   console.log(
-    `\nper job: PostgreSQL backend ${summary.backendCpuUsPerJob} µs, node ${summary.nodeCpuUsPerJob} µs (admission, dispatcher, relay; no broker); load ${loadavg()[0]!.toFixed(1)}`,
+    `\nper job: PostgreSQL backend ${summary.backendCpuUsPerJob} µs, node ${summary.nodeCpuUsPerJob} µs (admission, hand-off, dispatcher, relay; no broker); load ${loadavg()[0]!.toFixed(1)}`,
   );
   const path = await writeResults('gateway-statements', {
+    path: values.path,
     batches,
     size,
     tenants: tenantCount,

@@ -42,16 +42,16 @@ export async function recordNonces(
   );
   const inserted = await q.query<{ key_id: string; nonce: string }>(
     `INSERT INTO nonces (key_id, nonce, message_id, expires_at)
-     SELECT "keyId", nonce, "messageId", "expiresAt"
-     FROM json_to_recordset($1::json) AS u("keyId" text, nonce text, "messageId" text, "expiresAt" timestamptz)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
      ON CONFLICT (key_id, nonce) DO UPDATE
        SET message_id = EXCLUDED.message_id, expires_at = EXCLUDED.expires_at
-       WHERE nonces.expires_at <= $2
+       WHERE nonces.expires_at <= $5
      RETURNING key_id, nonce`,
     [
-      JSON.stringify(
-        uses.map(({ keyId, nonce, messageId, expiresAt }) => ({ keyId, nonce, messageId, expiresAt })),
-      ),
+      uses.map((u) => u.keyId),
+      uses.map((u) => u.nonce),
+      uses.map((u) => u.messageId),
+      uses.map((u) => u.expiresAt),
       now,
     ],
   );
