@@ -184,6 +184,7 @@ async function pipelineRun(
     'bench (S3)': process.pid,
   };
   const cpuBefore = await cpuTimes(processes);
+  const gcBefore = await Promise.all(workers.map((w) => workerGc(w.httpPort)));
   const started = performance.now();
   const jobId = await submitter.submit(jobOf(keys, model, output, prefix));
   const samples: number[] = [];
@@ -205,6 +206,7 @@ async function pipelineRun(
   }, 'the outputs');
   const seconds = (performance.now() - started) / 1000;
   const cpuMsPerImage = cpuPer(cpuBefore, await cpuTimes(processes), keys.length);
+  const gcAfter = await Promise.all(workers.map((w) => workerGc(w.httpPort)));
   clearInterval(sampler);
   const peaks = await Promise.all(workers.map((w) => memory(w.pid!)));
   // The warm-up's stages are in the profile too: one image per worker among keys.length + workers.
@@ -217,7 +219,48 @@ async function pipelineRun(
     outputBytes,
     stages,
     cpuMsPerImage,
+    gcPerImage: gcPer(gcBefore, gcAfter, keys.length),
     samples,
+  };
+}
+
+type GcTotals = Record<string, { count: number; seconds: number }>;
+
+/** A worker's V8 collections so far by kind (major, minor, incremental, weakcb), from its /metrics. */
+async function workerGc(httpPort: number): Promise<GcTotals> {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  const totals: GcTotals = {};
+  for (const line of text.split('\n')) {
+    const match =
+      /^clearcut_nodejs_gc_duration_seconds_(sum|count)\{[^}]*kind="([a-z]+)"[^}]*\} ([0-9.e+-]+)$/.exec(
+        line,
+      );
+    if (!match) continue;
+    const kind = totals[match[2]!] ?? { count: 0, seconds: 0 };
+    if (match[1] === 'sum') kind.seconds = Number(match[3]);
+    else kind.count = Number(match[3]);
+    totals[match[2]!] = kind;
+  }
+  return totals;
+}
+
+/**
+ * The workers' collections per image between two readings: mark-compacts, scavenges, and the
+ * main thread's pause in all of them (ms; V8's helper threads mark and sweep beside it).
+ */
+function gcPer(before: readonly GcTotals[], after: readonly GcTotals[], images: number) {
+  const sum = (field: 'count' | 'seconds', kinds: readonly string[]) =>
+    after.reduce(
+      (total, totals, index) =>
+        total +
+        kinds.reduce((n, kind) => n + (totals[kind]?.[field] ?? 0) - (before[index]![kind]?.[field] ?? 0), 0),
+      0,
+    ) / images;
+  const all = ['major', 'minor', 'incremental', 'weakcb'];
+  return {
+    majors: sum('count', ['major']),
+    minors: sum('count', ['minor']),
+    pauseMs: sum('seconds', all) * 1000,
   };
 }
 
@@ -349,7 +392,9 @@ try {
   const runs: Record<string, unknown>[] = [];
   const profiles: { variant: string; workers: number; stages: StageProfile }[] = [];
   const cpuGroups = ['worker', 'gateway', 'bench (S3)', 'postgres', 'rabbitmq', 'machine'];
-  const cpuRows: (string | number)[][] = [['variant', 'round', 'workers', ...cpuGroups]];
+  const cpuRows: (string | number)[][] = [
+    ['variant', 'round', 'workers', ...cpuGroups, 'worker GC pause', 'mark-compacts', 'scavenges'],
+  ];
   for (const workerCount of values.workers.split(',').filter(Boolean).map(Number)) {
     const threads = Math.max(1, Math.floor(cores / workerCount));
     for (let round = 1; round <= rounds; round++) {
@@ -399,6 +444,9 @@ try {
           round,
           workerCount,
           ...cpuGroups.map((group) => Math.round(run.cpuMsPerImage[group] ?? 0)),
+          Math.round(run.gcPerImage.pauseMs),
+          +run.gcPerImage.majors.toFixed(2),
+          +run.gcPerImage.minors.toFixed(2),
         ]);
         runs.push({
           variant: variant.name,
@@ -428,7 +476,7 @@ try {
     );
     console.log(markdownTable(stageRows(profiles)));
     console.log(
-      `\nCPU per image by process (ms of CPU time, all threads; postgres, rabbitmq and machine include the rest of this machine's load):\n`,
+      `\nCPU per image by process (ms of CPU time, all threads; postgres, rabbitmq and machine include the rest of this machine's load), and the worker's V8 collections per image (GC pause: ms of its main thread):\n`,
     );
     console.log(markdownTable(cpuRows));
   }

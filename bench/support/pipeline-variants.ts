@@ -29,7 +29,7 @@ export const pipelinePresets: Readonly<Record<string, Readonly<Record<string, st
 };
 
 const usage = (text: string) =>
-  `--variant ${text}: expected a preset (${Object.keys(pipelinePresets).join(', ')}) or NAME=VAR=value,VAR=value (VAR: CLEARCUT_*, MALLOC_*, CHECKOUT)`;
+  `--variant ${text}: expected a preset (${Object.keys(pipelinePresets).join(', ')}) or NAME=VAR=value,VAR=value (VAR: CLEARCUT_*, MALLOC_*, NODE_OPTIONS, CHECKOUT)`;
 
 export function parseVariant(text: string): PipelineVariant {
   const preset = pipelinePresets[text];
@@ -44,8 +44,9 @@ export function parseVariant(text: string): PipelineVariant {
       checkout = value.join('=');
       continue;
     }
-    if ((!variable?.startsWith('CLEARCUT_') && !variable?.startsWith('MALLOC_')) || value.length === 0)
-      throw new Error(usage(text));
+    const allowed =
+      variable?.startsWith('CLEARCUT_') || variable?.startsWith('MALLOC_') || variable === 'NODE_OPTIONS';
+    if (!variable || !allowed || value.length === 0) throw new Error(usage(text));
     env[variable] = value.join('=');
   }
   if (!name || assignments.length === 0) throw new Error(usage(text));
