@@ -11,7 +11,8 @@
 // the gateway to expand an N-key JSONL manifest into task rows. --profile N: CPU time of each of a
 // worker's steps on N photos, one step at a time (support/stage-cpu.ts). The end-to-end runs also
 // print the CPU per image of each process, and the CPU ratio: the bare loop's CPU per image ÷ the
-// worker's, gateway's and S3 server's, which a busy neighbour skews far less than the img/s ratio. Prints Markdown tables; writes bench/results/pipeline-*.json.
+// worker's, gateway's and S3 server's, which a busy neighbour skews far less than the img/s ratio,
+// and the worker's garbage collections per image (its clearcut_nodejs_gc_duration_seconds). Prints Markdown tables; writes bench/results/pipeline-*.json.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
