@@ -2,25 +2,40 @@
 // set it for itself: the image does (infra/Dockerfile). A worker started elsewhere without it
 // says so, because the sizing in docs/worker.md was measured with it.
 
-/** The settings the image starts workers with, and why each matters (docs/worker.md). */
+/** The settings the image starts workers with, their GLIBC_TUNABLES names, and why each matters. */
 export const recommendedMalloc = {
-  MALLOC_ARENA_MAX: { value: '2', without: 'a malloc arena per thread: ~100 MiB more peak' },
+  MALLOC_ARENA_MAX: {
+    value: '2',
+    tunable: 'glibc.malloc.arena_max',
+    without: 'a malloc arena per thread: ~100 MiB more peak',
+  },
   MALLOC_MMAP_THRESHOLD_: {
     value: '1048576',
+    tunable: 'glibc.malloc.mmap_threshold',
     without: "the model's load buffers kept in the heap: ~185 MiB more peak",
   },
 } as const;
 
 export type MallocVariable = keyof typeof recommendedMalloc;
 
+/** Whether this process runs on glibc (elsewhere, as on musl or macOS, the settings mean nothing). */
+export function runsOnGlibc(): boolean {
+  const { header } = process.report.getReport() as { header?: { glibcVersionRuntime?: string } };
+  return header?.glibcVersionRuntime !== undefined;
+}
+
 /**
- * The recommended variables this environment leaves unset (in a fixed order) and a warning naming
- * what to set; undefined when all are set.
+ * The recommended settings this environment leaves unset (in a fixed order; either form counts:
+ * the variable or its GLIBC_TUNABLES entry) and a warning naming what to set; undefined when all
+ * are set.
  */
 export function mallocWarning(
   env: NodeJS.ProcessEnv,
 ): { readonly unset: MallocVariable[]; readonly message: string } | undefined {
-  const unset = (Object.keys(recommendedMalloc) as MallocVariable[]).filter((name) => !env[name]);
+  const tunables = (env.GLIBC_TUNABLES ?? '').split(':').map((entry) => entry.split('=')[0]);
+  const unset = (Object.keys(recommendedMalloc) as MallocVariable[]).filter(
+    (name) => !env[name] && !tunables.includes(recommendedMalloc[name].tunable),
+  );
   if (unset.length === 0) return undefined;
   const costs = unset.map((name) => `${name} (${recommendedMalloc[name].without})`).join('; ');
   const fix = unset.map((name) => `${name}=${recommendedMalloc[name].value}`).join(' ');

@@ -22,7 +22,7 @@ import type { BlobStore } from '../storage/blob-store.js';
 import { createS3BlobStore } from '../storage/s3-blob-store.js';
 import { createEnginePool } from './engines.js';
 import { createImageGate } from './image-gate.js';
-import { mallocWarning } from './malloc-settings.js';
+import { mallocWarning, runsOnGlibc } from './malloc-settings.js';
 import { visibleMemoryLimit } from './memory-limit.js';
 import { memoryRefusal } from './memory-need.js';
 import { createWorkerMetrics } from './metrics.js';
@@ -76,7 +76,7 @@ export async function startWorker(config: Config, options: WorkerOptions): Promi
     if (refusal) throw new Error(refusal);
     if (synthetic.length > 0)
       log.warn({ models: synthetic }, 'serving synthetic stand-ins: their masks are meaningless');
-    const malloc = mallocWarning(process.env);
+    const malloc = runsOnGlibc() ? mallocWarning(process.env) : undefined;
     if (malloc) log.warn({ unset: malloc.unset }, malloc.message);
     // Either process may start first: both declare what they use (idempotent), again after every
     // reconnect. A broker restart is ridden out: tasks held then are redelivered and end once.

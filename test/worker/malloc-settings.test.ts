@@ -20,4 +20,12 @@ describe('mallocWarning', () => {
     expect(warning?.message).toContain('Start the worker with MALLOC_MMAP_THRESHOLD_=1048576,');
     expect(warning?.message).not.toContain('MALLOC_ARENA_MAX');
   });
+
+  it('takes the GLIBC_TUNABLES form of a setting as set', () => {
+    const tunables = 'glibc.malloc.mmap_threshold=1048576:glibc.malloc.arena_max=2';
+    expect(mallocWarning({ GLIBC_TUNABLES: tunables })).toBeUndefined();
+    expect(mallocWarning({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' })?.unset).toEqual([
+      'MALLOC_MMAP_THRESHOLD_',
+    ]);
+  });
 });
