@@ -12,9 +12,6 @@
 // Colour alpha is trusted per pixel by how well colour can tell: F̂ and B̂ far apart against the
 // spread of the sure colours around them, and I either near B̂ or off it toward F̂; elsewhere (a red
 // car on red brick) the model's alpha stays, by that share.
-// On a plain backdrop the fitted field is B̂ at each pixel: there sure subject pixels of its colour
-// near an edge are re-solved too (the model calling a hole subject), and F̂'s spread counts in
-// proportion to α (a pixel at the backdrop is α 0 whatever mix of colours the subject has).
 import type { DecodedImage } from '../../images/decode.js';
 import {
   type BandArea,
@@ -26,7 +23,7 @@ import {
   unsureArea,
   unsureBelow,
 } from './band.js';
-import { atCorners, type Corners, cornersAt, noCorners } from './grid.js';
+import { atCorners, cornersAt, noCorners } from './grid.js';
 import { plainBackground } from './plain-background.js';
 import { doublingRadii, sureMeans } from './sure-means.js';
 
@@ -36,12 +33,6 @@ const backdropLike = 0.08;
 const separationFloor = 0.001;
 /** I − B̂ at under 60° from F̂ − B̂ is trusted fully, at 90° or more not at all (unless I is B̂ itself). */
 const minCosine = 0.5;
-/**
- * Sure subject pixels the colour of a plain backdrop are re-solved up to this share of the longer
- * side from an edge (64 px at 1024²): farther, white parts of a subject on a white sweep (a logo)
- * are lost faster than filled holes are won (docs/inference.md).
- */
-const demoteShare = 1 / 16;
 /** I within about this distance of B̂ (plus the backdrop's own spread) is backdrop: α 0 is trusted. */
 const backdropFloor = 0.002;
 
@@ -84,19 +75,12 @@ export function colourAlpha(
   const corners = noCorners();
   const f = [0, 0, 0];
   const b = [0, 0, 0];
-  // on a plain backdrop, sure subject pixels within demoteShare of the longer side of an edge are looked at too
-  const reachSure = plain ? Math.round(longer * demoteShare) : 0;
-  forEachTile(tilesNearEdges(tiles, reachSure), tiles.columns, width, height, (left, top, right, bottom) => {
+  forEachTile(tilesNearEdges(tiles, 0), tiles.columns, width, height, (left, top, right, bottom) => {
     for (let y = top; y < bottom; y++) {
       for (let x = left; x < right; x++) {
         const pixel = y * width + x;
-        // On a plain backdrop, a sure subject pixel the colour of the fitted backdrop behind it
-        // (those F̂ leaves out) is the model calling backdrop subject — a wheel it filled: it is
-        // solved like a band pixel. On texture the local mean B̂ cannot say so of one pixel.
-        const demoted = !band[pixel] && plain !== null && mask[pixel]! > unsureBelow;
-        if (!band[pixel] && !demoted) continue;
+        if (!band[pixel]) continue;
         cornersAt(columns, rows, step, region, x, y, corners);
-        if (demoted && !nearBackdrop(pixels, pixel * channels, behind.means, corners)) continue;
         let apart = 0; // |F̂ − B̂|²
         let off = 0; // |I − B̂|²
         let along = 0; // (I − B̂)·(F̂ − B̂)
@@ -117,13 +101,7 @@ export function colourAlpha(
         const alpha = along > 0 ? Math.min(1, Math.sqrt(off / apart)) : 0;
         const frontSpread = Math.max(0, atCorners(ahead.means[3]!, corners) - frontNorm);
         const backSpread = Math.max(0, atCorners(behind.means[3]!, corners) - backNorm);
-        // How far F̂'s and B̂'s errors move α: α = |I − B̂| / |F̂ − B̂| shifts by about α·δF and
-        // (1 − α)·δB (over |F̂ − B̂|). On a plain backdrop B̂ is the fitted field and each spread is
-        // weighed so: a pixel at the backdrop is α 0 whatever mix of colours the subject has. On
-        // texture both are rough local means, and both spreads count in full.
-        const separation = plain
-          ? apart / (apart + alpha * alpha * frontSpread + (1 - alpha) ** 2 * backSpread + separationFloor)
-          : apart / (apart + frontSpread + backSpread + separationFloor);
+        const separation = apart / (apart + frontSpread + backSpread + separationFloor);
         let agreement = 1;
         if (off > 1e-9) {
           const toward = Math.min(
@@ -140,18 +118,6 @@ export function colourAlpha(
     }
   });
   return out;
-}
-
-/** Whether the pixel's colour (from `source`) lies within `backdropLike` of B̂ (`means`) at `corners`. */
-function nearBackdrop(
-  pixels: Uint8Array,
-  source: number,
-  means: readonly Float32Array[],
-  corners: Corners,
-): boolean {
-  let squared = 0;
-  for (let c = 0; c < 3; c++) squared += (pixels[source + c]! / 255 - atCorners(means[c]!, corners)) ** 2;
-  return squared < backdropLike ** 2;
 }
 
 interface SideColours {

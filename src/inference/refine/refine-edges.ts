@@ -1,8 +1,6 @@
 // `refine: "edges"`: the model's alpha re-solved where it is unsure (alpha 8–247): from colour with
 // only the sure pixels as input (colour-alpha.ts), then smoothed along the colour edge by the guided
-// filter (guided-alpha.ts). Where the model is sure its alpha is kept byte for byte, but for sure
-// subject pixels the colour of a plain backdrop near an edge (a wheel the model filled), which
-// colour-alpha.ts re-solves.
+// filter (guided-alpha.ts). Where the model is sure its alpha is kept byte for byte.
 import type { DecodedImage } from '../../images/decode.js';
 import { forEachTile, tilesNearEdges, unsureAbove, unsureArea, unsureBelow } from './band.js';
 import { colourAlpha } from './colour-alpha.js';
