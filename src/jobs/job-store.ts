@@ -148,12 +148,14 @@ WITH counts AS (
 )
 SELECT id::text, tenant_id AS "tenantId", job_id AS "jobId", item, source_bucket AS "sourceBucket",
        source_key AS "sourceKey"
-FROM inserted WHERE status = 'queued' ORDER BY lane_rank, id`;
+FROM inserted WHERE status = 'queued'
+ORDER BY row_number() OVER (PARTITION BY tenant_id ORDER BY lane_rank, id), lane_rank, id`;
 
 /**
  * Inserts tasks and adds them to their tenants' dispatch counters, in one statement: pending, or
  * with `release` queued and leased to the caller as a dispatcher round would (see above). Returns
- * the released ones, to publish in lane order (none without `release`).
+ * the released ones, to publish in the order a dispatcher round would (task-queue.ts: interleaved
+ * by tenant, by lane and age within each); none without `release`.
  */
 export async function insertTasks(
   q: Queryable,

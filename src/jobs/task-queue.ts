@@ -35,6 +35,9 @@ const releasedColumns = `t.id::text, t.tenant_id AS "tenantId", t.job_id AS "job
 // tenant row; a row changed while waited for is read again (its room recomputed) before it is used.
 // A later round in the same transaction already holds earlier rounds' rows, which need not come
 // before this round's in tenant order, so it skips locked rows instead of waiting (`lockRows`).
+// The released tasks come back interleaved, each tenant's n-th before anyone's (n+1)-th (within a
+// tenant, by lane and age): a tenant served in the same statement as one with hundreds of tasks
+// (the lone tenant's nine quanta, dispatcher.ts) queues behind about as many of them as it has.
 const releaseSql = (lockRows: 'wait' | 'skip locked') => `
 WITH served_first AS (
   SELECT tenant_id FROM tenant_dispatch
@@ -67,7 +70,8 @@ WITH served_first AS (
   FROM (SELECT tenant_id, count(*)::int AS n FROM released GROUP BY tenant_id) c
   WHERE d.tenant_id = c.tenant_id
 )
-SELECT ${releasedColumns} FROM released t ORDER BY t.lane_rank, t.id`;
+SELECT ${releasedColumns} FROM released t
+ORDER BY row_number() OVER (PARTITION BY t.tenant_id ORDER BY t.lane_rank, t.id), t.lane_rank, t.id`;
 
 const releaseWaiting = releaseSql('wait');
 const releaseSkippingLocked = releaseSql('skip locked');

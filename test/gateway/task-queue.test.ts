@@ -74,6 +74,29 @@ describe('releasing tasks', () => {
     );
   });
 
+  it("returns a round's tasks interleaved by tenant, so a small tenant's do not queue behind a large one's", async () => {
+    const [large, small] = await Promise.all(
+      ['mix-large', 'mix-small'].map((id) => createTenant(db, id, 'pro')),
+    );
+    await admit(large!.id, 6);
+    await admit(small!.id, 2);
+    const released = await release(10);
+    expect(released.map((t) => t.tenantId)).toEqual([
+      'mix-large',
+      'mix-small',
+      'mix-large',
+      'mix-small',
+      'mix-large',
+      'mix-large',
+      'mix-large',
+      'mix-large',
+    ]);
+    await markPublished(
+      db,
+      released.map((t) => t.id),
+    );
+  });
+
   it("releases a tenant's high-priority job before its older normal job", async () => {
     const tenant = await createTenant(db, 'lanes', 'pro');
     const normal = await admit(tenant.id, 3);
