@@ -37,7 +37,8 @@ const releasedColumns = `t.id::text, t.tenant_id AS "tenantId", t.job_id AS "job
 // before this round's in tenant order, so it skips locked rows instead of waiting (`lockRows`).
 // The released tasks come back interleaved, each tenant's n-th before anyone's (n+1)-th (within a
 // tenant, by lane and age): a tenant served in the same statement as one with hundreds of tasks
-// (the lone tenant's nine quanta, dispatcher.ts) queues behind about as many of them as it has.
+// (the lone tenant's nine quanta, dispatcher.ts) queues behind about as many of them as it has
+// (and the first round's quantum), not all of them.
 const releaseSql = (lockRows: 'wait' | 'skip locked') => `
 WITH served_first AS (
   SELECT tenant_id FROM tenant_dispatch
