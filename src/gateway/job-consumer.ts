@@ -79,6 +79,7 @@ export function createJobConsumer(options: JobConsumerOptions): JobConsumer {
     let jobs: readonly JobForTasks[] = [];
     let released: readonly ReleasedTask[] = [];
     let leased: readonly ClaimedEvent[] = [];
+    const release = options.handOff?.release();
     const decided = await options.db.transaction(async (tx) => {
       const admitted = await admitBatch(
         tx,
@@ -90,9 +91,9 @@ export function createJobConsumer(options: JobConsumerOptions): JobConsumer {
           onAdmitted: (inserted) => {
             jobs = inserted;
           },
-          ...(options.handOff
+          ...(release
             ? {
-                release: options.handOff.release,
+                release,
                 onReleased: (tasks, events) => {
                   released = tasks;
                   leased = events;

@@ -66,6 +66,9 @@ function startedTogether(main: PollLoop, helper: PollLoop): PollLoop {
   };
 }
 
+/** Batches handed over and not yet published, beyond which admission stops handing over. */
+const handOffBatchesWaitingAtMost = 4;
+
 export interface PublishingLoops {
   readonly dispatcher: PollLoop;
   readonly relay: PollLoop;
@@ -81,8 +84,12 @@ export interface PublishingLoops {
  * them, as after a crash of either.
  */
 export interface HandOff {
-  /** How admission releases to this gateway (leases of CLEARCUT_PUBLISH_LEASE). */
-  readonly release: { readonly leaseMs: number; readonly most: number };
+  /**
+   * How admission releases to this gateway now (leases of CLEARCUT_PUBLISH_LEASE), or undefined
+   * while earlier batches still wait to be published (a slow broker): then admission leaves the
+   * batch to the dispatcher and relays, so what waits in this process's memory stays bounded.
+   */
+  release(): { readonly leaseMs: number; readonly most: number } | undefined;
   publish(tasks: readonly (readonly [ReleasedTask, JobForTasks])[], events: readonly ClaimedEvent[]): void;
   /** Resolves once everything handed over has been published or given back. */
   settled(): Promise<void>;
@@ -149,38 +156,48 @@ export function createPublishingLoops(options: PublishingOptions): PublishingLoo
     ...(options.onEventsPublished ? { onPublished: options.onEventsPublished } : {}),
   });
   const outbox = taskOutbox(db);
+  const release = { leaseMs: settings.publishLeaseMs, most: settings.dispatchQuantum * roundsPerPublish };
   let chain = Promise.resolve();
+  let waiting = 0;
   const handOff: HandOff = {
-    release: { leaseMs: settings.publishLeaseMs, most: settings.dispatchQuantum * roundsPerPublish },
+    release: () => (waiting < handOffBatchesWaitingAtMost ? release : undefined),
     publish(tasks, events) {
       const publishing = async () => {
-        // Events first: a task's `accepted` goes out before the task can reach a worker.
-        const published = publishEvents(events, {
-          db,
-          publisher,
-          exchange: options.names.resultsExchange,
-          ...(options.onEventsPublished ? { onPublished: options.onEventsPublished } : {}),
-        });
-        const tasksOut =
-          tasks.length === 0
-            ? Promise.resolve()
-            : publishTasks(outbox, tasks, {
-                publisher,
-                names: options.names,
-                ...(options.onTasksPublished ? { onPublished: options.onTasksPublished } : {}),
-              });
-        const results = await Promise.allSettled([published, tasksOut]);
-        const failed = results.find((result) => result.status === 'rejected');
-        if (failed) {
+        try {
+          // Events first, confirmed: a batch's `accepted` is out before its tasks can reach a worker.
+          await publishEvents(events, {
+            db,
+            publisher,
+            exchange: options.names.resultsExchange,
+            ...(options.onEventsPublished ? { onPublished: options.onEventsPublished } : {}),
+          });
+        } catch (error) {
+          // The events were given back to the relays; the tasks go back to the dispatcher unpublished.
+          await outbox.abandonLeases(tasks.map(([task]) => task.id)).catch(() => {});
+          throw error;
+        }
+        if (tasks.length > 0) {
+          await publishTasks(outbox, tasks, {
+            publisher,
+            names: options.names,
+            ...(options.onTasksPublished ? { onPublished: options.onTasksPublished } : {}),
+          });
+        }
+      };
+      waiting++;
+      chain = chain
+        .then(publishing)
+        .catch((error: unknown) => {
           log.warn(
-            { err: failed.reason, tasks: tasks.length, events: events.length },
+            { err: error, tasks: tasks.length, events: events.length },
             'publishing what admission handed over failed; the dispatcher and relay take it',
           );
           dispatcher.nudge();
           relay.nudge();
-        }
-      };
-      chain = chain.then(publishing);
+        })
+        .finally(() => {
+          waiting--;
+        });
     },
     settled: () => chain,
   };

@@ -115,7 +115,7 @@ const outboxRows = async () =>
 const taskIdsSeen = () => tasksSeen.messages.map((m) => (m.json() as TaskInput).taskId);
 const eventIdsSeen = () => eventsSeen.messages.map((m) => m.messageId);
 
-const loops = () =>
+const loops = (through: Publisher = publisher) =>
   createPublishingLoops({
     settings: {
       dispatchQuantum: 50,
@@ -124,7 +124,7 @@ const loops = () =>
       taskStuckAfterMs: 600_000,
     },
     db,
-    publisher,
+    publisher: through,
     names: broker.names,
     log,
   });
@@ -185,6 +185,56 @@ describe('tasks released at admission', () => {
     expect((await rows(owner)).every((r) => r.published_at !== null)).toBe(true);
     expect(taskIdsSeen().filter((id) => ids.includes(id))).toHaveLength(3);
     expect(eventIdsSeen().filter((id) => id === events[0]!.messageId)).toHaveLength(1);
+  });
+
+  it("publishes a batch's tasks only once its events are confirmed: refused events send the tasks back to the dispatcher unpublished", async () => {
+    const owner = await tenant('refused', 100);
+    const { tasks, events } = await admit([request(owner, 2)], { leaseMs: 30_000, most: 500 });
+    const published: string[] = [];
+    const refusing: Publisher = {
+      async publish(messages) {
+        published.push(...messages.map((m) => m.exchange));
+        throw new Error('broker refused');
+      },
+      close: async () => {},
+    };
+    const { handOff } = loops(refusing);
+    handOff.publish(tasks, events);
+    await handOff.settled();
+    // Only the events were tried; the tasks' leases were given back at once, not after 30 s.
+    expect(published).toEqual([broker.names.resultsExchange]);
+    const ids = tasks.map(([task]) => task.id);
+    expect(await dispatchRound(taskOutbox(db), dispatcherOptions())).toBe(2);
+    await tasksSeen.waitFor(() => ids.every((id) => taskIdsSeen().includes(id)));
+    expect((await rows(owner)).every((r) => r.published_at !== null)).toBe(true);
+  });
+
+  it('stops handing over while earlier batches wait for a slow broker, and starts again once they are out', async () => {
+    let open: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const slow: Publisher = {
+      async publish(messages) {
+        await gate;
+        await publisher.publish(messages);
+      },
+      close: async () => {},
+    };
+    const { handOff } = loops(slow);
+    const owner = await tenant('slow', 100);
+    expect(handOff.release()).toEqual({ leaseMs: 30_000, most: 500 });
+    for (let batch = 0; batch < 4; batch++) {
+      const { tasks, events } = await admit([request(owner, 1)], handOff.release()!);
+      expect(tasks).toHaveLength(1);
+      handOff.publish(tasks, events);
+    }
+    // Four batches wait in memory: the next is left to the dispatcher and relays.
+    expect(handOff.release()).toBeUndefined();
+    open();
+    await handOff.settled();
+    expect(handOff.release()).toEqual({ leaseMs: 30_000, most: 500 });
+    expect((await rows(owner)).every((r) => r.published_at !== null)).toBe(true);
   });
 
   it('only for a tenant with nothing pending and room for all of them, at most `most` at once', async () => {
