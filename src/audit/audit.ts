@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/database.js';
+import { jsonParameter } from '../db/json-parameter.js';
 
 export const auditSources = ['job', 'event', 'admin', 'api'] as const;
 export type AuditSource = (typeof auditSources)[number];
@@ -49,7 +50,7 @@ export async function recordAudit(q: Queryable, rows: readonly AuditRow[]): Prom
   if (rows.length === 0) return [];
   // One JSON parameter (a missing field is NULL): cheaper for pg to send than nine escaped arrays.
   const inserted = await q.query<{ id: string }>(insertSql, [
-    JSON.stringify(
+    jsonParameter(
       rows.map((row) => ({
         at: row.at,
         tenant_id: row.tenantId,

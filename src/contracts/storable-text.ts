@@ -18,6 +18,11 @@ const unstorable = new RegExp(`\\u0000|${unpaired}`, 'g');
 /** Whether the text has an unpaired surrogate: it has no UTF-8 form, so it cannot be an S3 key. */
 export const hasUnpairedSurrogate = (text: string): boolean => unpairedSurrogate.test(text);
 
+const unpairedSurrogates = new RegExp(unpaired, 'g');
+
+/** The text with each unpaired surrogate as U+FFFD, as pg's text parameters write it (String#toWellFormed). */
+export const wellFormed = (text: string): string => text.replace(unpairedSurrogates, '\uFFFD');
+
 const unicodeEscape = (char: string) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
 
 export function storableText(text: string): StorableText {

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/database.js';
+import { jsonParameter } from '../db/json-parameter.js';
 import type { ReleasedTask } from './task-queue.js';
 
 // Set-based writes for a whole admission batch: one statement per table, whatever the batch size.
@@ -169,7 +170,7 @@ export async function insertTasks(
   const tenants = [...perTenant.keys()].sort();
   return q.query<ReleasedTask>(insertTasksSql, [
     // One JSON parameter: cheaper for pg to send than six escaped arrays.
-    JSON.stringify(
+    jsonParameter(
       tasks.map(({ tenantId, jobId, item, sourceBucket, sourceKey, laneRank }) => ({
         tenantId,
         jobId,

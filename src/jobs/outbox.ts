@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/database.js';
+import { jsonParameter } from '../db/json-parameter.js';
 
 /** A result event waiting in the outbox for the relay to publish. */
 export interface OutboxEvent {
@@ -24,7 +25,7 @@ export async function enqueueEvents(
 ): Promise<ClaimedEvent[]> {
   if (events.length === 0) return [];
   // One JSON parameter: as elements of a text array, pg would escape every body's quotes again.
-  const values = JSON.stringify(
+  const values = jsonParameter(
     events.map(({ routingKey, messageId, body }) => ({ routingKey, messageId, body })),
   );
   const rows = `SELECT "routingKey", "messageId", body
