@@ -14,6 +14,7 @@ import {
   outputKeyTemplateProblem,
 } from './output-keys.js';
 import { renditionListSchema, renditionOutputs } from './renditions.js';
+import { hasUnpairedSurrogate } from './storable-text.js';
 
 // The job body a producer publishes to `<prefix>.jobs` (DESIGN §3.1). Tenant-free: the tenant is
 // the owner of the signing key. Strict objects everywhere: an unknown field is a mistake to report,
@@ -59,6 +60,28 @@ export const jobInputSchema = z.union([singleInput, listInput, prefixInput, mani
   error: 'input must be one of {bucket,key}, {bucket,keys}, {bucket,prefix} or {manifest:{bucket,key}}',
 });
 
+/**
+ * Where a JSON value holds text PostgreSQL cannot store (a NUL or an unpaired surrogate, in a key
+ * or a string) and what, or undefined.
+ */
+function unstorableText(
+  value: unknown,
+  path: (string | number)[] = [],
+): { path: (string | number)[]; problem: string } | undefined {
+  if (typeof value === 'string') {
+    if (value.includes('\u0000')) return { path, problem: 'holds a NUL character (\\u0000)' };
+    return hasUnpairedSurrogate(value) ? { path, problem: 'holds an unpaired UTF-16 surrogate' } : undefined;
+  }
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [key, inner] of Object.entries(value)) {
+    const inKey = unstorableText(key, path);
+    if (inKey) return { path, problem: `a key ${inKey.problem}` };
+    const found = unstorableText(inner, [...path, Array.isArray(value) ? Number(key) : key]);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 export const jobMetadataSchema = z
   .record(z.string().min(1).max(128), z.json())
   .superRefine((metadata, ctx) => {
@@ -67,6 +90,14 @@ export const jobMetadataSchema = z
       ctx.addIssue({
         code: 'custom',
         message: `must be at most ${maxMetadataBytes} bytes as JSON (got ${bytes})`,
+      });
+    }
+    const unstorable = unstorableText(metadata);
+    if (unstorable !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: unstorable.path,
+        message: `${unstorable.problem}, which PostgreSQL cannot store: remove it`,
       });
     }
   })

@@ -119,6 +119,14 @@ describe('job body', () => {
       'metadata: must be at most 4096 bytes as JSON (got 5011)',
     ]);
     expect(problems({ ...base, metadata: ['not', 'an', 'object'] })[0]).toMatch(/^metadata: /);
+    // Text PostgreSQL cannot store is refused where it is, not left to fail the gateway's insert.
+    expect(problems({ ...base, metadata: { sku: 'A-1', note: { lines: ['ok', 'half \ud83d'] } } })).toEqual([
+      'metadata.note.lines[1]: holds an unpaired UTF-16 surrogate, which PostgreSQL cannot store: remove it',
+    ]);
+    expect(problems({ ...base, metadata: { 'a\u0000b': 1 } })).toEqual([
+      'metadata: a key holds a NUL character (\\u0000), which PostgreSQL cannot store: remove it',
+    ]);
+    expect(parseJob({ ...base, metadata: { emoji: 'ok 😀', escaped: 'literal \\u0000' } }).ok).toBe(true);
     expect(problems({ ...base, priority: 'urgent' })[0]).toMatch(/^priority: /);
     expect(problems({ ...base, model: '../u2net' })).toEqual([
       'model: a model name such as u2net or isnet-general-use',
