@@ -150,7 +150,7 @@ WITH counts AS (
 SELECT id::text, tenant_id AS "tenantId", job_id AS "jobId", item, source_bucket AS "sourceBucket",
        source_key AS "sourceKey"
 FROM inserted WHERE status = 'queued'
-ORDER BY row_number() OVER (PARTITION BY tenant_id ORDER BY lane_rank, id), lane_rank, id`;
+ORDER BY row_number() OVER (PARTITION BY tenant_id ORDER BY lane_rank, inserted.id), lane_rank, inserted.id`;
 
 /**
  * Inserts tasks and adds them to their tenants' dispatch counters, in one statement: pending, or

@@ -20,8 +20,15 @@ export type MallocVariable = keyof typeof recommendedMalloc;
 
 /** Whether this process runs on glibc (elsewhere, as on musl or macOS, the settings mean nothing). */
 export function runsOnGlibc(): boolean {
-  const { header } = process.report.getReport() as { header?: { glibcVersionRuntime?: string } };
-  return header?.glibcVersionRuntime !== undefined;
+  // The report's header names the glibc version; its network section (every open socket) is not needed.
+  const excludeNetwork = process.report.excludeNetwork;
+  process.report.excludeNetwork = true;
+  try {
+    const { header } = process.report.getReport() as { header?: { glibcVersionRuntime?: string } };
+    return header?.glibcVersionRuntime !== undefined;
+  } finally {
+    process.report.excludeNetwork = excludeNetwork;
+  }
 }
 
 /**
