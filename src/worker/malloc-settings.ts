@@ -20,14 +20,16 @@ export type MallocVariable = keyof typeof recommendedMalloc;
 
 /** Whether this process runs on glibc (elsewhere, as on musl or macOS, the settings mean nothing). */
 export function runsOnGlibc(): boolean {
-  // The report's header names the glibc version; its network section (every open socket) is not needed.
-  const excludeNetwork = process.report.excludeNetwork;
-  process.report.excludeNetwork = true;
+  // The report's header names the glibc version; its network section (every open socket) is not
+  // needed. (excludeNetwork is Node's, from 20.13; @types/node does not list it yet.)
+  const report = process.report as typeof process.report & { excludeNetwork: boolean };
+  const excludeNetwork = report.excludeNetwork;
+  report.excludeNetwork = true;
   try {
-    const { header } = process.report.getReport() as { header?: { glibcVersionRuntime?: string } };
+    const { header } = report.getReport() as { header?: { glibcVersionRuntime?: string } };
     return header?.glibcVersionRuntime !== undefined;
   } finally {
-    process.report.excludeNetwork = excludeNetwork;
+    report.excludeNetwork = excludeNetwork;
   }
 }
 
