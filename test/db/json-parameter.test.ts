@@ -21,7 +21,9 @@ describe('jsonParameter', () => {
   const cut = `${'x'.repeat(3)}${'😀'.slice(0, 1)}`;
 
   it('is what PostgreSQL json takes where JSON.stringify is refused: the lone half becomes U+FFFD', async () => {
-    await expect(details(JSON.stringify([{ detail: cut }]))).rejects.toThrow(/invalid input syntax for type json/);
+    await expect(details(JSON.stringify([{ detail: cut }]))).rejects.toThrow(
+      /invalid input syntax for type json/,
+    );
     expect(await details(jsonParameter([{ detail: cut }, { detail: '\udc00y' }]))).toEqual([
       { detail: 'xxx\ufffd' },
       { detail: '\ufffdy' },
