@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/database.js';
 import { jsonParameter } from '../db/json-parameter.js';
-import type { ReleasedTask } from './task-queue.js';
+import { interleavedByTenant, type ReleasedTask } from './task-queue.js';
 
 // Set-based writes for a whole admission batch: one statement per table, whatever the batch size.
 // Rows go in sorted by key, so two gateways writing overlapping keys wait for each other in the
@@ -150,7 +150,7 @@ WITH counts AS (
 SELECT id::text, tenant_id AS "tenantId", job_id AS "jobId", item, source_bucket AS "sourceBucket",
        source_key AS "sourceKey"
 FROM inserted WHERE status = 'queued'
-ORDER BY row_number() OVER (PARTITION BY tenant_id ORDER BY lane_rank, inserted.id), lane_rank, inserted.id`;
+ORDER BY ${interleavedByTenant('inserted')}`;
 
 /**
  * Inserts tasks and adds them to their tenants' dispatch counters, in one statement: pending, or

@@ -39,6 +39,14 @@ const releasedColumns = `t.id::text, t.tenant_id AS "tenantId", t.job_id AS "job
 // tenant, by lane and age): a tenant served in the same statement as one with hundreds of tasks
 // (the lone tenant's nine quanta, dispatcher.ts) queues behind about as many of them as it has
 // (and the first round's quantum), not all of them.
+/**
+ * ORDER BY for released task rows of table `rows`: interleaved by tenant as above. One rule for a
+ * dispatcher round and for tasks admission releases to its gateway (job-store.ts insertTasks).
+ */
+export function interleavedByTenant(rows: string): string {
+  return `row_number() OVER (PARTITION BY ${rows}.tenant_id ORDER BY ${rows}.lane_rank, ${rows}.id), ${rows}.lane_rank, ${rows}.id`;
+}
+
 const releaseSql = (lockRows: 'wait' | 'skip locked') => `
 WITH served_first AS (
   SELECT tenant_id FROM tenant_dispatch
@@ -72,7 +80,7 @@ WITH served_first AS (
   WHERE d.tenant_id = c.tenant_id
 )
 SELECT ${releasedColumns} FROM released t
-ORDER BY row_number() OVER (PARTITION BY t.tenant_id ORDER BY t.lane_rank, t.id), t.lane_rank, t.id`;
+ORDER BY ${interleavedByTenant('t')}`;
 
 const releaseWaiting = releaseSql('wait');
 const releaseSkippingLocked = releaseSql('skip locked');
