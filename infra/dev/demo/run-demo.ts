@@ -17,6 +17,7 @@ import { setQuota } from '../../../src/policy/quota-settings.js';
 import { connectAmqpBus } from '../../../src/queue/amqp-bus.js';
 import { createS3BlobStore } from '../../../src/storage/s3-blob-store.js';
 import { createTenant } from '../../../src/tenants/tenants.js';
+import { recommendedMalloc } from '../../../src/worker/malloc-settings.js';
 import { startEmbeddedS3 } from '../embedded-s3/embedded-s3.js';
 import { catalogImages } from './catalog-images.js';
 import { type Child, freePort, startChild, waitUntilReady } from './children.js';
@@ -100,7 +101,11 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       CLEARCUT_ALLOW_SYNTHETIC_MODELS: String(model.synthetic),
     } as NodeJS.ProcessEnv;
     children.push(startChild('gateway', 'workers/gateway.ts', processEnv));
-    children.push(startChild('worker', 'workers/inference.ts', processEnv));
+    // The worker gets the image's glibc malloc settings (infra/Dockerfile), as a deployment would.
+    const mallocEnv = Object.fromEntries(
+      Object.entries(recommendedMalloc).map(([name, { value }]) => [name, process.env[name] || value]),
+    );
+    children.push(startChild('worker', 'workers/inference.ts', { ...processEnv, ...mallocEnv }));
     children.push(startChild('api', 'workers/api.ts', processEnv));
     await waitUntilReady(children[0]!, ports.gateway);
     await waitUntilReady(children[2]!, ports.api);
