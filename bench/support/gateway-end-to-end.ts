@@ -19,6 +19,7 @@ import type { OutboundMessage } from '../../src/queue/bus.js';
 import { gatewayTopology, topologyNames } from '../../src/queue/topology.js';
 import type { KeyAlgorithm } from '../../src/signing/index.js';
 import { createBenchTenant } from './bench-tenant.js';
+import { type OutputQueues, outputQueues } from './output-queues.js';
 import { backendPids, type CpuGroups, cpuPer, cpuTimes, withApplicationName } from './process-cpu.js';
 import { benchProducer } from './producer.js';
 
@@ -49,7 +50,35 @@ export interface GatewayEndToEndOptions {
   readonly cpuProfileDir?: string | undefined;
   /** Gateway processes consuming the one inbox, as a horizontal deployment runs them (default 1). */
   readonly gateways?: number;
+  /** Another consumer in the gateway's place (default: the gateway, `workers/gateway.ts`). */
+  readonly consumer?: ConsumerProcess;
+  /**
+   * Also binds a queue to the results exchange and counts what reaches it and the tasks queue: the
+   * run fails when a job's task or event is missing or doubled, and each row gets `allOut`.
+   */
+  readonly countOutput?: boolean;
 }
+
+/** A consumer process run with the gateway's environment (broker prefix, schema, settings). */
+export interface ConsumerProcess {
+  /** Script under the repository root, run with `node --import tsx`. */
+  readonly script: string;
+  /** More environment for it (it also gets the producer's key id in BENCH_PRODUCER_KEY_ID). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Printed on stdout once it consumes (or is about to). */
+  readonly readyLine: string;
+  /** Counts the jobs it admitted so far (its durable rows); undefined: the events counted out. */
+  readonly admittedSql?: string;
+  /** Whether it writes the gateway's task and outbox rows, drained after admission (the gateway). */
+  readonly drainsOutbox: boolean;
+}
+
+const gatewayProcess: ConsumerProcess = {
+  script: 'workers/gateway.ts',
+  readyLine: 'gateway started',
+  admittedSql: 'SELECT count(*) AS n FROM jobs',
+  drainsOutbox: true,
+};
 
 export interface EndToEnd {
   algorithm: KeyAlgorithm;
@@ -62,6 +91,8 @@ export interface EndToEnd {
   eventsPublishedPerSecond: number;
   /** CPU ms per admitted job until the last was admitted: gateway, bench (producer), postgres, rabbitmq, machine. */
   cpuMsPerJob: Record<string, number>;
+  /** With countOutput: until every task and result event was in its queue, jobs/s and CPU ms per job. */
+  allOut?: { perSecond: number; cpuMsPerJob: Record<string, number> };
   loadAverage: number[];
 }
 
@@ -77,23 +108,26 @@ async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 
 const count = async (db: Database, sql: string) => Number((await db.query<{ n: string }>(sql))[0]!.n);
 
 async function startGatewayProcess(
+  consumer: ConsumerProcess,
   env: Record<string, string>,
   cpuProfileDir: string | undefined,
 ): Promise<{ child: ChildProcess; startedAt: number }> {
   const profile = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'workers/gateway.ts'], {
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', consumer.script], {
     cwd: root,
-    env: { ...process.env, ...env, CLEARCUT_LOG_LEVEL: 'info' },
+    env: { ...process.env, ...env, ...consumer.env, CLEARCUT_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let output = '';
   const startedAt = await new Promise<number>((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      if (output.includes('gateway started')) resolve(performance.now());
+      if (output.includes(consumer.readyLine)) resolve(performance.now());
       if (output.length > 100_000) output = output.slice(-10_000);
     });
-    child.once('exit', (code) => reject(new Error(`gateway exited with ${code}:\n${output.slice(-2000)}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`${consumer.script} exited with ${code}:\n${output.slice(-2000)}`)),
+    );
   });
   return { child, startedAt };
 }
@@ -102,6 +136,7 @@ async function startGatewayProcess(
 export async function measureGatewayEndToEnd(options: GatewayEndToEndOptions): Promise<EndToEnd[]> {
   const { algorithm, messages: messageCount, items: itemsPerJob } = options;
   const gatewayCount = options.gateways ?? 1;
+  const consumer = options.consumer ?? gatewayProcess;
   const suffix = randomBytes(4).toString('hex');
   const env: Record<string, string> = {
     CLEARCUT_DATABASE_SCHEMA: `bench_gateway_${suffix}`,
@@ -123,11 +158,19 @@ export async function measureGatewayEndToEnd(options: GatewayEndToEndOptions): P
   const channel = await bus.channel();
   const rows: EndToEnd[] = [];
   let gateways: { child: ChildProcess; startedAt: number }[] = [];
+  let output: OutputQueues | undefined;
   try {
     await migrate(db);
     const tenant = await createBenchTenant(db);
     const producer = await benchProducer(db, config, tenant, 'bench', algorithm);
+    env.BENCH_PRODUCER_KEY_ID = producer.keyId;
     await declareTopology(channel, gatewayTopology(names));
+    if (options.countOutput) output = await outputQueues(channel, names);
+    const admittedSoFar = async () => {
+      if (consumer.admittedSql) return count(db, consumer.admittedSql);
+      if (!output) throw new Error('a consumer without admittedSql needs countOutput');
+      return (await output.counts()).events;
+    };
     const publisher = await bus.publisher();
     let signed = 0;
     const sign = (n: number): OutboundMessage[] =>
@@ -143,20 +186,23 @@ export async function measureGatewayEndToEnd(options: GatewayEndToEndOptions): P
       /** The jobs this window covers: a backlog's less those admitted before the last gateway was up. */
       jobs = messageCount,
     ) => {
-      const admitted = await waitFor(
-        async () => (await count(db, 'SELECT count(*) AS n FROM jobs')) >= total,
-        'admission',
-      );
+      const admitted = await waitFor(async () => (await admittedSoFar()) >= total, 'admission');
       const cpuMsPerJob = cpuPer(cpuAtStart, await cpuTimes(await pids()), jobs);
-      const published = await waitFor(
-        async () => (await count(db, 'SELECT count(*) AS n FROM tasks WHERE published_at IS NULL')) === 0,
-        'task publication',
-      );
-      const drained = await waitFor(
-        async () => (await count(db, 'SELECT count(*) AS n FROM outbox')) === 0,
-        'outbox',
-      );
       const rate = (at: number) => Math.round((jobs * 1000) / (at - startedAt));
+      const out = await output?.allOut(total, total * itemsPerJob);
+      const allOut = out && {
+        perSecond: rate(out.at),
+        cpuMsPerJob: cpuPer(cpuAtStart, await cpuTimes(await pids()), jobs),
+      };
+      const published = consumer.drainsOutbox
+        ? await waitFor(
+            async () => (await count(db, 'SELECT count(*) AS n FROM tasks WHERE published_at IS NULL')) === 0,
+            'task publication',
+          )
+        : (out?.at ?? admitted);
+      const drained = consumer.drainsOutbox
+        ? await waitFor(async () => (await count(db, 'SELECT count(*) AS n FROM outbox')) === 0, 'outbox')
+        : (out?.at ?? admitted);
       rows.push({
         algorithm,
         mode,
@@ -167,16 +213,18 @@ export async function measureGatewayEndToEnd(options: GatewayEndToEndOptions): P
         tasksPublishedPerSecond: Math.round((jobs * itemsPerJob * 1000) / (published - startedAt)),
         eventsPublishedPerSecond: rate(drained),
         cpuMsPerJob,
+        ...(allOut && { allOut }),
         loadAverage: loadavg(),
       });
-      await channel.purgeQueue(names.tasksQueue);
+      if (output) await output.purge();
+      else await channel.purgeQueue(names.tasksQueue);
     };
 
     // Backlog: the whole flood waits in the inbox, then the gateways start. Those up first admit
     // some before the last is: the rate and CPU count from the last start, the jobs left then.
     await publish(sign(messageCount));
     gateways = await Promise.all(
-      Array.from({ length: gatewayCount }, () => startGatewayProcess(env, options.cpuProfileDir)),
+      Array.from({ length: gatewayCount }, () => startGatewayProcess(consumer, env, options.cpuProfileDir)),
     );
     const pids = async () => ({
       gateway: gateways.map((g) => g.child.pid!),
@@ -184,7 +232,7 @@ export async function measureGatewayEndToEnd(options: GatewayEndToEndOptions): P
       bench: process.pid,
     });
     const cpuAtStart = await cpuTimes(await pids());
-    const before = await count(db, 'SELECT count(*) AS n FROM jobs');
+    const before = await admittedSoFar();
     if (before > messageCount / 2) {
       throw new Error(
         `${before} of ${messageCount} jobs were admitted before the last gateway started: use more --messages`,
@@ -207,6 +255,7 @@ export async function measureGatewayEndToEnd(options: GatewayEndToEndOptions): P
     for (const { child } of gateways) if (child.exitCode === null) child.kill('SIGKILL');
     const { queues, exchanges } = gatewayTopology(names);
     for (const queue of queues) await channel.deleteQueue(queue.name).catch(() => {});
+    await output?.remove();
     for (const exchange of exchanges) await channel.deleteExchange(exchange.name).catch(() => {});
     await bus.close();
     await db.query(`DROP SCHEMA IF EXISTS "${config.database.schema}" CASCADE`);

@@ -1,0 +1,166 @@
+// npm run bench:gateway-floor [-- --messages 10000 --rounds 2 --algorithms hmac-sha256,ed25519 --rungs broker,rows,js,gateway]
+//
+// The gateway's floor: what RabbitMQ, PostgreSQL and the contract's per-job JavaScript cost on
+// this machine whatever the gateway's code, measured like the gateway itself. A ladder of minimal
+// bench-only consumers (bench/support/floor-consumer.ts) runs in the gateway's place, end to end
+// against the real broker and database (bench/support/gateway-end-to-end.ts: the same producer,
+// job bodies, tenant, settings, backlog and live modes, /proc CPU accounting):
+//   broker  consume, publish a persistent task and result event per job with confirms, ack;
+//   rows    + one transaction per batch writing nonces, jobs, tasks and outbox rows, and one
+//             statement after the confirms marking the tasks published and deleting the events;
+//   js      + per job the signature check, timestamp, JSON.parse and the zod job schema;
+//   gateway the real gateway (workers/gateway.ts), in the same run.
+// Rungs alternate within each round. Every run counts the tasks and result events that reached
+// their queues and fails (status 1) when one is missing or doubled. Rates and CPU are taken when
+// the last task and event is out. Prints Markdown tables; writes bench/results/gateway-floor-*.json.
+import { randomBytes } from 'node:crypto';
+import { availableParallelism, loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../src/config.js';
+import { createDatabase } from '../src/db/postgres.js';
+import type { KeyAlgorithm } from '../src/signing/index.js';
+import {
+  createFloorSchema,
+  dropFloorSchema,
+  type FloorRung,
+  floorReadyLine,
+  floorRungVariable,
+  floorSchemaVariable,
+} from './support/floor-schema.js';
+import { type ConsumerProcess, type EndToEnd, measureGatewayEndToEnd } from './support/gateway-end-to-end.js';
+import { markdownTable, median, writeResults } from './support/results.js';
+
+type Rung = FloorRung | 'gateway';
+
+const { values } = parseArgs({
+  options: {
+    messages: { type: 'string', default: '10000' },
+    rounds: { type: 'string', default: '2' },
+    algorithms: { type: 'string', default: 'hmac-sha256,ed25519' },
+    rungs: { type: 'string', default: 'broker,rows,js,gateway' },
+  },
+});
+const messageCount = Number(values.messages);
+const rounds = Number(values.rounds);
+const algorithms = values.algorithms.split(',') as KeyAlgorithm[];
+const rungs = values.rungs.split(',') as Rung[];
+
+/** The three processes a deployment's cores go to; the producer runs elsewhere. */
+const stack = ['gateway', 'postgres for the gateway', 'rabbitmq'] as const;
+const columns = [...stack, 'bench', 'machine'] as const;
+const idleCoresMs = 2000;
+
+interface FloorRow {
+  round: number;
+  rung: Rung;
+  algorithm: KeyAlgorithm;
+  mode: EndToEnd['mode'];
+  /** Jobs/s until the last task and result event were in their queues. */
+  perSecond: number;
+  cpuMsPerJob: Record<string, number>;
+  /** 2,000 ms ÷ the stack's CPU ms per job: the most two idle cores could do, not a rate measured. */
+  ceiling: number;
+  loadAverage1m: number;
+}
+
+async function measureRung(rung: Rung, algorithm: KeyAlgorithm): Promise<EndToEnd[]> {
+  const common = { algorithm, messages: messageCount, items: 1, countOutput: true };
+  if (rung === 'gateway') return measureGatewayEndToEnd(common);
+  const schema = `bench_floor_${randomBytes(4).toString('hex')}`;
+  const db = createDatabase(loadConfig(process.env).database);
+  await createFloorSchema(db, schema);
+  const consumer: ConsumerProcess = {
+    script: 'bench/support/floor-consumer.ts',
+    env: { [floorRungVariable]: rung, [floorSchemaVariable]: schema },
+    readyLine: floorReadyLine,
+    admittedSql: rung === 'broker' ? undefined : `SELECT count(*) AS n FROM "${schema}".jobs`,
+    drainsOutbox: false,
+  };
+  try {
+    return await measureGatewayEndToEnd({ ...common, consumer });
+  } finally {
+    await dropFloorSchema(db, schema);
+    await db.close();
+  }
+}
+
+function floorRow(round: number, rung: Rung, row: EndToEnd): FloorRow {
+  const { perSecond, cpuMsPerJob } = row.allOut!;
+  const stackMs = stack.reduce((sum, group) => sum + cpuMsPerJob[group]!, 0);
+  return {
+    round,
+    rung,
+    algorithm: row.algorithm,
+    mode: row.mode,
+    perSecond,
+    cpuMsPerJob,
+    ceiling: Math.round(idleCoresMs / stackMs),
+    loadAverage1m: Math.round(row.loadAverage[0]! * 10) / 10,
+  };
+}
+
+const rows: FloorRow[] = [];
+for (let round = 1; round <= rounds; round++) {
+  for (const algorithm of algorithms) {
+    for (const rung of rungs) {
+      for (const row of await measureRung(rung, algorithm)) rows.push(floorRow(round, rung, row));
+      const last = rows.at(-1)!;
+      console.error(
+        `round ${round} ${algorithm} ${rung}: ${last.perSecond} jobs/s live, ceiling ${last.ceiling}, load ${loadavg()[0]!.toFixed(1)}`,
+      );
+    }
+  }
+}
+
+const ms = (value: number) => value.toFixed(3);
+console.log(
+  `\nThe gateway's floor, ${messageCount} jobs per mode, ${rounds} round(s), ${availableParallelism()} cores. CPU ms per job: consumer · its postgres backends · rabbitmq · producer · machine; ceiling = ${idleCoresMs} ms ÷ (consumer + postgres + rabbitmq), on two idle cores (not a rate measured):\n`,
+);
+console.log(
+  markdownTable([
+    ['algorithm', 'mode', 'rung', 'round', 'jobs/s (all out)', 'CPU ms/job', 'ceiling jobs/s', 'load 1 min'],
+    ...rows.map((row) => [
+      row.algorithm,
+      row.mode,
+      row.rung,
+      row.round,
+      row.perSecond,
+      columns.map((group) => ms(row.cpuMsPerJob[group]!)).join(' · '),
+      row.ceiling,
+      row.loadAverage1m,
+    ]),
+  ]),
+);
+console.log('\nMedians over the rounds:\n');
+const groups = new Map<string, FloorRow[]>();
+for (const row of rows) {
+  const key = `${row.algorithm}|${row.mode}|${row.rung}`;
+  groups.set(key, [...(groups.get(key) ?? []), row]);
+}
+console.log(
+  markdownTable([
+    ['algorithm', 'mode', 'rung', 'jobs/s (all out)', 'CPU ms/job', 'ceiling jobs/s', 'load 1 min'],
+    ...[...groups.values()].map((same) => [
+      same[0]!.algorithm,
+      same[0]!.mode,
+      same[0]!.rung,
+      median(same.map((row) => row.perSecond)),
+      columns.map((group) => ms(median(same.map((row) => row.cpuMsPerJob[group]!)))).join(' · '),
+      Math.round(median(same.map((row) => row.ceiling))),
+      `${Math.min(...same.map((row) => row.loadAverage1m))}–${Math.max(...same.map((row) => row.loadAverage1m))}`,
+    ]),
+  ]),
+);
+const settings = loadConfig(process.env).gateway;
+const path = await writeResults('gateway-floor', {
+  settings: {
+    batchSize: settings.batchSize,
+    batchWindowMs: settings.batchWindowMs,
+    batchesInFlight: settings.batchesInFlight,
+    prefetch: settings.prefetch,
+  },
+  messages: messageCount,
+  rounds,
+  rows,
+});
+console.log(`\nwrote ${path}`);
