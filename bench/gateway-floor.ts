@@ -1,4 +1,5 @@
-// npm run bench:gateway-floor [-- --messages 10000 --rounds 2 --algorithms hmac-sha256,ed25519 --rungs broker,rows,js,gateway]
+// npm run bench:gateway-floor [-- --messages 10000 --rounds 2 --algorithms hmac-sha256,ed25519
+//   --rungs broker,rows,js,gateway --cpu-prof DIR]
 //
 // The gateway's floor: what RabbitMQ, PostgreSQL and the contract's per-job JavaScript cost on
 // this machine whatever the gateway's code, measured like the gateway itself. A ladder of minimal
@@ -38,6 +39,8 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '2' },
     algorithms: { type: 'string', default: 'hmac-sha256,ed25519' },
     rungs: { type: 'string', default: 'broker,rows,js,gateway' },
+    /** Writes a V8 CPU profile of each consumer process (stand-in or gateway) into this directory. */
+    'cpu-prof': { type: 'string' },
   },
 });
 const messageCount = Number(values.messages);
@@ -64,7 +67,13 @@ interface FloorRow {
 }
 
 async function measureRung(rung: Rung, algorithm: KeyAlgorithm): Promise<EndToEnd[]> {
-  const common = { algorithm, messages: messageCount, items: 1, countOutput: true };
+  const common = {
+    algorithm,
+    messages: messageCount,
+    items: 1,
+    countOutput: true,
+    cpuProfileDir: values['cpu-prof'],
+  };
   if (rung === 'gateway') return measureGatewayEndToEnd(common);
   const schema = `bench_floor_${randomBytes(4).toString('hex')}`;
   const db = createDatabase(loadConfig(process.env).database);
