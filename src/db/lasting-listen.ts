@@ -25,16 +25,24 @@ export async function listenLasting(
   let retry: NodeJS.Timeout | undefined;
   let stopped = false;
   const subscribe = async () => {
-    unlisten = await db.listen(channel, onNotify, () => {
+    const made = await db.listen(channel, onNotify, () => {
       unlisten = undefined;
       onLost?.();
       subscribeLater(250);
     });
+    // stopped while connecting: this connection is the last one, not a new start
+    if (stopped) return made();
+    unlisten = made;
     onSubscribed?.();
   };
+  // One attempt at a time: a second chain of retries would double the connections PostgreSQL sees
+  // with every failure while it is restarting or full.
   const subscribeLater = (delayMs: number) => {
-    if (stopped) return;
-    retry = setTimeout(() => subscribe().catch(() => subscribeLater(Math.min(delayMs * 2, 5000))), delayMs);
+    if (stopped || retry) return;
+    retry = setTimeout(() => {
+      retry = undefined;
+      subscribe().catch(() => subscribeLater(Math.min(delayMs * 2, 5000)));
+    }, delayMs);
   };
   await subscribe();
   return {

@@ -50,20 +50,30 @@ export function createDatabase(
     },
     async listen(channel, onNotify, onLost) {
       const client = new pg.Client({ connectionString: config.url });
+      // Loss is reported only for a subscription that was made: a connect or LISTEN that fails
+      // rejects instead, once, so a caller retrying on rejection never also retries on loss.
+      let subscribed = false;
       let closing = false;
       const lost = (error?: Error) => {
-        if (closing) return;
+        if (closing || !subscribed) return;
         closing = true;
         if (error) onError(error);
         onLost?.(error ?? new Error(`LISTEN connection for ${channel} ended`));
       };
       client.on('error', lost);
       client.on('end', () => lost());
-      await client.connect();
-      client.on('notification', (message) => {
-        if (message.channel === scoped(channel)) onNotify(message.payload ?? '');
-      });
-      await client.query(`LISTEN "${scoped(channel)}"`);
+      try {
+        await client.connect();
+        client.on('notification', (message) => {
+          if (message.channel === scoped(channel)) onNotify(message.payload ?? '');
+        });
+        await client.query(`LISTEN "${scoped(channel)}"`);
+      } catch (error) {
+        closing = true;
+        await client.end().catch(() => {});
+        throw error;
+      }
+      subscribed = true;
       return async () => {
         closing = true;
         await client.end();

@@ -3,6 +3,7 @@ import type { Database } from '../../src/db/database.js';
 import { listenLasting } from '../../src/db/lasting-listen.js';
 import { createDatabase } from '../../src/db/postgres.js';
 import { createTestEnvironment, type TestEnvironment } from '../support/environment.js';
+import { startHoldingProxy } from '../support/tcp-proxy.js';
 import { until } from '../support/until.js';
 
 // A LISTEN whose connection the server ends (PostgreSQL restarting, an admin's
@@ -44,5 +45,46 @@ it('subscribes again after its connection is lost, and hears what is sent after 
     expect(heard).toEqual(['one', 'two']);
   } finally {
     await listening.stop();
+  }
+});
+
+it('while the server refuses, retries one connection at a time with growing gaps, then listens again', async () => {
+  const target = new URL(environment.config.database.url);
+  const refusedAt: number[] = [];
+  const proxy = await startHoldingProxy({ host: target.hostname, port: Number(target.port) }, (refused) => {
+    if (refused) refusedAt.push(performance.now());
+  });
+  const proxied = new URL(target);
+  proxied.port = String(proxy.port);
+  const viaProxy = createDatabase({ ...environment.config.database, url: proxied.toString() });
+  const heard: string[] = [];
+  const events: string[] = [];
+  const channel = 'lasting_refused';
+  const listening = await listenLasting(viaProxy, channel, (payload) => heard.push(payload), {
+    onSubscribed: () => events.push('subscribed'),
+    onLost: () => events.push('lost'),
+  });
+  try {
+    proxy.refuse(true);
+    proxy.sever();
+    // 250 + 500 + 1000 ms of backoff: four attempts. Each failed attempt used to start two more
+    // chains, so attempts came in bursts of growing size (thousands within seconds).
+    await until(() => refusedAt.length >= 4, { what: 'four refused attempts' });
+    const gaps = refusedAt.slice(1).map((at, index) => at - refusedAt[index]!);
+    for (const [index, gap] of gaps.entries()) {
+      const backoff = 500 * 2 ** index;
+      expect(gap, `gap ${index + 1} of ${gaps.map(Math.round).join(', ')} ms`).toBeGreaterThan(0.9 * backoff);
+    }
+    expect(events).toEqual(['subscribed', 'lost']);
+
+    proxy.refuse(false);
+    await until(() => events.length === 3, { what: 'the listen to be made again' });
+    expect(events).toEqual(['subscribed', 'lost', 'subscribed']);
+    await db.notify(channel, 'after');
+    await until(() => heard.includes('after'), { what: 'a notice after the server came back' });
+  } finally {
+    await listening.stop();
+    await viaProxy.close();
+    await proxy.close();
   }
 });

@@ -17,11 +17,16 @@ export interface HoldingProxy {
   close(): Promise<void>;
 }
 
-export async function startHoldingProxy(target: { host: string; port: number }): Promise<HoldingProxy> {
+/** `onConnection` hears every connection a client opens, refused ones included. */
+export async function startHoldingProxy(
+  target: { host: string; port: number },
+  onConnection: (refused: boolean) => void = () => {},
+): Promise<HoldingProxy> {
   let held = false;
   let refusing = false;
   const clients = new Set<Socket>();
   const server = createServer((client) => {
+    onConnection(refusing);
     if (refusing) {
       client.destroy();
       return;
