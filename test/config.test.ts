@@ -91,6 +91,14 @@ describe('loadConfig', () => {
     expect(problems.join()).not.toContain('hunter2');
   });
 
+  it('refuses a master key that is not base64 of 32 bytes, before any command needs it', () => {
+    const expected =
+      'CLEARCUT_MASTER_KEY=(value hidden) is invalid: expected base64 of exactly 32 bytes (openssl rand -base64 32).';
+    expect(problemsOf({ CLEARCUT_MASTER_KEY: 'short' })).toEqual([expected]);
+    expect(problemsOf({ CLEARCUT_MASTER_KEY: Buffer.alloc(31, 7).toString('base64') })).toEqual([expected]);
+    expect(problemsOf({ CLEARCUT_MASTER_KEY: ` ${Buffer.alloc(32, 7).toString('base64')}\n` })).toEqual([]);
+  });
+
   it('is documented variable by variable in the README (npm run docs:config)', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     expect(withConfigTable(readme)).toBe(readme);

@@ -1,5 +1,5 @@
 import { optionalVariable, section, variable } from './define.js';
-import { byteSize, duration, flag, text, wholeNumber } from './parsers.js';
+import { base64Bytes, byteSize, duration, flag, wholeNumber } from './parsers.js';
 
 export const gatewaySection = section(
   {
@@ -7,7 +7,7 @@ export const gatewaySection = section(
       doc: 'Base64 of 32 random bytes; encrypts HMAC key secrets at rest (AES-256-GCM). Required by the gateway and `clearcut keys`. Make one with `openssl rand -base64 32`.',
       expected: 'base64 of exactly 32 bytes (openssl rand -base64 32)',
       secret: true,
-      schema: text(100),
+      schema: base64Bytes(32),
     }),
     CLEARCUT_TIMESTAMP_WINDOW: variable({
       doc: 'A signed message is fresh while its timestamp is less than this from the database clock, either way; its nonce is kept this long plus 60 s.',

@@ -102,6 +102,15 @@ export function identifier() {
     .regex(/^[a-z][a-z0-9_]{0,62}$/);
 }
 
+/** Standard base64 of exactly `length` bytes (a key); the string itself is kept. */
+export function base64Bytes(length: number) {
+  return z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9+/]+={0,2}$/)
+    .refine((encoded) => Buffer.from(encoded, 'base64').length === length);
+}
+
 export function text(maxLength = 4096) {
   return z.string().min(1).max(maxLength);
 }
