@@ -13,9 +13,12 @@
 //   gateway the real gateway (workers/gateway.ts), in the same run.
 // Rungs alternate within each round. Every run counts the tasks and result events that reached
 // their queues and fails (status 1) when one is missing or doubled. Rates and CPU are taken when
-// the last task and event is out. Prints Markdown tables; writes bench/results/gateway-floor-*.json.
+// the last task and event is out. RabbitMQ serves the machine's other users too: its CPU over three
+// idle seconds before each rung is recorded, and a ceiling with that rate taken out. Prints
+// Markdown tables; writes bench/results/gateway-floor-*.json.
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
 import { createDatabase } from '../src/db/postgres.js';
@@ -29,6 +32,7 @@ import {
   floorSchemaVariable,
 } from './support/floor-schema.js';
 import { type ConsumerProcess, type EndToEnd, measureGatewayEndToEnd } from './support/gateway-end-to-end.js';
+import { cpuTimes } from './support/process-cpu.js';
 import { markdownTable, median, writeResults } from './support/results.js';
 
 type Rung = FloorRung | 'gateway';
@@ -63,6 +67,10 @@ interface FloorRow {
   cpuMsPerJob: Record<string, number>;
   /** 2,000 ms ÷ the stack's CPU ms per job: the most two idle cores could do, not a rate measured. */
   ceiling: number;
+  /** RabbitMQ's CPU (ms/s) over a few seconds before the rung, while this bench was idle: others' work. */
+  rabbitmqBackground: number;
+  /** The ceiling with that background rate taken out of RabbitMQ's ms per job (an estimate). */
+  ceilingLessBackground: number;
   loadAverage1m: number;
 }
 
@@ -93,7 +101,15 @@ async function measureRung(rung: Rung, algorithm: KeyAlgorithm): Promise<EndToEn
   }
 }
 
-function floorRow(round: number, rung: Rung, row: EndToEnd): FloorRow {
+/** RabbitMQ is shared with the machine's other users: its CPU while this bench does nothing, ms/s. */
+async function rabbitmqBackground(seconds = 3): Promise<number> {
+  const before = await cpuTimes({});
+  await sleep(seconds * 1000);
+  const after = await cpuTimes({});
+  return Math.round((after.byGroup.rabbitmq! - before.byGroup.rabbitmq!) / seconds);
+}
+
+function floorRow(round: number, rung: Rung, row: EndToEnd, background: number): FloorRow {
   const { perSecond, cpuMsPerJob } = row.allOut!;
   const stackMs = stack.reduce((sum, group) => sum + cpuMsPerJob[group]!, 0);
   return {
@@ -104,6 +120,8 @@ function floorRow(round: number, rung: Rung, row: EndToEnd): FloorRow {
     perSecond,
     cpuMsPerJob,
     ceiling: Math.round(idleCoresMs / stackMs),
+    rabbitmqBackground: background,
+    ceilingLessBackground: Math.round(idleCoresMs / (stackMs - background / perSecond)),
     loadAverage1m: Math.round(row.loadAverage[0]! * 10) / 10,
   };
 }
@@ -112,7 +130,8 @@ const rows: FloorRow[] = [];
 for (let round = 1; round <= rounds; round++) {
   for (const algorithm of algorithms) {
     for (const rung of rungs) {
-      for (const row of await measureRung(rung, algorithm)) rows.push(floorRow(round, rung, row));
+      const background = await rabbitmqBackground();
+      for (const row of await measureRung(rung, algorithm)) rows.push(floorRow(round, rung, row, background));
       const last = rows.at(-1)!;
       console.error(
         `round ${round} ${algorithm} ${rung}: ${last.perSecond} jobs/s live, ceiling ${last.ceiling}, load ${loadavg()[0]!.toFixed(1)}`,
@@ -127,7 +146,18 @@ console.log(
 );
 console.log(
   markdownTable([
-    ['algorithm', 'mode', 'rung', 'round', 'jobs/s (all out)', 'CPU ms/job', 'ceiling jobs/s', 'load 1 min'],
+    [
+      'algorithm',
+      'mode',
+      'rung',
+      'round',
+      'jobs/s (all out)',
+      'CPU ms/job',
+      'ceiling jobs/s',
+      'rabbitmq before, ms/s',
+      'ceiling less that',
+      'load 1 min',
+    ],
     ...rows.map((row) => [
       row.algorithm,
       row.mode,
@@ -136,6 +166,8 @@ console.log(
       row.perSecond,
       columns.map((group) => ms(row.cpuMsPerJob[group]!)).join(' · '),
       row.ceiling,
+      row.rabbitmqBackground,
+      row.ceilingLessBackground,
       row.loadAverage1m,
     ]),
   ]),
@@ -148,14 +180,24 @@ for (const row of rows) {
 }
 console.log(
   markdownTable([
-    ['algorithm', 'mode', 'rung', 'jobs/s (all out)', 'CPU ms/job', 'ceiling jobs/s', 'load 1 min'],
+    [
+      'algorithm',
+      'mode',
+      'rung',
+      'jobs/s (all out)',
+      'CPU ms/job',
+      'ceiling jobs/s, median (least)',
+      'ceiling less rabbitmq background',
+      'load 1 min',
+    ],
     ...[...groups.values()].map((same) => [
       same[0]!.algorithm,
       same[0]!.mode,
       same[0]!.rung,
       median(same.map((row) => row.perSecond)),
       columns.map((group) => ms(median(same.map((row) => row.cpuMsPerJob[group]!)))).join(' · '),
-      Math.round(median(same.map((row) => row.ceiling))),
+      `${Math.round(median(same.map((row) => row.ceiling)))} (${Math.min(...same.map((row) => row.ceiling))})`,
+      Math.round(median(same.map((row) => row.ceilingLessBackground))),
       `${Math.min(...same.map((row) => row.loadAverage1m))}–${Math.max(...same.map((row) => row.loadAverage1m))}`,
     ]),
   ]),

@@ -89,7 +89,7 @@ export interface EndToEnd {
   admittedPerSecond: number;
   tasksPublishedPerSecond: number;
   eventsPublishedPerSecond: number;
-  /** CPU ms per admitted job until the last was admitted: gateway, bench (producer), postgres, rabbitmq, machine. */
+  /** CPU ms per admitted job until the last was admitted: gateway, its postgres backends, the bench (producer) and its own backends, postgres, rabbitmq, machine. */
   cpuMsPerJob: Record<string, number>;
   /** With countOutput: until every task and result event was in its queue, jobs/s and CPU ms per job. */
   allOut?: { perSecond: number; cpuMsPerJob: Record<string, number> };
@@ -152,7 +152,12 @@ export async function measureGatewayEndToEnd(options: GatewayEndToEndOptions): P
     ),
   };
   const config = loadConfig({ ...process.env, ...env });
-  const db = createDatabase(config.database);
+  // The bench's own connections (set-up, and polling counts while it measures) under a name of their
+  // own, so their backends' CPU is not charged to the gateway's.
+  const db = createDatabase({
+    ...config.database,
+    url: withApplicationName(config.database.url, `bench_gateway_${suffix}_bench`),
+  });
   const bus = await connectAmqpBus(config.broker.url, { connectionName: 'bench gateway producer' });
   const names = topologyNames(config.broker.prefix);
   const channel = await bus.channel();
@@ -229,6 +234,7 @@ export async function measureGatewayEndToEnd(options: GatewayEndToEndOptions): P
     const pids = async () => ({
       gateway: gateways.map((g) => g.child.pid!),
       'postgres for the gateway': await backendPids(db, `bench_gateway_${suffix}`),
+      'postgres for the bench': await backendPids(db, `bench_gateway_${suffix}_bench`),
       bench: process.pid,
     });
     const cpuAtStart = await cpuTimes(await pids());
