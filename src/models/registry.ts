@@ -109,7 +109,7 @@ export async function resolveModel(
   if (spec.synthetic && options.allowSynthetic === false) {
     throw new PermanentError(
       'model_missing',
-      `Model ${spec.name} has no weights in ${resolve(config.dir)}; only its synthetic stand-in exists, ` +
+      `Model ${spec.name} has no weights in ${resolve(config.dir)}; only its synthetic stand-in could serve, ` +
         `whose masks are meaningless. Run \`clearcut models pull ${spec.name}\`, or \`clearcut models import FILE\` ` +
         `with a copy of ${spec.file} on a machine without internet.`,
     );

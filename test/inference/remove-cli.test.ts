@@ -204,7 +204,14 @@ describe('clearcut remove', () => {
       ['a.jpg', '--out', 'x', '-r', 'cutout', '--background', '#fff'],
       /--background applies to the background rendition/,
     ],
-    [['a.jpg', '--out', 'x', '--background', 'grey'], /"grey" is not a background/],
+    [
+      ['a.jpg', '--out', 'x', '--background', 'grey'],
+      /--background takes a colour "#RRGGBB", .*, not "grey"/,
+    ],
+    [
+      ['a.jpg', '--out', 'x', '--background', 's3://b/k.png'],
+      /--background takes a colour .*, not "s3:\/\/b\/k.png"/,
+    ],
     [['a.jpg', '--out', 'x', '--sizes', '100,x'], /--sizes must be a whole number from 16 to 16384, not "x"/],
     [['a.jpg', '--out', 'x', '--sizes', '100', '--max-size', '50'], /give --sizes or --max-size, not both/],
     [['a.jpg', '--out', 'x', '--threshold', '256'], /--threshold must be a whole number from 1 to 255/],
@@ -257,16 +264,31 @@ describe('clearcut remove', () => {
     );
     expect(run.status).toBe(1);
     expect(run.err).toMatch(
-      /Model u2netp has no weights in .*empty-model-dir; only its synthetic stand-in exists, whose masks are meaningless\. Run `clearcut models pull u2netp`, or `clearcut models import FILE`.* --allow-synthetic uses the synthetic stand-in\./,
+      /Model u2netp has no weights in .*empty-model-dir; only its synthetic stand-in could serve, whose masks are meaningless\. Run `clearcut models pull u2netp`, or `clearcut models import FILE`.* --allow-synthetic uses the synthetic stand-in\./,
     );
     expect(await readdir(root)).not.toContain('no-weights-out');
     expect(await readdir(root)).not.toContain('empty-model-dir'); // nothing built either
   });
 
-  it('says so when there is nothing to do', async () => {
+  it('says so when there is nothing to do, once per missing path', async () => {
     const run = await clearcut(join(root, 'no-such-folder'), '--out', join(root, 'nothing'));
     expect(run.status).toBe(1);
+    expect(run.out).toMatch(/0 of 0 images done .*; 1 failed$/);
     expect(run.err).toMatch(/no-such-folder: not_found: no such file or folder/);
+    expect(run.err).not.toContain('no_images');
+    const empty = join(root, 'empty-folder');
+    await mkdir(empty);
+    const none = await clearcut(empty, '--out', join(root, 'nothing'));
+    expect(none.status).toBe(1);
+    expect(none.err).toMatch(/empty-folder: no_images: no JPEG, PNG or WebP images found/);
+  });
+
+  it('refuses an --out that is a file before loading a model', async () => {
+    const file = join(root, 'a-file.jpg');
+    await writeFile(file, 'not a folder');
+    const run = await clearcut(join(root, 'no-such-folder'), '--out', file);
+    expect(run.status).toBe(2);
+    expect(run.err).toContain(`--out ${file} is a file; name a folder`);
   });
 
   it('prints its help', async () => {

@@ -1,5 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { type Config, loadConfig } from '../../config.js';
+import { parseColour } from '../../contracts/backgrounds.js';
 import { describeIssues } from '../../contracts/issues.js';
 import { renditionExtension } from '../../contracts/output-keys.js';
 import {
@@ -122,6 +123,7 @@ export const run: Command = async (args, io) => {
   }
   if (positionals.length === 0) fail('name at least one image file or folder');
   const out = requireOption('remove', 'out', values.out);
+  await requireFolderOrNothing(out);
   const renditions = renditionsFrom(values);
   const config = loadConfig(io.env);
   const threads =
@@ -136,7 +138,8 @@ export const run: Command = async (args, io) => {
   }));
   const jobs = planOutputs(found.sources, out, renditions, failures);
   const todo = values['skip-existing'] ? await withoutFinished(jobs) : jobs;
-  if (found.sources.length === 0) {
+  // a path that is missing is already its own failure: "no images" is for paths that hold none
+  if (found.sources.length === 0 && found.missing.length === 0) {
     failures.push({
       path: positionals.join(' '),
       code: 'no_images',
@@ -319,6 +322,10 @@ function renditionsFrom(values: Values): Rendition[] {
     fail('--margin applies to the crop rendition; add it with --rendition crop');
   if (values.background !== undefined && !kinds.has('background'))
     fail('--background applies to the background rendition; add it with --rendition background');
+  if (values.background !== undefined && !parseColour(values.background))
+    fail(
+      `--background takes a colour "#RRGGBB", "#RGB", "#RRGGBBAA" or "#RGBA", or transparent, not "${values.background.slice(0, 40)}"`,
+    );
   if (values.sizes !== undefined && values['max-size'] !== undefined)
     fail('give --sizes or --max-size, not both (each size is a max size)');
   if (values.decontaminate && [...kinds].every((kind) => kind === 'mask'))
@@ -357,6 +364,16 @@ function renditionsFrom(values: Values): Rendition[] {
   if (backgroundImages(parsed.data).length > 0)
     fail('--rendition-json: an image background ("s3://...") needs S3; clearcut remove takes colours only');
   return parsed.data;
+}
+
+/** `--out` may be missing (it is created) or a folder; a file there is a wrong command line. */
+async function requireFolderOrNothing(out: string): Promise<void> {
+  const found = await stat(out).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    fail(`--out ${out}: ${errorMessage(error)}`);
+  });
+  if (found && !found.isDirectory())
+    fail(`--out ${out} is a file; name a folder (it is created when missing)`);
 }
 
 /** The flags that shape the --rendition list's renditions (never a --rendition-json one). */
