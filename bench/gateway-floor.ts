@@ -14,8 +14,9 @@
 // Rungs alternate within each round. Every run counts the tasks and result events that reached
 // their queues and fails (status 1) when one is missing or doubled. Rates and CPU are taken when
 // the last task and event is out. RabbitMQ serves the machine's other users too: its CPU over three
-// idle seconds before each rung is recorded, and a ceiling with that rate taken out. Prints
-// Markdown tables; writes bench/results/gateway-floor-*.json.
+// idle seconds before each rung is recorded, and a ceiling with that rate taken out. Last, the
+// floor's two statements alone (bench/support/floor-statement-cost.ts). Prints Markdown tables;
+// writes bench/results/gateway-floor-*.json.
 import { randomBytes } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -31,6 +32,7 @@ import {
   floorRungVariable,
   floorSchemaVariable,
 } from './support/floor-schema.js';
+import { floorStatementCost } from './support/floor-statement-cost.js';
 import { type ConsumerProcess, type EndToEnd, measureGatewayEndToEnd } from './support/gateway-end-to-end.js';
 import { cpuTimes } from './support/process-cpu.js';
 import { markdownTable, median, writeResults } from './support/results.js';
@@ -202,6 +204,10 @@ console.log(
     ]),
   ]),
 );
+const statements = await floorStatementCost();
+console.log(
+  `\nThe floor's statements alone, batches of ${statements.batchSize} on one connection (as bench/gateway-statements.ts measures the gateway's), PostgreSQL backend CPU per job: admission ${statements.admitMicros} µs, tasks published and outbox deleted ${statements.publishedMicros} µs (load ${loadavg()[0]!.toFixed(1)})`,
+);
 const settings = loadConfig(process.env).gateway;
 const path = await writeResults('gateway-floor', {
   settings: {
@@ -213,5 +219,6 @@ const path = await writeResults('gateway-floor', {
   messages: messageCount,
   rounds,
   rows,
+  statements,
 });
 console.log(`\nwrote ${path}`);
