@@ -44,12 +44,15 @@ export async function createEngine(model: ResolvedModel, options: EngineOptions)
     session = await openModelSession(await sessionModel(model), { threads: options.threads, ...settings });
   } catch (error) {
     const variant = findVariant(model.spec.name);
+    // a file of the user's own (`models import --custom`, a path) cannot be fetched again
     const again = variant
-      ? `an int8 variant can be built again with \`clearcut models quantize ${variant.base} --force\``
-      : `a registry model can be fetched again with \`clearcut models pull ${model.spec.name} --force\``;
+      ? `; an int8 variant can be built again with \`clearcut models quantize ${variant.base} --force\``
+      : 'url' in model.spec && model.spec.url.startsWith('file:')
+        ? ''
+        : `; a registry model can be fetched again with \`clearcut models pull ${model.spec.name} --force\``;
     throw new PermanentError(
       'model_invalid',
-      `Model ${model.spec.name} (${model.path}) cannot be loaded: ${(error as Error).message}. Check that the file is a complete ONNX model; ${again}.`,
+      `Model ${model.spec.name} (${model.path}) cannot be loaded: ${(error as Error).message}. Check that the file is a complete ONNX model${again}.`,
       { cause: error },
     );
   }

@@ -1,6 +1,7 @@
 // ONNX protobuf in and out for the quantizer: decode a whole model, read and make tensors, build nodes.
 // The models are small enough (≤ 180 MB) to hold decoded; weight bytes stay views of the file buffer.
 import onnxProto, { type onnx as OnnxTypes } from 'onnx-proto';
+import { errorMessage, PermanentError } from '../errors.js';
 
 const { onnx } = onnxProto;
 
@@ -14,8 +15,17 @@ export type ValueInfoProto = OnnxTypes.IValueInfoProto;
 export const DataType = onnx.TensorProto.DataType;
 const AttributeType = onnx.AttributeProto.AttributeType;
 
-export function decodeModel(bytes: Uint8Array): ModelProto {
-  return onnx.ModelProto.decode(bytes);
+/** The decoded model; `source` names the bytes in the error when they are not an ONNX model. */
+export function decodeModel(bytes: Uint8Array, source = 'the file'): ModelProto {
+  try {
+    return onnx.ModelProto.decode(bytes);
+  } catch (error) {
+    throw new PermanentError(
+      'model_invalid',
+      `${source} is not an ONNX model: its bytes do not decode as one (${errorMessage(error)})`,
+      { cause: error },
+    );
+  }
 }
 
 export function encodeModel(model: ModelProto): Uint8Array {

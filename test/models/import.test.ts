@@ -110,6 +110,16 @@ describe('clearcut models import', () => {
     expect(await installed()).toEqual([]);
   });
 
+  it('refuses a custom file that is no ONNX model without advising to fetch it again', async () => {
+    const notes = join(sourceDir, 'notes.onnx');
+    await writeFile(notes, 'hello');
+    const refused = await models('import', notes, '--as', 'u2netp', '--custom');
+    expect(refused.error).toMatchObject({ code: 'model_invalid' });
+    expect(refused.error?.message).toMatch(/is not an ONNX model: its bytes do not decode as one/);
+    expect(refused.error?.message).not.toContain('models pull');
+    expect(await installed()).toEqual([]);
+  });
+
   it('recognises a published file by its sha256 and installs it verified', async () => {
     const synthetic = await syntheticModel('u2netp');
     // A registry whose u2netp is pinned to a file we can produce here.

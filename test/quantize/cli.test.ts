@@ -109,6 +109,17 @@ describe('clearcut models quantize: argument errors', () => {
     });
   });
 
+  it('names a file that is not an ONNX model, not the protobuf decoder', async () => {
+    const notes = join(dir, 'notes.onnx');
+    await writeFile(notes, 'hello');
+    await expect(quantize([notes], captureIo().io)).rejects.toMatchObject({
+      code: 'model_invalid',
+      message: expect.stringMatching(
+        /^.*notes\.onnx is not an ONNX model: its bytes do not decode as one \(/,
+      ),
+    });
+  });
+
   it('turns an unknown --keep-float name into a usage error naming real nodes', async () => {
     expect(await usageError([fp32, '--images', '1', '--keep-float', 'stage9.*'])).toMatch(
       /--keep-float stage9\.\*: no node of the graph has that name.*stage1\.rebnconvin/,

@@ -165,7 +165,7 @@ async function targetOf(
     const names = listModels().map((spec) => spec.name);
     fail(`"${given}" is neither a registry model (${names.join(', ')}, or NAME-int8) nor an .onnx file`);
   }
-  const side = modelInputSide(decodeModel(await readFile(path)));
+  const side = modelInputSide(decodeModel(await readFile(path), given));
   const profile = findModel(values.like ?? (side === 1024 ? 'isnet-general-use' : 'u2net'));
   if (side !== undefined && side !== profile.inputSize) {
     fail(
