@@ -26,6 +26,7 @@ import {
 import { atCorners, cornersAt, noCorners } from './grid.js';
 import { plainBackground } from './plain-background.js';
 import { doublingRadii, sureMeans } from './sure-means.js';
+import { backdropDistances, distanceScale, liftThinStructures } from './thin-structures.js';
 
 /** Sure subject pixels within this distance (colour 0–1) of B̂ are taken for backdrop the model misread. */
 const backdropLike = 0.08;
@@ -36,11 +37,16 @@ const minCosine = 0.5;
 /** I within about this distance of B̂ (plus the backdrop's own spread) is backdrop: α 0 is trusted. */
 const backdropFloor = 0.002;
 
-/** The mask with every band pixel's alpha re-estimated from colour (see above); the rest as it was. */
+/**
+ * The mask with every band pixel's alpha re-estimated from colour (see above); the rest as it was.
+ * On a plain backdrop thin lines of their own colour are lifted too (thin-structures.ts): `lifted`,
+ * when given (one byte per pixel), gets 1 at each pixel they set.
+ */
 export function colourAlpha(
   image: DecodedImage,
   mask: Uint8Array,
   { tiles, band }: BandArea = unsureArea(mask, image.width, image.height),
+  lifted: Uint8Array = new Uint8Array(mask.length),
 ): Uint8Array {
   const { width, height, pixels, channels } = image;
   const longer = Math.max(width, height);
@@ -68,6 +74,8 @@ export function colourAlpha(
       behind.found[i] = 1;
     }
   }
+  // on a plain backdrop, each band pixel's distances to B̂ for the thin-structure pass
+  const distances = plain ? backdropDistances(region) : undefined;
   const front = sideColours(image, mask, region, step, columns, rows, behind.means);
   const ahead = sureMeans(front.planes, front.weight, columns, rows, radii);
   const found = (side: typeof ahead) => Float32Array.from(side.found);
@@ -99,6 +107,11 @@ export function colourAlpha(
         }
         if (apart < 1e-9) continue;
         const alpha = along > 0 ? Math.min(1, Math.sqrt(off / apart)) : 0;
+        if (distances) {
+          const at = (y - region.top) * region.width + x - region.left;
+          distances.off[at] = along > 0 ? Math.round(Math.sqrt(off) * distanceScale) : 0;
+          distances.apart[at] = Math.min(65_535, Math.round(Math.sqrt(apart) * distanceScale));
+        }
         const frontSpread = Math.max(0, atCorners(ahead.means[3]!, corners) - frontNorm);
         const backSpread = Math.max(0, atCorners(behind.means[3]!, corners) - backNorm);
         const separation = apart / (apart + frontSpread + backSpread + separationFloor);
@@ -117,6 +130,7 @@ export function colourAlpha(
       }
     }
   });
+  if (distances) liftThinStructures(width, height, mask, band, tiles, distances, out, lifted);
   return out;
 }
 

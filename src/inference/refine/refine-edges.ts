@@ -1,6 +1,8 @@
 // `refine: "edges"`: the model's alpha re-solved where it is unsure (alpha 8–247): from colour with
 // only the sure pixels as input (colour-alpha.ts), then smoothed along the colour edge by the guided
-// filter (guided-alpha.ts). Where the model is sure its alpha is kept byte for byte.
+// filter (guided-alpha.ts), except thin lines lifted on a plain backdrop (thin-structures.ts): the
+// filter's windows would smooth a line a pixel wide away. Where the model is sure its alpha is kept
+// byte for byte.
 import type { DecodedImage } from '../../images/decode.js';
 import { forEachTile, tilesNearEdges, unsureAbove, unsureArea, unsureBelow } from './band.js';
 import { colourAlpha } from './colour-alpha.js';
@@ -12,9 +14,10 @@ export function refineEdges(image: DecodedImage, mask: Uint8Array): Uint8Array {
     throw new RangeError(`mask has ${mask.length} values for ${image.width * image.height} pixels`);
   }
   const area = unsureArea(mask, image.width, image.height);
-  const alpha = colourAlpha(image, mask, area);
+  const lifted = new Uint8Array(mask.length);
+  const alpha = colourAlpha(image, mask, area, lifted);
   // the filter's band: the pixels colour left unsure (all within the model's band, where alone
-  // alpha changed); the model's tiles cover them
+  // alpha changed), less the thin lines; the model's tiles cover them
   const { band, tiles } = area;
   forEachTile(
     tilesNearEdges(tiles, 0),
@@ -24,7 +27,7 @@ export function refineEdges(image: DecodedImage, mask: Uint8Array): Uint8Array {
     (left, top, right, bottom) => {
       for (let y = top; y < bottom; y++) {
         for (let i = y * image.width + left; i < y * image.width + right; i++) {
-          if (band[i] && (alpha[i]! < unsureAbove || alpha[i]! > unsureBelow)) band[i] = 0;
+          if (band[i] && (alpha[i]! < unsureAbove || alpha[i]! > unsureBelow || lifted[i])) band[i] = 0;
         }
       }
     },
