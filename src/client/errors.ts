@@ -50,3 +50,9 @@ export class ApiUnreachableError extends Error {
     this.name = 'ApiUnreachableError';
   }
 }
+
+/** Why a fetch got no answer: undici's own cause ("connect ECONNREFUSED 127.0.0.1:8080"), not its "fetch failed". */
+export function unreachableReason(error: unknown): string {
+  const cause = error instanceof Error ? (error.cause instanceof Error ? error.cause : error) : undefined;
+  return cause?.message ?? String(error);
+}

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { type SigningSecret, signHttpRequest } from '../signing/index.js';
-import { ApiError, ApiUnreachableError } from './errors.js';
+import { ApiError, ApiUnreachableError, unreachableReason } from './errors.js';
 
 // How the HTTP client proves who it is (docs/protocol.md section 9): each request signed with the
 // four cc-* headers, or a bearer access token that it gets from POST /oauth/token with an RFC 7523
@@ -112,7 +112,7 @@ export async function requestToken(options: TokenOptions): Promise<TokenAnswer> 
       signal: AbortSignal.timeout(options.timeoutMs),
     });
   } catch (error) {
-    throw new ApiUnreachableError(`POST /oauth/token: ${(error as Error).message}`, { cause: error });
+    throw new ApiUnreachableError(`POST /oauth/token: ${unreachableReason(error)}`, { cause: error });
   }
   const answer = (await response.json().catch(() => ({}))) as Record<string, unknown>;
   if (

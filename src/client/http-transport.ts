@@ -1,5 +1,5 @@
 import { type BackoffPolicy, backoffDelay } from '../queue/backoff.js';
-import { ApiError, ApiUnreachableError } from './errors.js';
+import { ApiError, ApiUnreachableError, unreachableReason } from './errors.js';
 import type { Authorizer, OutgoingRequest } from './http-auth.js';
 
 // Sends one API call, authenticated afresh on each attempt, and decides what a failed attempt
@@ -79,9 +79,8 @@ export function createTransport({ baseUrl, auth, retry, timeoutMs }: TransportOp
 }
 
 function unreachable(call: OutgoingRequest, attempts: number, error: unknown): ApiUnreachableError {
-  const cause = error instanceof Error ? (error.cause instanceof Error ? error.cause : error) : undefined;
   return new ApiUnreachableError(
-    `${call.method} ${call.target.split('?')[0]}: no answer after ${attempts} attempt(s): ${cause?.message ?? String(error)}`,
+    `${call.method} ${call.target.split('?')[0]}: no answer after ${attempts} attempt(s): ${unreachableReason(error)}`,
     { cause: error },
   );
 }

@@ -1,3 +1,4 @@
+import { type AddressInfo, createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Environment } from '../../src/config.js';
 import { type ApiHarness, startApiHarness } from '../api/harness.js';
@@ -49,6 +50,18 @@ describe('clearcut token', () => {
     );
     expect(run.status).toBe(3);
     expect(run.err).toMatch(/refused \(invalid_client, HTTP 401\)/);
+  });
+
+  it('says why nothing answered, as the network reports it', async () => {
+    const closed = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as AddressInfo;
+        server.close(() => resolve(port));
+      });
+    });
+    const run = await runCli(env, 'token', '--http', `http://127.0.0.1:${closed}`);
+    expect(run.status).toBe(1);
+    expect(run.err).toContain(`POST /oauth/token: connect ECONNREFUSED 127.0.0.1:${closed}`);
   });
 
   it('names what is missing or malformed', async () => {
