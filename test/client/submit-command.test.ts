@@ -195,7 +195,7 @@ describe('clearcut submit', () => {
     ]);
     expect(code).toBe(4);
     expect(io.errors[0]).toMatch(
-      /no decision within 1s; is a gateway consuming t_submit_command_[0-9a-f]+\.jobs\.inbox\?/,
+      /no decision within 1s; is a gateway consuming t_submit_command_[0-9a-f]+\.jobs\.inbox, and is acme the tenant of the signing key\? \(events are routed by the key's tenant/,
     );
   });
 

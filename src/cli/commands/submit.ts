@@ -138,7 +138,7 @@ export const run: Command = async (args, io) => {
     if (!follower) return 0;
     return await followUntil(
       follower,
-      { follow, timeoutMs, json: values.json === true, prefix: config.broker.prefix },
+      { follow, timeoutMs, json: values.json === true, prefix: config.broker.prefix, tenant: tenant! },
       io,
     );
   } finally {
@@ -311,6 +311,7 @@ interface FollowSettings {
   readonly timeoutMs: number;
   readonly json: boolean;
   readonly prefix: string;
+  readonly tenant: string;
 }
 
 /** Prints events until the decision (or, with --follow, job.completed); returns the exit status. */
@@ -343,7 +344,9 @@ async function followUntil(
   }
   if (!timedOut) throw new Error('the result stream ended before the job did (connection lost?)');
   io.err(
-    `clearcut submit: no ${settings.follow ? 'job.completed' : 'decision'} within ${settings.timeoutMs / 1000}s; is a gateway consuming ${settings.prefix}.jobs.inbox?`,
+    `clearcut submit: no ${settings.follow ? 'job.completed' : 'decision'} within ${settings.timeoutMs / 1000}s; ` +
+      `is a gateway consuming ${settings.prefix}.jobs.inbox, and is ${settings.tenant} the tenant of the signing key? ` +
+      "(events are routed by the key's tenant: another --tenant hears nothing)",
   );
   return exitCodes.timedOut;
 }
