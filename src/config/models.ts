@@ -18,7 +18,7 @@ function modelList() {
 export const modelsSection = section(
   {
     CLEARCUT_MODEL_DIR: variable({
-      doc: 'Directory holding model weights (`clearcut models pull` and `models import` write here; synthetic stand-ins go to its `synthetic/` folder).',
+      doc: 'Directory holding model weights, relative to the current directory unless absolute: set an absolute path to share one set of weights between folders (`clearcut models pull` and `models import` write here; synthetic stand-ins go to its `synthetic/` folder).',
       expected: 'a directory path',
       default: 'models/weights',
       schema: text(),
