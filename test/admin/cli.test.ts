@@ -64,10 +64,15 @@ describe('clearcut tenants', () => {
       status: 1,
       err: expect.stringContaining('tenant "acme" already exists'),
     });
-    expect(await clearcut(env, 'tenants', 'create', 'initech', '--tier', 'gold')).toMatchObject({
-      status: 1,
-      err: expect.stringContaining('unknown tier "gold": expected one of enterprise, free, pro, unlimited'),
-    });
+    for (const command of [
+      ['create', 'initech', '--tier', 'gold'],
+      ['set-tier', 'acme', 'gold'],
+    ]) {
+      expect(await clearcut(env, 'tenants', ...command)).toMatchObject({
+        status: 2,
+        err: expect.stringContaining('unknown tier "gold": expected one of enterprise, free, pro, unlimited'),
+      });
+    }
     expect((await clearcut(env, 'tenants', 'set-tier', 'acme')).err).toContain(
       'expected NAME TIER, got "acme"',
     );

@@ -1,4 +1,5 @@
 import { UsageError } from '../../errors.js';
+import { PolicyStoreError } from '../../tenants/errors.js';
 import { createTenant, listTenants, setTenantTier, tenantIdProblem } from '../../tenants/tenants.js';
 import { positionals, runSubcommand, withDatabase } from '../admin.js';
 import { parseCommandArgs } from '../args.js';
@@ -9,6 +10,17 @@ function tenantName(command: string, name: string): string {
   const problem = tenantIdProblem(name);
   if (problem !== undefined) throw new UsageError(`clearcut ${command}: tenant name "${name}" ${problem}`);
   return name;
+}
+
+/** An unknown tier is a wrong command line (exit 2), like a wrong name, though only the database knows the tiers. */
+async function withTier<T>(command: string, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (error instanceof PolicyStoreError && error.code === 'unknown_tier')
+      throw new UsageError(`clearcut ${command}: ${error.message}`);
+    throw error;
+  }
 }
 
 export const run: Command = (args, io) =>
@@ -31,7 +43,10 @@ export const run: Command = (args, io) =>
           });
           const [name] = positionals(command, given, ['name']);
           const id = tenantName(command, name!);
-          const tenant = await withDatabase(io, (db) => createTenant(db, id, values.tier));
+          const tenant = await withTier(
+            command,
+            withDatabase(io, (db) => createTenant(db, id, values.tier)),
+          );
           if (values.json) printJson(io, tenant);
           else io.out(`Created tenant ${tenant.id} on tier ${tenant.tier}.`);
           return 0;
@@ -68,7 +83,10 @@ export const run: Command = (args, io) =>
           const { positionals: given } = parseCommandArgs(command, rest, {});
           const [name, tier] = positionals(command, given, ['name', 'tier']);
           const id = tenantName(command, name!);
-          const { previous } = await withDatabase(io, (db) => setTenantTier(db, id, tier!));
+          const { previous } = await withTier(
+            command,
+            withDatabase(io, (db) => setTenantTier(db, id, tier!)),
+          );
           io.out(`Tenant ${id}: tier ${previous} → ${tier}.`);
           return 0;
         },
