@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { withConfigTable } from '../infra/dev/config-docs.js';
+import { unknownVariableWarnings } from '../src/config/unknown-variables.js';
 import { ConfigError, configVariables, loadConfig } from '../src/config.js';
 
 function problemsOf(env: Record<string, string>): readonly string[] {
@@ -97,6 +98,21 @@ describe('loadConfig', () => {
     expect(problemsOf({ CLEARCUT_MASTER_KEY: 'short' })).toEqual([expected]);
     expect(problemsOf({ CLEARCUT_MASTER_KEY: Buffer.alloc(31, 7).toString('base64') })).toEqual([expected]);
     expect(problemsOf({ CLEARCUT_MASTER_KEY: ` ${Buffer.alloc(32, 7).toString('base64')}\n` })).toEqual([]);
+  });
+
+  it('names CLEARCUT_* variables that configure nothing, with the nearest real one', () => {
+    const known = configVariables().map((variable) => variable.name);
+    const env = {
+      CLEARCUT_MODLE_DIR: 'models',
+      CLEARCUT_NONSENSE: '1',
+      CLEARCUT_MODEL_DIR: 'models',
+      CLEARCUT_TEST_KEEP: '1',
+      PATH: '/bin',
+    };
+    expect(unknownVariableWarnings(env, known)).toEqual([
+      'CLEARCUT_MODLE_DIR is not a ClearCut variable and is ignored; did you mean CLEARCUT_MODEL_DIR?',
+      'CLEARCUT_NONSENSE is not a ClearCut variable and is ignored',
+    ]);
   });
 
   it('is documented variable by variable in the README (npm run docs:config)', () => {

@@ -1,4 +1,5 @@
-import { type Config, loadConfig } from '../config.js';
+import { unknownVariableWarnings } from '../config/unknown-variables.js';
+import { type Config, configVariables, loadConfig } from '../config.js';
 import { createLogger, type Logger } from '../log.js';
 import { parseCommandArgs } from './args.js';
 import type { Command } from './io.js';
@@ -21,6 +22,9 @@ export function serviceCommand(
       return 0;
     }
     const config = loadConfig(io.env);
-    return run(config, createLogger(config.log.level, { role: name }));
+    const log = createLogger(config.log.level, { role: name });
+    const known = configVariables().map((variable) => variable.name);
+    for (const warning of unknownVariableWarnings(io.env, known)) log.warn(warning);
+    return run(config, log);
   };
 }

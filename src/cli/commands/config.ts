@@ -1,3 +1,4 @@
+import { unknownVariableWarnings } from '../../config/unknown-variables.js';
 import { configVariables, loadConfig } from '../../config.js';
 import { parseCommandArgs } from '../args.js';
 import type { Command } from '../io.js';
@@ -12,11 +13,13 @@ export const run: Command = async (args, io) => {
   );
   if (values.help) {
     io.out(
-      'Usage: clearcut config\n\nPrints every CLEARCUT_* variable, its value or default, and validates them.',
+      'Usage: clearcut config\n\nPrints every CLEARCUT_* variable, its value or default, and validates them; warns of\nCLEARCUT_* variables set that configure nothing (a typo), naming the nearest real one.',
     );
     return 0;
   }
-  for (const variable of configVariables()) {
+  const variables = configVariables();
+  const known = variables.map((variable) => variable.name);
+  for (const variable of variables) {
     const raw = io.env[variable.name];
     const shown =
       raw === undefined || raw === ''
@@ -26,6 +29,7 @@ export const run: Command = async (args, io) => {
           : raw;
     io.out(`${variable.name}=${shown}\n    ${variable.doc}`);
   }
+  for (const warning of unknownVariableWarnings(io.env, known)) io.err(`warning: ${warning}`);
   loadConfig(io.env);
   io.out('\nconfiguration is valid');
   return 0;
