@@ -11,6 +11,8 @@
 //             statement after the confirms marking the tasks published and deleting the events;
 //   js      + per job the signature check, timestamp, JSON.parse and the zod job schema;
 //   gateway the real gateway (workers/gateway.ts), in the same run.
+// A stand-in's rung with `-classic` (`--rungs js,js-classic`) runs it on classic queues instead of
+// the topology's quorum queues: what replication costs the broker.
 // Rungs alternate within each round. Every run counts the tasks and result events that reached
 // their queues and fails (status 1) when one is missing or doubled. Rates and CPU are taken when
 // the last task and event is out. RabbitMQ serves the machine's other users too: its CPU over three
@@ -37,7 +39,8 @@ import { type ConsumerProcess, type EndToEnd, measureGatewayEndToEnd } from './s
 import { cpuTimes } from './support/process-cpu.js';
 import { markdownTable, median, writeResults } from './support/results.js';
 
-type Rung = FloorRung | 'gateway';
+/** `-classic` after a stand-in's rung: the same on classic queues (durable, unreplicated) instead of quorum. */
+type Rung = FloorRung | `${FloorRung}-classic` | 'gateway';
 
 const { values } = parseArgs({
   options: {
@@ -76,15 +79,22 @@ interface FloorRow {
   loadAverage1m: number;
 }
 
-async function measureRung(rung: Rung, algorithm: KeyAlgorithm): Promise<EndToEnd[]> {
+async function measureRung(name: Rung, algorithm: KeyAlgorithm): Promise<EndToEnd[]> {
+  const classicQueues = name.endsWith('-classic');
+  const rung = name.replace(/-classic$/, '') as FloorRung | 'gateway';
   const common = {
     algorithm,
     messages: messageCount,
     items: 1,
     countOutput: true,
     cpuProfileDir: values['cpu-prof'],
+    classicQueues,
   };
-  if (rung === 'gateway') return measureGatewayEndToEnd(common);
+  if (rung === 'gateway') {
+    if (classicQueues)
+      throw new Error('the gateway declares its quorum queues itself: no gateway-classic rung');
+    return measureGatewayEndToEnd(common);
+  }
   const schema = `bench_floor_${randomBytes(4).toString('hex')}`;
   const db = createDatabase(loadConfig(process.env).database);
   await createFloorSchema(db, schema);

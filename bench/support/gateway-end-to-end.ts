@@ -57,6 +57,11 @@ export interface GatewayEndToEndOptions {
    * run fails when a job's task or event is missing or doubled, and each row gets `allOut`.
    */
   readonly countOutput?: boolean;
+  /**
+   * Declares every queue classic (durable, no x-arguments) instead of quorum: for bench stand-ins
+   * only, the gateway declares its quorum queues itself and would refuse to start.
+   */
+  readonly classicQueues?: boolean;
 }
 
 /** A consumer process run with the gateway's environment (broker prefix, schema, settings). */
@@ -169,8 +174,18 @@ export async function measureGatewayEndToEnd(options: GatewayEndToEndOptions): P
     const tenant = await createBenchTenant(db);
     const producer = await benchProducer(db, config, tenant, 'bench', algorithm);
     env.BENCH_PRODUCER_KEY_ID = producer.keyId;
-    await declareTopology(channel, gatewayTopology(names));
-    if (options.countOutput) output = await outputQueues(channel, names);
+    const topology = gatewayTopology(names);
+    await declareTopology(
+      channel,
+      options.classicQueues
+        ? {
+            ...topology,
+            queues: topology.queues.map((queue) => ({ ...queue, type: 'classic', arguments: {} })),
+          }
+        : topology,
+    );
+    if (options.countOutput)
+      output = await outputQueues(channel, names, options.classicQueues ? 'classic' : 'quorum');
     const admittedSoFar = async () => {
       if (consumer.admittedSql) return count(db, consumer.admittedSql);
       if (!output) throw new Error('a consumer without admittedSql needs countOutput');

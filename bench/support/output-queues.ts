@@ -20,10 +20,14 @@ export interface OutputQueues {
 const stallMs = 60_000;
 const settleMs = 500;
 
-/** Declares the events queue (quorum, bound to every result) beside the topology's tasks queue. */
-export async function outputQueues(channel: Channel, names: Topology): Promise<OutputQueues> {
+/** Declares the events queue (bound to every result) beside the topology's tasks queue. */
+export async function outputQueues(
+  channel: Channel,
+  names: Topology,
+  type: 'quorum' | 'classic' = 'quorum',
+): Promise<OutputQueues> {
   const eventsQueue = `${names.resultsExchange}.bench-count`;
-  await channel.assertQueue(eventsQueue, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
+  await channel.assertQueue(eventsQueue, { durable: true, arguments: { 'x-queue-type': type } });
   await channel.bindQueue(eventsQueue, names.resultsExchange, '#');
   const purged = { tasks: 0, events: 0 };
   const ready = async (queue: string) => (await channel.checkQueue(queue)).messageCount;
