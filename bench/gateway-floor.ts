@@ -153,6 +153,9 @@ for (let round = 1; round <= rounds; round++) {
 }
 
 const ms = (value: number) => value.toFixed(3);
+/** Median CPU ms per job of `group` over the rounds of one algorithm, mode and rung. */
+const medianMs = (same: readonly FloorRow[], group: string) =>
+  median(same.map((row) => row.cpuMsPerJob[group]!));
 console.log(
   `\nThe gateway's floor, ${messageCount} jobs per mode, ${rounds} round(s), ${availableParallelism()} cores. CPU ms per job: consumer · its postgres backends · rabbitmq · producer · machine; ceiling = ${idleCoresMs} ms ÷ (consumer + postgres + rabbitmq), on two idle cores (not a rate measured):\n`,
 );
@@ -207,13 +210,36 @@ console.log(
       same[0]!.mode,
       same[0]!.rung,
       median(same.map((row) => row.perSecond)),
-      columns.map((group) => ms(median(same.map((row) => row.cpuMsPerJob[group]!)))).join(' · '),
+      columns.map((group) => ms(medianMs(same, group))).join(' · '),
       `${Math.round(median(same.map((row) => row.ceiling)))} (${Math.min(...same.map((row) => row.ceiling))})`,
       Math.round(median(same.map((row) => row.ceilingLessBackground))),
       `${Math.min(...same.map((row) => row.loadAverage1m))}–${Math.max(...same.map((row) => row.loadAverage1m))}`,
     ]),
   ]),
 );
+const gaps = [...groups.values()].flatMap((gateway) => {
+  const { algorithm, mode, rung } = gateway[0]!;
+  const floor = groups.get(`${algorithm}|${mode}|js`);
+  return rung === 'gateway' && floor ? [{ algorithm, mode, gateway, floor }] : [];
+});
+if (gaps.length > 0) {
+  console.log('\nThe real gateway above the floor (the js rung), medians, CPU ms per job:\n');
+  console.log(
+    markdownTable([
+      ['algorithm', 'mode', ...stack, 'all three'],
+      ...gaps.map(({ algorithm, mode, gateway, floor }) => {
+        const above = stack.map((group) => medianMs(gateway, group) - medianMs(floor, group));
+        const rounded = (value: number) => Math.round(value * 1000) / 1000;
+        return [
+          algorithm,
+          mode,
+          ...above.map(rounded),
+          rounded(above.reduce((sum, value) => sum + value, 0)),
+        ];
+      }),
+    ]),
+  );
+}
 const statements = await floorStatementCost();
 console.log(
   `\nThe floor's statements alone, batches of ${statements.batchSize} on one connection (as bench/gateway-statements.ts measures the gateway's), PostgreSQL backend CPU per job: admission ${statements.admitMicros} µs, tasks published and outbox deleted ${statements.publishedMicros} µs (load ${loadavg()[0]!.toFixed(1)})`,
