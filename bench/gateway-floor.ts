@@ -12,7 +12,7 @@
 //   js      + per job the signature check, timestamp, JSON.parse and the zod job schema;
 //   gateway the real gateway (workers/gateway.ts), in the same run.
 // A stand-in's rung with `-classic` (`--rungs js,js-classic`) runs it on classic queues instead of
-// the topology's quorum queues: what replication costs the broker.
+// the topology's quorum queues: what the queue type costs the broker.
 // Rungs alternate within each round. Every run counts the tasks and result events that reached
 // their queues and fails (status 1) when one is missing or doubled. Rates and CPU are taken when
 // the last task and event is out. RabbitMQ serves the machine's other users too: its CPU over three
