@@ -17,6 +17,7 @@ const shortForms: readonly { readonly name: string; readonly args: readonly stri
   { name: 'gateway', args: ['--messages', '5000', '--gateways', '1'] },
   { name: 'api', args: ['--jobs', '500', '--clients', '4', '--remove-samples', '3'] },
   { name: 'manifest', args: ['--lines', '10000'] },
+  { name: 'gateway-floor', args: ['--messages', '3000', '--rounds', '1', '--algorithms', 'hmac-sha256'] },
   {
     name: 'pipeline',
     args: ['--workers', '1', '--count', '8', '--variant', 'before', '--variant', 'defaults'],
