@@ -9,6 +9,7 @@ import { modelsSection } from './config/models.js';
 import { producerSection } from './config/producer.js';
 import { retentionSection } from './config/retention.js';
 import { storageSection } from './config/storage.js';
+import { unknownVariableWarnings } from './config/unknown-variables.js';
 import { webhooksSection } from './config/webhooks.js';
 import { workerSection } from './config/worker.js';
 
@@ -72,6 +73,14 @@ export function loadConfig(env: Environment = process.env): Config {
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config as Config;
+}
+
+/** A warning for each CLEARCUT_* variable in `env` that configures nothing (a typo, most likely). */
+export function unknownVariables(env: Environment): string[] {
+  return unknownVariableWarnings(
+    env,
+    configVariables().map((variable) => variable.name),
+  );
 }
 
 /** Every variable the configuration reads, for documentation and `clearcut config`. */

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { withConfigTable } from '../infra/dev/config-docs.js';
 import { unknownVariableWarnings } from '../src/config/unknown-variables.js';
 import { ConfigError, configVariables, loadConfig } from '../src/config.js';
+import { startService } from '../src/ops/service-start.js';
 
 function problemsOf(env: Record<string, string>): readonly string[] {
   try {
@@ -113,6 +114,19 @@ describe('loadConfig', () => {
       'CLEARCUT_MODLE_DIR is not a ClearCut variable and is ignored; did you mean CLEARCUT_MODEL_DIR?',
       'CLEARCUT_NONSENSE is not a ClearCut variable and is ignored',
     ]);
+  });
+
+  it('lists the misspelt variable with the problems when a service refuses its configuration', () => {
+    expect(() =>
+      startService({ CLEARCUT_GATEWAY_PREFETCH: 'lots', CLEARCUT_GATEWAY_PREFETHC: '10' }, 'test'),
+    ).toThrow(
+      expect.objectContaining({
+        problems: [
+          expect.stringMatching(/^CLEARCUT_GATEWAY_PREFETCH="lots" is invalid/),
+          'CLEARCUT_GATEWAY_PREFETHC is not a ClearCut variable and is ignored; did you mean CLEARCUT_GATEWAY_PREFETCH?',
+        ],
+      }),
+    );
   });
 
   it('is documented variable by variable in the README (npm run docs:config)', () => {

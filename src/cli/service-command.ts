@@ -1,6 +1,6 @@
-import { unknownVariableWarnings } from '../config/unknown-variables.js';
-import { type Config, configVariables, loadConfig } from '../config.js';
-import { createLogger, type Logger } from '../log.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import { startService } from '../ops/service-start.js';
 import { parseCommandArgs } from './args.js';
 import type { Command } from './io.js';
 
@@ -21,10 +21,7 @@ export function serviceCommand(
       io.out(help);
       return 0;
     }
-    const config = loadConfig(io.env);
-    const log = createLogger(config.log.level, { role: name });
-    const known = configVariables().map((variable) => variable.name);
-    for (const warning of unknownVariableWarnings(io.env, known)) log.warn(warning);
+    const { config, log } = startService(io.env, name);
     return run(config, log);
   };
 }

@@ -1,6 +1,7 @@
-import { type Config, ConfigError, loadConfig } from '../config.js';
-import { createLogger, type Logger } from '../log.js';
+import { type Config, ConfigError } from '../config.js';
+import type { Logger } from '../log.js';
 import { silenceLibraryWarnings } from './library-warnings.js';
+import { startService } from './service-start.js';
 
 /**
  * The body of a `workers/*.ts` entry point: read the environment once, log as `role`, run until
@@ -11,16 +12,16 @@ export async function runProcess(
   run: (config: Config, log: Logger) => Promise<number>,
 ): Promise<void> {
   silenceLibraryWarnings();
-  let config: Config;
+  let started: { config: Config; log: Logger };
   try {
-    config = loadConfig();
+    started = startService(process.env, role);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`${error.message}\n`);
     process.exitCode = 78;
     return;
   }
-  const log = createLogger(config.log.level, { role });
+  const { config, log } = started;
   try {
     process.exitCode = await run(config, log);
   } catch (error) {

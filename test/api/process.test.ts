@@ -45,8 +45,9 @@ beforeAll(async () => {
   key = { keyId: created.key.keyId, tenantId: 'acme', secret: decodeSigningSecret(created.shownOnce) };
   broker = await createTestBroker(environment.amqpPrefix);
   gateway = await startGateway(environment.config, { log: createLogger('silent') });
-  for (const _ of [1, 2])
-    apis.push(await startServiceProcess(['workers/api.ts'], environment.env, 'api started'));
+  // the second with a misspelt variable, as an env file might hold it
+  for (const typo of [{}, { CLEARCUT_API_PORTT: '8080' }])
+    apis.push(await startServiceProcess(['workers/api.ts'], { ...environment.env, ...typo }, 'api started'));
 }, 120_000);
 
 afterAll(async () => {
@@ -93,6 +94,13 @@ describe('clearcut api as processes', () => {
       },
       { timeoutMs: 20_000, what: 'the task row marked published' },
     );
+  });
+
+  it('warns in its start-up log of a CLEARCUT_* variable that configures nothing, naming the real one', () => {
+    const warning =
+      'CLEARCUT_API_PORTT is not a ClearCut variable and is ignored; did you mean CLEARCUT_API_PORT?';
+    expect(apis[1]!.logLine(warning)).toMatchObject({ level: 40, role: 'api' });
+    expect(apis[0]!.logLine(warning)).toBeUndefined();
   });
 
   it('drains on SIGTERM and exits 0', async () => {

@@ -1,5 +1,4 @@
-import { unknownVariableWarnings } from '../../config/unknown-variables.js';
-import { configVariables, loadConfig } from '../../config.js';
+import { configVariables, loadConfig, unknownVariables } from '../../config.js';
 import { parseCommandArgs } from '../args.js';
 import type { Command } from '../io.js';
 
@@ -17,9 +16,7 @@ export const run: Command = async (args, io) => {
     );
     return 0;
   }
-  const variables = configVariables();
-  const known = variables.map((variable) => variable.name);
-  for (const variable of variables) {
+  for (const variable of configVariables()) {
     const raw = io.env[variable.name];
     const shown =
       raw === undefined || raw === ''
@@ -29,7 +26,7 @@ export const run: Command = async (args, io) => {
           : raw;
     io.out(`${variable.name}=${shown}\n    ${variable.doc}`);
   }
-  for (const warning of unknownVariableWarnings(io.env, known)) io.err(`warning: ${warning}`);
+  for (const warning of unknownVariables(io.env)) io.err(`warning: ${warning}`);
   loadConfig(io.env);
   io.out('\nconfiguration is valid');
   return 0;
