@@ -34,11 +34,18 @@ export const databaseSection = section(
       default: '10',
       schema: wholeNumber(1, 100),
     }),
+    CLEARCUT_DATABASE_CONNECT_TIMEOUT: variable({
+      doc: 'Longest a new PostgreSQL connection (a pool connection or the LISTEN connection) may take to open before the attempt fails and is retried; a server that swallows packets (a firewall, a half-dead host) would otherwise hold it forever. Connections also send TCP keepalives, so a link that dies silently is noticed.',
+      expected: 'a duration of at least 100ms, such as 10s',
+      default: '10s',
+      schema: duration(100),
+    }),
   },
   (v) => ({
     url: v.CLEARCUT_DATABASE_URL,
     schema: v.CLEARCUT_DATABASE_SCHEMA,
     poolSize: v.CLEARCUT_DATABASE_POOL_SIZE,
+    connectTimeoutMs: v.CLEARCUT_DATABASE_CONNECT_TIMEOUT,
   }),
 );
 

@@ -12,7 +12,14 @@ export function createDatabase(
 ): Database {
   // search_path as a startup option: set before the first query, on every connection the pool opens.
   const options = `-c search_path="${config.schema}",public`;
-  const pool = new pg.Pool({ connectionString: config.url, max: config.poolSize, options });
+  // keepAlive: a connection whose peer vanished without a word (a NAT's dropped entry) fails
+  // instead of waiting forever; the connect timeout does the same for a server that never answers.
+  const connection = {
+    connectionString: config.url,
+    connectionTimeoutMillis: config.connectTimeoutMs,
+    keepAlive: true,
+  };
+  const pool = new pg.Pool({ ...connection, max: config.poolSize, options });
   // Idle clients can fail when the server restarts; the pool drops them, we only report it.
   pool.on('error', onError);
   const scoped = (channel: string) => `${config.schema}.${channel}`;
@@ -49,7 +56,7 @@ export function createDatabase(
       }
     },
     async listen(channel, onNotify, onLost) {
-      const client = new pg.Client({ connectionString: config.url });
+      const client = new pg.Client({ ...connection, query_timeout: config.connectTimeoutMs });
       // Loss is reported only for a subscription that was made: a connect or LISTEN that fails
       // rejects instead, once, so a caller retrying on rejection never also retries on loss.
       let subscribed = false;

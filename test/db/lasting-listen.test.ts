@@ -88,3 +88,41 @@ it('while the server refuses, retries one connection at a time with growing gaps
     await proxy.close();
   }
 });
+
+it('gives up a reconnect the server never answers after CLEARCUT_DATABASE_CONNECT_TIMEOUT, and tries again', async () => {
+  const target = new URL(environment.config.database.url);
+  let attempts = 0;
+  const proxy = await startHoldingProxy({ host: target.hostname, port: Number(target.port) }, () => {
+    attempts++;
+  });
+  const proxied = new URL(target);
+  proxied.port = String(proxy.port);
+  const viaProxy = createDatabase({
+    ...environment.config.database,
+    url: proxied.toString(),
+    connectTimeoutMs: 300,
+  });
+  const events: string[] = [];
+  const heard: string[] = [];
+  const channel = 'lasting_swallowed';
+  const listening = await listenLasting(viaProxy, channel, (payload) => heard.push(payload), {
+    onSubscribed: () => events.push('subscribed'),
+    onLost: () => events.push('lost'),
+  });
+  try {
+    // the server looks alive but swallows everything: without a timeout the first reconnect
+    // waited for ever and was the only attempt there would be
+    proxy.hold(true);
+    proxy.sever();
+    await until(() => attempts >= 3, { what: 'a third connection attempt while held' });
+    proxy.hold(false);
+    await until(() => events.length === 3, { what: 'the listen to be made again' });
+    expect(events).toEqual(['subscribed', 'lost', 'subscribed']);
+    await db.notify(channel, 'after');
+    await until(() => heard.includes('after'), { what: 'a notice after the server answered again' });
+  } finally {
+    await listening.stop();
+    await viaProxy.close();
+    await proxy.close();
+  }
+});
