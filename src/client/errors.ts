@@ -51,8 +51,15 @@ export class ApiUnreachableError extends Error {
   }
 }
 
-/** Why a fetch got no answer: undici's own cause ("connect ECONNREFUSED 127.0.0.1:8080"), not its "fetch failed". */
+/**
+ * Why a fetch got no answer: undici's own cause ("connect ECONNREFUSED 127.0.0.1:8080"), not its
+ * "fetch failed". A host with several addresses (localhost: ::1 and 127.0.0.1) fails with an
+ * AggregateError whose own message is empty: each address's reason, then.
+ */
 export function unreachableReason(error: unknown): string {
-  const cause = error instanceof Error ? (error.cause instanceof Error ? error.cause : error) : undefined;
-  return cause?.message ?? String(error);
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? error.cause : error;
+  if (cause instanceof AggregateError && cause.errors.length > 0)
+    return [...new Set(cause.errors.map((each) => unreachableReason(each)))].join('; ');
+  return cause.message || (cause as { code?: string }).code || error.message;
 }
