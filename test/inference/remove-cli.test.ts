@@ -278,9 +278,10 @@ describe('clearcut remove', () => {
     expect(run.err).not.toContain('no_images');
     const empty = join(root, 'empty-folder');
     await mkdir(empty);
-    const none = await clearcut(empty, '--out', join(root, 'nothing'));
+    const none = await clearcut(join(root, 'no-such-folder'), empty, '--out', join(root, 'nothing'));
     expect(none.status).toBe(1);
-    expect(none.err).toMatch(/empty-folder: no_images: no JPEG, PNG or WebP images found/);
+    expect(none.err).toMatch(/no-such-folder: not_found: no such file or folder/);
+    expect(none.err).toMatch(/\n {2}\S*empty-folder: no_images: no JPEG, PNG or WebP images found/);
   });
 
   it('refuses an --out that is a file before loading a model', async () => {

@@ -138,10 +138,11 @@ export const run: Command = async (args, io) => {
   }));
   const jobs = planOutputs(found.sources, out, renditions, failures);
   const todo = values['skip-existing'] ? await withoutFinished(jobs) : jobs;
-  // a path that is missing is already its own failure: "no images" is for paths that hold none
-  if (found.sources.length === 0 && found.missing.length === 0) {
+  // a path that is missing is already its own failure: "no images" names the paths that exist
+  const present = positionals.filter((path) => !found.missing.some((note) => note.path === path));
+  if (found.sources.length === 0 && present.length > 0) {
     failures.push({
-      path: positionals.join(' '),
+      path: present.join(' '),
       code: 'no_images',
       message: 'no JPEG, PNG or WebP images found',
     });
