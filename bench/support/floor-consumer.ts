@@ -145,21 +145,38 @@ function decide(batch: readonly ConsumeMessage[]): { durable: Promise<unknown>; 
 
 let batch: ConsumeMessage[] = [];
 let timer: NodeJS.Timeout | undefined;
+// As the gateway: a batch holds one of its `batchesInFlight` slots until it is durable (committed),
+// and its publishing goes on after that; at most `publishingBound` durable batches may still be
+// publishing (the gateway's hand-off stops taking batches beyond four waiting, src/jobs/publishing.ts).
+const publishingBound = 4;
 let inFlight = 0;
+let publishing = 0;
 const waitingBatches: ConsumeMessage[][] = [];
+const mayStart = () => inFlight < batchesInFlight && publishing < batchesInFlight + publishingBound;
 // Acks follow delivery order: a batch is acked once it is durable and every earlier one is acked.
 let acked: Promise<unknown> = Promise.resolve();
 
 function start(next: ConsumeMessage[]) {
   inFlight++;
+  publishing++;
   const { durable, done } = decide(next);
   acked = Promise.all([acked, durable]).then(() => consumeChannel.ack(next.at(-1)!, true));
   acked.catch(fail);
+  durable.then(
+    () => {
+      inFlight--;
+      startWaiting();
+    },
+    () => {},
+  );
   done.catch(fail).finally(() => {
-    inFlight--;
-    const waiting = waitingBatches.shift();
-    if (waiting) start(waiting);
+    publishing--;
+    startWaiting();
   });
+}
+
+function startWaiting() {
+  while (waitingBatches.length > 0 && mayStart()) start(waitingBatches.shift()!);
 }
 
 function flush() {
@@ -167,8 +184,8 @@ function flush() {
   timer = undefined;
   const full = batch;
   batch = [];
-  if (inFlight < batchesInFlight) start(full);
-  else waitingBatches.push(full);
+  waitingBatches.push(full);
+  startWaiting();
 }
 
 console.log(floorReadyLine);
