@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { devPasswords, hashPassword, userName } from '../../infra/rabbitmq/definitions.js';
 import { roles } from '../../infra/rabbitmq/permissions.js';
 import { parseDuration } from '../../src/config/parsers.js';
+import { unknownVariables } from '../../src/config.js';
 import { topologyNames } from '../../src/queue/topology.js';
 import {
   commandExists,
@@ -11,7 +12,6 @@ import {
   processCommand,
   readYamlDocuments,
   repoFile,
-  unknownVariables,
 } from './manifests.js';
 
 // infra/compose.yaml cannot run here (no Docker engine): these checks hold it to the code instead.

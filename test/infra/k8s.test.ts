@@ -6,15 +6,9 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { unknownVariables } from '../../src/config.js';
 import { topologyNames } from '../../src/queue/topology.js';
-import {
-  commandExists,
-  configOf,
-  opsPort,
-  processCommand,
-  readYamlDocuments,
-  unknownVariables,
-} from './manifests.js';
+import { commandExists, configOf, opsPort, processCommand, readYamlDocuments } from './manifests.js';
 
 // The Kubernetes manifests cannot be applied here (no cluster): these checks hold them to the code.
 
@@ -48,7 +42,7 @@ interface Container {
 }
 interface PodTemplate {
   metadata: { labels: Record<string, string> };
-  spec: { containers: Container[]; initContainers?: Container[] };
+  spec: { containers: Container[]; initContainers?: Container[]; enableServiceLinks?: boolean };
 }
 
 const directory = 'infra/k8s';
@@ -79,6 +73,14 @@ const componentObjects = component.resources.flatMap(
 const componentDeployments = componentObjects.filter((object) => object.kind === 'Deployment');
 
 /** The environment a container sees: its ConfigMaps, then its env entries (secrets as stored). */
+/** A template secret as an operator fills it in: a master key of the right form, a password elsewhere. */
+function filledIn(key: string, value: string): string {
+  if (!value.includes('REPLACE_ME')) return value;
+  return key === 'master-key'
+    ? Buffer.alloc(32, 7).toString('base64')
+    : value.replaceAll('REPLACE_ME', 'secret');
+}
+
 function containerEnv(container: Container): Record<string, string> {
   const env: Record<string, string> = {};
   for (const source of container.envFrom ?? []) {
@@ -86,7 +88,8 @@ function containerEnv(container: Container): Record<string, string> {
   }
   for (const variable of container.env ?? []) {
     const ref = variable.valueFrom?.secretKeyRef;
-    const value = ref ? find('Secret', ref.name).stringData?.[ref.key] : variable.value;
+    const stored = ref ? find('Secret', ref.name).stringData?.[ref.key] : variable.value;
+    const value = ref && stored !== undefined ? filledIn(ref.key, stored) : stored;
     if (value === undefined)
       throw new Error(`${variable.name}: secret key ${ref?.name}/${ref?.key} is missing`);
     env[variable.name] = value;
@@ -143,6 +146,13 @@ describe('infra/k8s', () => {
     }
   });
 
+  it('keeps service links out of every pod (a Service clearcut-api would set CLEARCUT_API_PORT=tcp://...)', () => {
+    for (const workload of [...workloads, ...componentDeployments])
+      expect(templateOf(workload).spec.enableServiceLinks, workload.metadata.name).toBe(false);
+    // what a service link would set, and why it must not
+    expect(() => configOf({ CLEARCUT_API_PORT: 'tcp://10.0.0.1:8080' })).toThrow(/CLEARCUT_API_PORT/);
+  });
+
   it('probes /healthz and /readyz on the port each process serves, and requests resources', () => {
     for (const deployment of [...deployments, ...componentDeployments]) {
       const [container] = templateOf(deployment).spec.containers as [Container];
@@ -183,6 +193,10 @@ describe('infra/k8s', () => {
     expect(login('clearcut-gateway').masterKey).toBeDefined();
     expect(login('clearcut-worker')).toEqual({ user: 'clearcut-worker', masterKey: undefined });
     expect(Object.values(secret.stringData!).every((value) => value.includes('REPLACE_ME'))).toBe(true);
+    // a template applied as it is stops the gateway at start, naming the variable
+    expect(() => configOf({ CLEARCUT_MASTER_KEY: secret.stringData!['master-key']! })).toThrow(
+      /CLEARCUT_MASTER_KEY=\(value hidden\) is invalid/,
+    );
   });
 
   it('scales the worker Deployment with KEDA on the real task queues', () => {

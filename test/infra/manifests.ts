@@ -2,7 +2,7 @@
 // code accepts, and the command they run exists.
 import { existsSync, readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
-import { type Config, configVariables, type Environment, loadConfig } from '../../src/config.js';
+import { type Config, type Environment, loadConfig, unknownVariables } from '../../src/config.js';
 
 export const repoRoot = new URL('../../', import.meta.url);
 export const repoFile = (path: string) => new URL(path, repoRoot);
@@ -16,16 +16,11 @@ export function readYamlDocuments(path: string): Record<string, unknown>[] {
   });
 }
 
-/** CLEARCUT_* names the code does not read: a misspelt variable is silently ignored otherwise. */
-export function unknownVariables(env: Environment): string[] {
-  const known = new Set(configVariables().map(({ name }) => name));
-  return Object.keys(env).filter((name) => name.startsWith('CLEARCUT_') && !known.has(name));
-}
-
-/** The parsed configuration, or the ConfigError's problems as the thrown message. */
+/** The parsed configuration, or the ConfigError's problems as the thrown message; a CLEARCUT_*
+ * name the code does not read (which a process would only warn of) fails too. */
 export function configOf(env: Environment): Config {
   const unknown = unknownVariables(env);
-  if (unknown.length > 0) throw new Error(`unknown variables: ${unknown.join(', ')}`);
+  if (unknown.length > 0) throw new Error(unknown.join('\n'));
   return loadConfig(env);
 }
 
