@@ -35,7 +35,7 @@ export const databaseSection = section(
       schema: wholeNumber(1, 100),
     }),
     CLEARCUT_DATABASE_CONNECT_TIMEOUT: variable({
-      doc: 'Longest a new PostgreSQL connection (a pool connection or the LISTEN connection) may take to open before the attempt fails and is retried; a server that swallows packets (a firewall, a half-dead host) would otherwise hold it forever. Connections also send TCP keepalives, so a link that dies silently is noticed.',
+      doc: 'Longest the LISTEN connection (each gateway and API process keeps one for notices) may take to open and subscribe before the attempt is given up and retried; a server that swallows packets (a firewall, a half-dead host) would otherwise hold it for ever. Every PostgreSQL connection also sends TCP keepalives, so a link that dies silently is noticed.',
       expected: 'a duration of at least 100ms, such as 10s',
       default: '10s',
       schema: duration(100),

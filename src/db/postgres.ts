@@ -13,12 +13,9 @@ export function createDatabase(
   // search_path as a startup option: set before the first query, on every connection the pool opens.
   const options = `-c search_path="${config.schema}",public`;
   // keepAlive: a connection whose peer vanished without a word (a NAT's dropped entry) fails
-  // instead of waiting forever; the connect timeout does the same for a server that never answers.
-  const connection = {
-    connectionString: config.url,
-    connectionTimeoutMillis: config.connectTimeoutMs,
-    keepAlive: true,
-  };
+  // instead of waiting for ever. No connect timeout on the pool: pg-pool would apply it to a
+  // query's wait for a free connection too, and fail queries of a busy process.
+  const connection = { connectionString: config.url, keepAlive: true };
   const pool = new pg.Pool({ ...connection, max: config.poolSize, options });
   // Idle clients can fail when the server restarts; the pool drops them, we only report it.
   pool.on('error', onError);
@@ -56,7 +53,12 @@ export function createDatabase(
       }
     },
     async listen(channel, onNotify, onLost) {
-      const client = new pg.Client({ ...connection, query_timeout: config.connectTimeoutMs });
+      // A connect the server never answers is given up, so the caller's retry is not held for ever.
+      const client = new pg.Client({
+        ...connection,
+        connectionTimeoutMillis: config.connectTimeoutMs,
+        query_timeout: config.connectTimeoutMs,
+      });
       // Loss is reported only for a subscription that was made: a connect or LISTEN that fails
       // rejects instead, once, so a caller retrying on rejection never also retries on loss.
       let subscribed = false;
