@@ -113,7 +113,12 @@ describe('migrate, two processes at once', () => {
   let other: Database;
   beforeAll(async () => {
     env = await scratch('migrate_race');
-    other = createDatabase({ url: testDatabaseUrl, schema: env.schema, poolSize: 2, connectTimeoutMs: 10_000 });
+    other = createDatabase({
+      url: testDatabaseUrl,
+      schema: env.schema,
+      poolSize: 2,
+      connectTimeoutMs: 10_000,
+    });
   });
   afterAll(async () => {
     await other.close();
